@@ -1,0 +1,42 @@
+"""Exceptions raised by hsiwq.
+
+Every error a user can cause carries the file (or object) it concerns and the problem in one
+line, so that the CLI can print ``hsiwq: error: <where>: <problem>`` without a traceback.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class HsiwqError(Exception):
+    """Base class of the errors hsiwq reports to users.
+
+    Parameters
+    ----------
+    where : str or path-like
+        The file, bundle, key or object the problem concerns.
+    problem : str
+        One line saying what is wrong (and, where possible, how to fix it).
+    """
+
+    def __init__(self, where: str | PathLike[str], problem: str) -> None:
+        self.where = str(where)
+        self.problem = " ".join(str(problem).split())
+        super().__init__(f"{self.where}: {self.problem}")
+
+
+class BundleError(HsiwqError):
+    """An acquisition bundle cannot be read (missing, truncated or inconsistent files)."""
+
+
+class CalibrationError(HsiwqError):
+    """A sensor calibration is missing, invalid or does not apply."""
+
+
+class ConfigError(HsiwqError):
+    """A configuration file or option is invalid."""
+
+
+class StoreError(HsiwqError):
+    """The result store cannot be read or written."""

@@ -1,0 +1,1 @@
+"""Readers and writers for the product's file formats (ENVI bundles, calibrations)."""

@@ -1,0 +1,1 @@
+"""Radiometric correction: raw counts to remote-sensing reflectance with quality control."""
