@@ -1,0 +1,1 @@
+"""Threshold pre-warning: rule evaluation, alert state and notification delivery."""

@@ -1,0 +1,1 @@
+"""Water-quality retrieval: published algorithms and per-region models."""
