@@ -32,7 +32,7 @@ from hsiwq.simulate.sensor_model import ChannelModel, SensorModel, sensor_model
 #: brightest band, the sky spectrum's brightest band, the irradiance's brightest band.
 EXPOSURE_TARGET_DN = {"water": 3000.0, "sky": 3000.0, "irradiance": 40000.0}
 #: Truth Rrs cubes larger than this are stored uncompressed (speed) [bytes].
-COMPRESS_TRUTH_MAX_BYTES = 64 * 2**20
+COMPRESS_TRUTH_MAX_BYTES = 16 * 2**20
 #: Pixel budget of one block of lines (bounds memory to ~ 10 × block × bands × 8 bytes).
 BLOCK_PIXELS = 1 << 11
 
