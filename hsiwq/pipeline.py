@@ -22,7 +22,10 @@ from .errors import BundleError
 from .io.bundle import read_bundle
 from .io.calibration import load_calibrations, select_calibration
 from .radiometry.correct import correct_bundle
-from .retrieval.defaults import DEFAULTS, retrieve_defaults
+from .bio_optics.iops import IOPModel
+from .retrieval.defaults import Retrieval, retrieve_defaults
+from .retrieval.inversion import GENERIC_INLAND
+from .retrieval.regions import load_region_siop
 from .store import Record, SiteStore
 from .workspace import Workspace
 
@@ -53,30 +56,34 @@ class ProcessResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def summarise(corrected: xr.Dataset) -> tuple[dict[str, float], np.ndarray]:
-    """ROI-median parameters and Rrs spectrum of a corrected acquisition.
+def summarise(corrected: xr.Dataset, siop: IOPModel = GENERIC_INLAND,
+              siop_name: str = "generic-inland") -> tuple[Retrieval, np.ndarray]:
+    """Parameters of the ROI-median Rrs spectrum of a corrected acquisition.
 
     Parameters
     ----------
     corrected : xarray.Dataset
         Output of :func:`hsiwq.radiometry.correct.correct_bundle`.
+    siop : IOPModel
+        The region's specific IOPs.
+    siop_name : str
+        Their name.
 
     Returns
     -------
-    values : dict of str to float
-        Median over valid pixels of each default parameter (NaN when none are valid).
+    retrieval : Retrieval
+        One value per parameter (NaN when no pixel is valid).
     rrs_median : ndarray
         Median Rrs over valid pixels [sr-1], shape (n_wavelength,).
     """
     wl = corrected["wavelength"].values
     valid = corrected["valid"].values
     pixels = corrected["rrs"].values[valid]  # (n_valid, n_wl)
-    if pixels.shape[0] == 0:
-        return {pid: float("nan") for pid in DEFAULTS}, np.full(wl.size, np.nan, dtype="float32")
-    params = retrieve_defaults(pixels, wl)
-    values = {pid: float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
-              for pid, v in params.items()}
-    return values, np.median(pixels, axis=0).astype("float32")
+    spectrum = (np.median(pixels, axis=0) if pixels.shape[0] else np.full(wl.size, np.nan)).astype("float32")
+    sun_zenith = float(corrected.attrs.get("sun_zenith_deg", 30.0))
+    retrieval = retrieve_defaults(spectrum, wl, siop=siop, siop_name=siop_name,
+                                  sun_zenith_deg=sun_zenith if np.isfinite(sun_zenith) else 30.0)
+    return retrieval, spectrum
 
 
 def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
@@ -120,12 +127,13 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     timings["correct"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     accepted = corrected.attrs["verdict"] == "accepted"
-    values, rrs_median = summarise(corrected)
-    if not accepted:
-        values = {k: float("nan") for k in values}
+    siop, siop_name = load_region_siop(site.region, workspace.regions_dir)
+    retrieval, rrs_median = summarise(corrected, siop, siop_name)
+    values = {k: float(v[0]) if accepted else float("nan") for k, v in retrieval.values.items()}
     timings["retrieve"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
-    record = _record(bundle.meta.time, corrected, values, rrs_median, bundle.meta.ancillary)
+    record = _record(bundle.meta.time, corrected, values, retrieval.algorithms, rrs_median,
+                     bundle.meta.ancillary)
     SiteStore(workspace.store_path(site.id)).write(record)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
@@ -142,7 +150,8 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
 
 
 def _record(time: datetime, corrected: xr.Dataset, values: dict[str, float],
-            rrs_median: np.ndarray, ancillary: dict[str, object]) -> Record:
+            algorithms: dict[str, str], rrs_median: np.ndarray,
+            ancillary: dict[str, object]) -> Record:
     a = corrected.attrs
     numeric: dict[str, float] = dict(values)
     numeric.update({
@@ -156,9 +165,8 @@ def _record(time: datetime, corrected: xr.Dataset, values: dict[str, float],
         "water_level_m": _float(ancillary.get("water_level_m")),
         "processed_at": datetime.now(timezone.utc).timestamp(),
     })
-    versions = sorted({name for pid, (name, _) in DEFAULTS.items()})
     labels = {"verdict": str(a["verdict"]), "reason": str(a.get("verdict_reason", "")),
-              "model_version": "+".join(versions)}
+              "model_version": ";".join(f"{k}={v}" for k, v in sorted(algorithms.items()))}
     return Record(time=time, values=numeric, labels=labels, rrs=rrs_median,
                   wavelength=corrected["wavelength"].values)
 

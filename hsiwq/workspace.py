@@ -95,6 +95,13 @@ class Workspace:
         own = self.root / "calibration" / "sensors"
         return own if own.is_dir() else bundled_calibration_dir()
 
+    @property
+    def regions_dir(self) -> Path:
+        """Regional SIOP files: ``<home>/calibration/regions`` when it exists, else the
+        project's bundled ``calibration/regions``."""
+        own = self.root / "calibration" / "regions"
+        return own if own.is_dir() else bundled_calibration_dir().parent / "regions"
+
     def ensure(self) -> Workspace:
         """Create the workspace folder if needed and return self."""
         self.root.mkdir(parents=True, exist_ok=True)

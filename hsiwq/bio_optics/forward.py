@@ -174,7 +174,7 @@ class ForwardModel:
         self.a_w = a_w(wl)
         self.bb_w = bb_w(wl)
         a_coef, self._e = bricaud_coefficients(wl)
-        self._log_a = np.log(a_coef)
+        self._log_a = np.log(a_coef * m.aph_scale)
         self._pc = m.a_pc_star_620 * np.exp(-0.5 * ((wl - 620.0) / m.pc_sigma_nm) ** 2)
         self._cdom = np.exp(-m.s_cdom * (wl - 440.0))
         self._nap = m.a_nap_star_443 * np.exp(-m.s_nap * (wl - 443.0))

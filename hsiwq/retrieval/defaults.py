@@ -1,38 +1,60 @@
-"""The out-of-the-box algorithms: published, calibration-free estimates per parameter."""
+"""The out-of-the-box retrieval: published, calibration-free estimates per parameter.
+
+The optically active parameters come from the semi-analytical spectral inversion
+(:mod:`.inversion`, with the region's SIOPs when it has them) — chlorophyll-a,
+phycocyanin, TSS, CDOM and the Secchi depth from the fitted IOPs (Lee et al. 2015) — and
+turbidity from Dogliotti et al. (2015). The five parameters that are not optically active have
+no honest default: only a regional model returns them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chlorophyll import chl_gons2005
-from .sediment import tss_nechad2010, turbidity_dogliotti2015
-
-Algorithm = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-#: Default algorithm per parameter id, and the name recorded as its "model version".
-DEFAULTS: dict[str, tuple[str, Algorithm]] = {
-    "chl_a": ("default:gons2005", chl_gons2005),
-    "tss": ("default:nechad2010", tss_nechad2010),
-    "turbidity": ("default:dogliotti2015", turbidity_dogliotti2015),
-}
+from ..bio_optics.iops import IOPModel
+from .inversion import GENERIC_INLAND, invert_spectra
+from .sediment import turbidity_dogliotti2015
 
 
-def retrieve_defaults(rrs: np.ndarray, wavelength_nm: np.ndarray) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class Retrieval:
+    """Values per parameter (arrays of shape (n,)) and the algorithm behind each."""
+
+    values: dict[str, np.ndarray]
+    algorithms: dict[str, str] = field(default_factory=dict)
+
+
+def retrieve_defaults(rrs: np.ndarray, wavelength_nm: np.ndarray, *,
+                      siop: IOPModel = GENERIC_INLAND, siop_name: str = "generic-inland",
+                      sun_zenith_deg: float = 30.0) -> Retrieval:
     """Every default parameter for each spectrum.
 
     Parameters
     ----------
     rrs : ndarray
-        Spectra, shape (..., n_wavelength) [sr-1].
+        Spectra, shape (n, n_wavelength) or (n_wavelength,) [sr-1].
     wavelength_nm : ndarray
         Band centres [nm].
+    siop : IOPModel
+        The region's specific IOPs for the inversion.
+    siop_name : str
+        Their name, recorded with the values.
+    sun_zenith_deg : float
+        Solar zenith angle [deg] (for Kd and the Secchi depth).
 
     Returns
     -------
-    dict of str to ndarray
-        Values of shape (...) per parameter id, in the catalogue's units; NaN where an
-        algorithm does not apply.
+    Retrieval
+        Values in the catalogue's units (NaN where an algorithm does not apply).
     """
-    return {pid: algo(rrs, wavelength_nm) for pid, (_, algo) in DEFAULTS.items()}
+    spectra = np.atleast_2d(rrs)
+    inv = invert_spectra(spectra, wavelength_nm, siop, sun_zenith_deg=sun_zenith_deg)
+    saa = f"saa-lee1999:{siop_name}"
+    values = {"chl_a": inv.chl_a, "phycocyanin": inv.phycocyanin, "tss": inv.tss,
+              "cdom": inv.cdom, "secchi": inv.secchi,
+              "turbidity": turbidity_dogliotti2015(spectra, wavelength_nm)}
+    algorithms = {"chl_a": saa, "phycocyanin": saa, "tss": saa, "cdom": saa,
+                  "secchi": f"lee2015:{siop_name}", "turbidity": "dogliotti2015"}
+    return Retrieval(values, algorithms)
