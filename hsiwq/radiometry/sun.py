@@ -9,7 +9,9 @@ import pandas as pd
 import pvlib
 
 
-def solar_position(time: datetime, lat: float, lon: float) -> tuple[float, float]:
+def solar_position(time: datetime, lat: float, lon: float, *, altitude_m: float = 0.0,
+                   pressure_pa: float | None = None, temperature_c: float = 12.0,
+                   delta_t_s: float | None = None) -> tuple[float, float]:
     """Apparent solar zenith and azimuth at a time and place.
 
     Parameters
@@ -18,6 +20,15 @@ def solar_position(time: datetime, lat: float, lon: float) -> tuple[float, float
         Time, timezone-aware (naive is taken as UTC).
     lat, lon : float
         Latitude and longitude [deg].
+    altitude_m : float
+        Height above sea level [m] (topocentric parallax).
+    pressure_pa : float or None
+        Air pressure [Pa] for the refraction correction; None: standard pressure at
+        ``altitude_m``.
+    temperature_c : float
+        Air temperature [°C] for the refraction correction.
+    delta_t_s : float or None
+        TT − UT1 [s]; None: pvlib's estimate for the year and month.
 
     Returns
     -------
@@ -33,7 +44,14 @@ def solar_position(time: datetime, lat: float, lon: float) -> tuple[float, float
     """
     ts = pd.DatetimeIndex([pd.Timestamp(time)])
     ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-    pos = pvlib.solarposition.get_solarposition(ts, lat, lon, method="nrel_numpy")
+    if pressure_pa is None:
+        pressure_pa = float(pvlib.atmosphere.alt2pres(altitude_m))
+    if delta_t_s is None:  # pvlib's own estimate, computed here without pandas overhead
+        delta_t_s = float(pvlib.spa.calculate_deltat(np.array([ts[0].year]),
+                                                     np.array([ts[0].month]))[0])
+    pos = pvlib.solarposition.get_solarposition(
+        ts, lat, lon, altitude=altitude_m, pressure=pressure_pa, method="nrel_numpy",
+        temperature=temperature_c, delta_t=delta_t_s)
     return float(pos["apparent_zenith"].iloc[0]), float(pos["azimuth"].iloc[0])
 
 
@@ -50,8 +68,8 @@ def relative_azimuth(sun_azimuth_deg: float, view_azimuth_deg: float) -> float:
     Returns
     -------
     float
-        |φ_sun − φ_view| folded into [0, 180] [deg]; 90–135° is the usual recommendation for
-        above-water radiometry (Mobley 1999).
+        |φ_sun − φ_view| folded into [0, 180] [deg] (0 = looking towards the sun); 90–135° is
+        the usual recommendation for above-water radiometry (Mobley 1999).
     """
     d = abs((float(sun_azimuth_deg) - float(view_azimuth_deg)) % 360.0)
     return float(np.where(d > 180.0, 360.0 - d, d))

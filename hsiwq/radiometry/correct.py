@@ -1,0 +1,325 @@
+"""Radiometric correction of an acquisition bundle: raw counts to Rrs with QC (design.md §4).
+
+Rrs = (Lt − ρ·Li) / Ed, with Lt, Li and Ed from the raw counts of the water camera, the sky
+radiometer and the irradiance sensor (:mod:`.dn`), Li and Ed resampled to the camera's bands
+(:mod:`.resample`), ρ from wind and sun/view geometry (:mod:`.glint`), the sun position from
+time and place (:mod:`.sun`), per-pixel flags and the acquisition verdict from :mod:`.qc`.
+
+Without a non-linearity correction the whole chain is affine in the counts, so the cube is
+corrected in a single fused pass per block of lines, Rrs = DN·a − b with per-band
+a = gain / (t·Ed) and b = (gain·dark / t + ρ·Li) / Ed, in float32; the result array is the
+only full-size allocation.
+
+References
+----------
+.. [1] Mobley, C. D. (1999). Estimation of the remote-sensing reflectance from above-surface
+   measurements. Applied Optics 38(36), 7442–7455.
+.. [2] Ruddick, K. G., De Cauwer, V., Park, Y.-J., Moore, G. (2006). Limnol. Oceanogr. 51(2),
+   1167–1179.
+.. [3] Mueller, J. L. et al. (2003). Ocean Optics Protocols for Satellite Ocean Color Sensor
+   Validation, Revision 4, Vol. III, NASA/TM-2003-211621/Rev4-Vol.III (above-water method).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+import hsiwq
+from hsiwq.acquisition import Bundle
+from hsiwq.errors import CalibrationError, ConfigError
+from hsiwq.sensor import SensorCalibration
+
+from . import qc as qcm
+from .dn import channel_coefficients, spectrum_radiance
+from .glint import RHO_CLOUDY, fresnel_reflectance, nir_similarity_correction, sky_glint_factor
+from .resample import resample_spectrum
+from .kernel import AffineCorrection, band_runs, run_blocks
+from .pixelqc import QCBands, scene_flags
+from .roi import roi_mask
+from .sun import relative_azimuth, solar_position
+
+
+@dataclass(frozen=True)
+class CorrectionOptions:
+    """Options of :func:`correct_bundle`.
+
+    Attributes
+    ----------
+    qc : QCOptions
+        Thresholds of the per-pixel QC and the verdict.
+    nir_correction : bool
+        Subtract the residual glint estimated with the NIR similarity spectrum (Ruddick et
+        al. 2006, 720/780 nm) from every pixel; needs bands covering 720–780 nm.
+    cloudy_rho : bool
+        Under a cloudy sky (Li(750)/Ed(750) ≥ ``qc.clear_sky_ratio``) use ρ = 0.0256
+        (Ruddick et al. 2006) instead of the clear-sky Mobley table.
+    dark_per_sample : bool
+        Subtract the dark frame's mean per sample (column) instead of its overall mean.
+    block_mb : float
+        Size of the blocks of lines processed at a time [MiB of float32 Rrs].
+    threads : int or None
+        Worker threads for the cube (None: up to 2, the cores available).
+    """
+
+    qc: qcm.QCOptions = field(default_factory=qcm.QCOptions)
+    nir_correction: bool = False
+    cloudy_rho: bool = False
+    dark_per_sample: bool = False
+    block_mb: float = 2.0
+    threads: int | None = None
+
+
+def correct_bundle(
+    bundle: Bundle,
+    calibration: SensorCalibration,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    roi: Any = None,
+    wind_speed_ms: float | None = None,
+    options: CorrectionOptions = CorrectionOptions(),
+) -> xr.Dataset:
+    """Correct one acquisition to remote-sensing reflectance, with QC.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        The acquisition (raw counts and metadata).
+    calibration : SensorCalibration
+        The sensor's radiometric calibration that applies at the acquisition time.
+    lat, lon : float or None
+        The site's position [deg], used when the bundle has no ``location``.
+    roi : None, bool mask (y, x) or pixel polygons
+        The site's region of interest (see :func:`hsiwq.radiometry.roi.roi_mask`); None or
+        empty: the whole image.
+    wind_speed_ms : float or None
+        Wind speed [m/s], used when the bundle's ancillary data has none.
+    options : CorrectionOptions
+        Processing options and QC thresholds.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``rrs`` (y, x, wavelength) float32 [sr-1]; ``qc`` (y, x) uint16 bit mask with
+        ``flag_masks`` / ``flag_meanings``; ``valid`` (y, x) bool (qc == 0); ``ed``
+        (wavelength) [W m-2 nm-1] and ``li`` (wavelength) [W m-2 sr-1 nm-1] on the camera's
+        bands. Bands with ``good_band`` False, or outside the sky or irradiance spectra, are
+        dropped. Attributes: site, sensor, time (ISO 8601 UTC), calibration_file, rho,
+        rho_method, wind_speed_ms (NaN when unknown), sun_zenith_deg, sun_azimuth_deg,
+        relative_azimuth_deg, view_zenith_deg, sky_ratio_750, sky_condition, ed_550,
+        glint_threshold, verdict ("accepted" | "rejected"), verdict_reason, valid_fraction,
+        flag counts (n_<flag>), nir_correction, hsiwq_version. A rejected acquisition is
+        returned all the same, with its reason.
+
+    Raises
+    ------
+    ConfigError
+        If neither the bundle nor the arguments give a position.
+    CalibrationError
+        If the calibration lacks a channel or does not cover the data's bands.
+    """
+    meta = bundle.meta
+    qopt = options.qc
+    cal_name = str(calibration.path) if calibration.path is not None else calibration.sensor
+    for ch in ("water", "sky", "irradiance"):
+        if ch not in calibration.channels:
+            raise CalibrationError(cal_name, f"no {ch!r} channel")
+    pos_lat = meta.lat if meta.lat is not None else lat
+    pos_lon = meta.lon if meta.lon is not None else lon
+    if pos_lat is None or pos_lon is None:
+        raise ConfigError(bundle.path, "no position: the bundle has no location and no site "
+                                       "latitude/longitude was given")
+    sun_zen, sun_az = solar_position(meta.time, float(pos_lat), float(pos_lon))
+    rel_az = relative_azimuth(sun_az, meta.view_azimuth_deg)
+    wind = meta.wind_speed_ms if _finite(meta.wind_speed_ms) else wind_speed_ms
+    wind = float(wind) if _finite(wind) else None
+    itime = meta.integration_ms
+
+    # Sky and irradiance spectra on their own grids, then on the camera's bands.
+    li_wl, li_nat, sky_sat = spectrum_radiance(bundle.sky, calibration.channels["sky"],
+                                               itime.get("sky"), where=cal_name)
+    ed_wl, ed_nat, irr_sat = spectrum_radiance(bundle.irradiance,
+                                               calibration.channels["irradiance"],
+                                               itime.get("irradiance"), where=cal_name)
+    water = bundle.water.transpose("y", "x", "wavelength")
+    wl_all = np.asarray(water["wavelength"].values, dtype=float)
+    keep = _good_bands(water)
+    keep &= _within(wl_all, li_wl) & _within(wl_all, ed_wl)
+    kidx = np.flatnonzero(keep)
+    wl = wl_all[kidx]
+    fwhm = np.asarray(water["fwhm"].values, dtype=float)[kidx] if "fwhm" in water.coords else None
+    li = resample_spectrum(li_nat, li_wl, wl, dst_fwhm=fwhm, src_fwhm=_fwhm(bundle.sky))
+    ed = resample_spectrum(ed_nat, ed_wl, wl, dst_fwhm=fwhm, src_fwhm=_fwhm(bundle.irradiance))
+
+    ratio = qcm.sky_ratio(li_nat, li_wl, ed_nat, ed_wl)
+    cloudy = math.isfinite(ratio) and ratio >= qopt.clear_sky_ratio
+    rho, rho_method = sky_glint_factor(wind, sun_zen, rel_az, meta.view_zenith_deg)
+    if options.cloudy_rho and cloudy:
+        rho = RHO_CLOUDY * fresnel_reflectance(meta.view_zenith_deg) / fresnel_reflectance(40.0)
+        rho_method = "ruddick2006"
+
+    coef = channel_coefficients(water, calibration.channels["water"], itime.get("water"),
+                                dark=bundle.dark, dark_per_sample=options.dark_per_sample,
+                                where=cal_name)
+    rrs, qc, prod, bands, nir_done = _correct_cube(water, kidx, coef, ed, li, rho, options)
+
+    ny, nx = qc.shape
+    region = roi_mask((ny, nx), roi)
+    qc[~region] |= qcm.OUTSIDE_ROI
+    not_water, glint, glint_info = scene_flags(prod, qc, bands, qopt)
+    qc[not_water] |= qcm.NOT_WATER
+    qc[glint] |= qcm.SUN_GLINT
+    valid = qc == 0
+    n_region = int(region.sum())
+    valid_fraction = float(np.count_nonzero(valid)) / n_region if n_region else 0.0
+
+    verdict = qcm.acquisition_verdict(
+        integration_ms=itime, sun_zenith_deg=sun_zen, ed=ed_nat, ed_wavelength=ed_wl,
+        li=li_nat, li_wavelength=li_wl, valid_fraction=valid_fraction,
+        saturated_channels=tuple(ch for ch, s in (("sky", sky_sat), ("irradiance", irr_sat))
+                                 if s),
+        options=qopt)
+    if kidx.size == 0 and verdict.accepted:
+        verdict = qcm.Verdict("rejected", "no usable band (bad bands, or not covered by the "
+                                          "sky or irradiance spectra)")
+
+    attrs: dict[str, Any] = {
+        "title": "hsiwq radiometric correction",
+        "site": meta.site, "sensor": meta.sensor,
+        "time": meta.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "calibration_file": cal_name,
+        "rho": float(rho), "rho_method": rho_method,
+        "wind_speed_ms": float(wind) if wind is not None else math.nan,
+        "sun_zenith_deg": float(sun_zen), "sun_azimuth_deg": float(sun_az),
+        "relative_azimuth_deg": float(rel_az), "view_zenith_deg": float(meta.view_zenith_deg),
+        "view_azimuth_deg": float(meta.view_azimuth_deg),
+        "latitude": float(pos_lat), "longitude": float(pos_lon),
+        "sky_ratio_750": float(ratio),
+        "sky_condition": "unknown" if not math.isfinite(ratio) else ("cloudy" if cloudy
+                                                                     else "clear"),
+        "ed_550": qcm.value_at(ed_nat, ed_wl, qopt.ed_reference_nm),
+        "glint_nir_median": float(glint_info["glint_median"]),
+        "glint_threshold": float(glint_info["glint_threshold"]),
+        "nir_correction": nir_done,
+        "verdict": verdict.verdict, "verdict_reason": verdict.reason,
+        "valid_fraction": valid_fraction,
+        "n_dropped_bands": int(wl_all.size - kidx.size),
+        "hsiwq_version": hsiwq.__version__,
+        "bundle": str(bundle.path),
+    }
+    attrs.update({f"n_{k.lower()}": v for k, v in qcm.flag_counts(qc).items()})
+
+    coords: dict[str, Any] = {
+        "y": water["y"].values if "y" in water.coords else np.arange(ny),
+        "x": water["x"].values if "x" in water.coords else np.arange(nx),
+        "wavelength": ("wavelength", wl, {"units": "nm", "long_name": "band centre"}),
+    }
+    if fwhm is not None:
+        coords["fwhm"] = ("wavelength", fwhm, {"units": "nm", "long_name": "band FWHM"})
+    return xr.Dataset(
+        {
+            "rrs": (("y", "x", "wavelength"), rrs,
+                    {"units": "sr-1", "long_name": "remote-sensing reflectance",
+                     "standard_name": "surface_ratio_of_upwelling_radiance_emerging_from_sea_"
+                                      "water_to_downwelling_radiative_flux_in_air"}),
+            "qc": (("y", "x"), qc, qcm.qc_attrs()),
+            "valid": (("y", "x"), valid, {"long_name": "valid water pixel (qc == 0)"}),
+            "ed": (("wavelength",), ed.astype(np.float32),
+                   {"units": "W m-2 nm-1", "long_name": "downwelling irradiance"}),
+            "li": (("wavelength",), li.astype(np.float32),
+                   {"units": "W m-2 sr-1 nm-1", "long_name": "sky radiance"}),
+        },
+        coords=coords, attrs=attrs)
+
+
+def _correct_cube(water: xr.DataArray, kidx: np.ndarray, coef: Any, ed: np.ndarray,
+                  li: np.ndarray, rho: float, options: CorrectionOptions,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, QCBands, bool]:
+    """Rrs, per-pixel flags and QC band averages of the water cube (see :mod:`.kernel`)."""
+    ny, nx = water.sizes["y"], water.sizes["x"]
+    wl = np.asarray(water["wavelength"].values, dtype=float)[kidx]
+    bands = QCBands.from_wavelength(wl, options.qc)
+    if kidx.size == 0:
+        return (np.empty((ny, nx, 0), dtype=np.float32), np.full((ny, nx), qcm.NO_DATA),
+                np.full((ny, nx, 4), np.nan, dtype=np.float32), bands, False)
+    dark = coef.dark_dn[..., kidx]
+    scale = coef.scale[kidx].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a64 = scale / ed
+        b64 = (scale * dark.astype(np.float64) + rho * li) / ed
+        glint64 = rho * li / ed
+    coefs_ok = bool(np.isfinite(a64).all() and np.isfinite(b64).all())
+    nl = coef.nonlinearity
+    if nl is not None and nl.ndim == 2:
+        nl = nl[:, kidx]
+    eps_w = None
+    nir_done = bool(options.nir_correction and wl[0] <= 720.0 and wl[-1] >= 780.0)
+    if nir_done:  # ε is linear in Rrs: its weights are the correction applied to a unit basis
+        eps_w = nir_similarity_correction(np.eye(wl.size, dtype=np.float64), wl)[1]
+        eps_w = eps_w.astype(np.float32)
+    corr = AffineCorrection(
+        runs=band_runs(kidx), a=a64.astype(np.float32), b=b64.astype(np.float32),
+        saturation_dn=coef.saturation_dn,
+        dark=dark.astype(np.float32) if nl is not None else None, nonlinearity=nl,
+        glint=glint64.astype(np.float32) if nl is not None else None, epsilon_weights=eps_w)
+    values = water.data if isinstance(water.data, np.ndarray) else water.variable
+    rrs, qc, prod = run_blocks(values, corr, bands, options.qc,
+                               block_mb=options.block_mb, threads=options.threads)
+    if not coefs_ok:
+        qc |= qcm.NO_DATA
+    return rrs, qc, prod, bands, nir_done
+
+
+def write_correction(ds: xr.Dataset, out_path: str | Path) -> Path:
+    """Write a corrected acquisition as a consolidated Zarr store, replacing any old one.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Output of :func:`correct_bundle`.
+    out_path : path
+        Zarr store to write (a directory, e.g. ``OUT.zarr``).
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+    """
+    out_path = Path(out_path)
+    ny, nx = ds.sizes["y"], ds.sizes["x"]
+    cy, cx = min(ny, 256), min(nx, 256)
+    encoding = {"rrs": {"chunks": (cy, cx, max(1, ds.sizes["wavelength"]))},
+                "qc": {"chunks": (cy, cx)}, "valid": {"chunks": (cy, cx)}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr: consolidated metadata is not in the v3 spec
+        ds.to_zarr(out_path, mode="w", consolidated=True, encoding=encoding)
+    return out_path
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _good_bands(cube: xr.DataArray) -> np.ndarray:
+    if "good_band" in cube.coords:
+        return np.asarray(cube["good_band"].values, dtype=bool).copy()
+    return np.ones(cube.sizes["wavelength"], dtype=bool)
+
+
+def _within(wl: np.ndarray, src_wl: np.ndarray, tolerance_nm: float = 0.5) -> np.ndarray:
+    s = np.asarray(src_wl, dtype=float)
+    return (wl >= s.min() - tolerance_nm) & (wl <= s.max() + tolerance_nm)
+
+
+def _fwhm(cube: xr.DataArray) -> np.ndarray | None:
+    return np.asarray(cube["fwhm"].values, dtype=float) if "fwhm" in cube.coords else None

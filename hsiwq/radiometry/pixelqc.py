@@ -1,0 +1,306 @@
+"""Spectral per-pixel QC: negative Rrs, non-water targets and sun glint (bits of :mod:`.qc`).
+
+NOT_WATER (shore, vegetation, boats, concrete, foam) and SUN_GLINT are told apart by the
+shape of the spectrum. Water absorbs strongly in the NIR; sun glint adds a nearly flat
+offset δ on top of a water spectrum. So:
+
+1. A pixel fails the *water tests* when (a) Rrs(800) > 2·Rrs(670) and Rrs(800) > 0.005 sr-1
+   (red edge of vegetation or scum), (b) Rrs(NIR) > 0.7·Rrs(560) with Rrs(560) > 0.01 sr-1
+   (NIR-bright surface: soil, concrete, hull, foam), or (c) Rrs(560) > 0.08 sr-1.
+2. The scene's water background is the median Rrs(NIR) over pixels passing the water tests
+   (and without NO_DATA, SATURATED, OUTSIDE_ROI); its spread the robust sigma 1.4826 × MAD.
+3. A pixel whose NIR exceeds the median by δ > max(k·sigma, min_excess) is a glint candidate;
+   with δ removed from every band, if it passes the water tests and keeps a water-like green
+   (at least ``glint_min_green_fraction`` of the background's), it is SUN_GLINT; otherwise
+   it is NOT_WATER. Pixels without NIR excess that fail the water tests are NOT_WATER.
+
+References
+----------
+.. [1] Kay, S., Hedley, J. D., Lavender, S. (2009). Sun glint correction of high and low
+   spatial resolution images of aquatic scenes. Remote Sensing 1(4), 697–730.
+.. [2] Tucker, C. J. (1979). Red and photographic infrared linear combinations for monitoring
+   vegetation. Remote Sens. Environ. 8(2), 127–150.
+.. [3] Ruddick, K. G. et al. (2006). Limnol. Oceanogr. 51(2), 1167–1179 (NIR water-leaving
+   reflectance shape).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .qc import NEGATIVE_RRS, NO_DATA, NOT_WATER, OUTSIDE_ROI, SATURATED, SUN_GLINT, QCOptions
+from .resample import band_window
+
+#: Columns of the per-pixel band averages computed by :meth:`QCBands.products`.
+GREEN, RED, NIR_REDEDGE, NIR_GLINT = range(4)
+
+
+@dataclass(frozen=True)
+class QCBands:
+    """Band windows of the per-pixel tests for one band set.
+
+    Attributes
+    ----------
+    negative : slice
+        Bands of the negative-Rrs test.
+    windows : tuple of (int, int) or None
+        Band ranges [start, stop) (at most 3 bands, nearest the test wavelength) averaged for
+        GREEN, RED, NIR_REDEDGE and NIR_GLINT; None when the camera has no band for a test,
+        which is then skipped.
+    """
+
+    negative: slice
+    windows: tuple[tuple[int, int] | None, ...]
+
+    @property
+    def has_rededge(self) -> bool:
+        """Whether the camera reaches the red-edge NIR test's wavelength."""
+        return self.windows[NIR_REDEDGE] is not None
+
+    @property
+    def has_glint(self) -> bool:
+        """Whether the camera has a NIR band for the glint test."""
+        return self.windows[NIR_GLINT] is not None
+
+    @classmethod
+    def from_wavelength(cls, wavelength_nm: np.ndarray, options: QCOptions) -> QCBands:
+        """Choose the bands of each test among ``wavelength_nm`` [nm] (increasing)."""
+        wl = np.asarray(wavelength_nm, dtype=float)
+        if wl.size == 0:
+            return cls(negative=slice(0, 0), windows=(None, None, None, None))
+        lo, hi = options.negative_range_nm
+        i0, i1 = int(np.searchsorted(wl, lo, "left")), int(np.searchsorted(wl, hi, "right"))
+
+        def window(centre: float) -> tuple[int, int]:
+            idx = band_window(wl, centre)
+            if idx.size > 3:
+                mid = min(max(int(np.argmin(np.abs(wl[idx] - centre))), 1), idx.size - 2)
+                idx = idx[mid - 1:mid + 2]
+            return int(idx[0]), int(idx[-1]) + 1
+
+        rededge = window(options.rededge_nir_nm) if wl[-1] >= 750.0 else None
+        if wl[-1] >= options.glint_nm - 10.0:
+            glint = window(options.glint_nm)
+        else:
+            glint = (wl.size - 1, wl.size) if wl[-1] > 700.0 else None
+        return cls(negative=slice(i0, i1),
+                   windows=(window(options.green_nm), window(options.red_nm), rededge, glint))
+
+    def products(self, rrs: np.ndarray) -> np.ndarray:
+        """Band averages per pixel, columns GREEN, RED, NIR_REDEDGE, NIR_GLINT.
+
+        Parameters
+        ----------
+        rrs : ndarray
+            Rrs [sr-1], shape (..., bands).
+
+        Returns
+        -------
+        ndarray
+            float32, shape (..., 4) [sr-1]; a skipped test's column is NaN.
+        """
+        out = np.full(rrs.shape[:-1] + (4,), np.nan, dtype=np.float32)
+        for col, win in enumerate(self.windows):
+            if win is not None:
+                acc = rrs[..., win[0]].astype(np.float32)  # a copy
+                for i in range(win[0] + 1, win[1]):
+                    acc += rrs[..., i]
+                out[..., col] = acc / (win[1] - win[0])
+        return out
+
+
+def reduce_last(ufunc: np.ufunc, block: np.ndarray) -> np.ndarray:
+    """Reduce the last axis by pairwise halving (``ufunc`` of the two halves, repeated).
+
+    Equivalent to ``ufunc.reduce(block, axis=-1)`` for associative ufuncs (minimum, maximum,
+    bitwise or; addition up to rounding), but made of whole-array operations, which numpy
+    vectorises for any memory layout, instead of one short reduction per pixel.
+
+    Parameters
+    ----------
+    ufunc : numpy.ufunc
+        A binary, associative ufunc.
+    block : ndarray
+        Shape (..., n), n ≥ 1.
+
+    Returns
+    -------
+    ndarray
+        Shape ``block.shape[:-1]``.
+    """
+    cur, n = block, block.shape[-1]
+    while n > 1:
+        h = n // 2
+        nxt = ufunc(cur[..., :h], cur[..., h:2 * h])
+        if n % 2:
+            nxt[..., 0] = ufunc(nxt[..., 0], cur[..., 2 * h])
+        cur, n = nxt, h
+    return cur[..., 0].copy() if cur is block else cur[..., 0]
+
+
+def any_last(mask: np.ndarray) -> np.ndarray:
+    """``mask.any(axis=-1)`` for a boolean array, eight bands per 64-bit word."""
+    n = mask.shape[-1]
+    if n == 0:
+        return np.zeros(mask.shape[:-1], dtype=bool)
+    m = np.ascontiguousarray(mask)
+    if n % 8:
+        m = np.concatenate([m, np.zeros(m.shape[:-1] + (8 - n % 8,), dtype=bool)], axis=-1)
+    return reduce_last(np.bitwise_or, m.view(np.uint64)) != 0
+
+
+def no_data(block: np.ndarray) -> np.ndarray:
+    """Pixels with a non-finite value in some band (bands last)."""
+    with np.errstate(invalid="ignore"):
+        return any_last(~np.isfinite(block))
+
+
+def negative_flags(rrs: np.ndarray, bands: QCBands, options: QCOptions) -> np.ndarray:
+    """Pixels with Rrs < −tolerance in some band of the negative test's range.
+
+    The block's minimum is checked first; pixels are examined only if it is negative.
+
+    Parameters
+    ----------
+    rrs : ndarray
+        Rrs [sr-1], shape (..., bands).
+    bands : QCBands
+        ``negative`` slice.
+    options : QCOptions
+        ``negative_tolerance`` [sr-1].
+
+    Returns
+    -------
+    ndarray of bool
+        Shape ``rrs.shape[:-1]`` (NaN is not negative).
+    """
+    sub = rrs[..., bands.negative]
+    if sub.shape[-1] == 0 or sub.size == 0:
+        return np.zeros(rrs.shape[:-1], dtype=bool)
+    tol = np.float32(options.negative_tolerance)
+    with np.errstate(invalid="ignore"):
+        low = sub.min()
+        if np.isnan(low):  # rare: NaN pixels (NO_DATA) in the block
+            finite = sub[np.isfinite(sub)]
+            low = finite.min() if finite.size else 0.0
+        if not low < -tol:
+            return np.zeros(rrs.shape[:-1], dtype=bool)
+        return any_last(sub < -tol)
+
+
+def fails_water_tests(prod: np.ndarray, bands: QCBands, options: QCOptions,
+                      offset: np.ndarray | float = 0.0) -> np.ndarray:
+    """Spectral tests (a)–(c) of the module docstring on band averages minus ``offset``.
+
+    Parameters
+    ----------
+    prod : ndarray
+        Band averages (..., 4) [sr-1] from :meth:`QCBands.products`.
+    bands : QCBands
+        Which tests apply.
+    options : QCOptions
+        Thresholds.
+    offset : ndarray or float
+        Flat offset removed from every band first [sr-1] (glint candidates).
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    with np.errstate(invalid="ignore"):
+        green = prod[..., GREEN] - offset
+        bad = green > options.max_green
+        if bands.has_rededge:
+            nir8 = prod[..., NIR_REDEDGE] - offset
+            bad |= ((nir8 > options.vegetation_min_nir)
+                    & (nir8 > options.vegetation_ratio * (prod[..., RED] - offset)))
+        if bands.has_glint:
+            nir = prod[..., NIR_GLINT] - offset
+            bad |= (green > options.nir_bright_min_green) & (nir > options.nir_bright_ratio * green)
+    return bad
+
+
+def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOptions,
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """NOT_WATER and SUN_GLINT over a whole scene (steps 1–3 of the module docstring).
+
+    Parameters
+    ----------
+    prod : ndarray
+        Band averages per pixel (y, x, 4) [sr-1].
+    qc : ndarray of uint16
+        Flags so far (NO_DATA, SATURATED, OUTSIDE_ROI are excluded from the background).
+    bands : QCBands
+        Which tests apply.
+    options : QCOptions
+        Thresholds.
+
+    Returns
+    -------
+    not_water, glint : ndarray of bool
+        Shape ``qc.shape``.
+    info : dict
+        ``glint_median`` and ``glint_threshold`` of NIR Rrs [sr-1] (NaN if not computed).
+    """
+    fails = fails_water_tests(prod, bands, options)
+    info = {"glint_median": math.nan, "glint_threshold": math.nan}
+    glint = np.zeros(qc.shape, dtype=bool)
+    if not bands.has_glint:
+        return fails, glint, info
+    nir = prod[..., NIR_GLINT]
+    usable = (qc & (NO_DATA | SATURATED | OUTSIDE_ROI)) == 0
+    background = usable & ~fails & np.isfinite(nir)
+    sample = nir[background]
+    if sample.size > 200_000:  # the median of a regular subsample is plenty
+        sample = sample[:: sample.size // 100_000]
+    if sample.size < 10:
+        return fails, glint, info
+    med = float(np.median(sample))
+    sigma = 1.4826 * float(np.median(np.abs(sample - med)))
+    threshold = med + max(options.glint_k_sigma * sigma, options.glint_min_excess)
+    green_bg = float(np.median(prod[..., GREEN][background][:: max(1, sample.size // 100_000)]))
+    info = {"glint_median": med, "glint_threshold": threshold}
+    with np.errstate(invalid="ignore"):
+        candidate = (nir > threshold) & ((qc & NO_DATA) == 0)
+        if candidate.any():
+            c = np.flatnonzero(candidate.ravel())
+            p = prod.reshape(-1, 4)[c]
+            delta = p[:, NIR_GLINT] - med
+            water_like = ~fails_water_tests(p, bands, options, delta)
+            water_like &= (p[:, GREEN] - delta) >= options.glint_min_green_fraction * green_bg
+            glint.ravel()[c[water_like]] = True
+            fails.ravel()[c] = ~water_like
+    return fails, glint, info
+
+
+def pixel_flags(rrs: np.ndarray, wavelength_nm: np.ndarray, options: QCOptions = QCOptions(),
+                qc: np.ndarray | None = None) -> np.ndarray:
+    """All spectral flags of a set of Rrs pixels taken as one scene.
+
+    Parameters
+    ----------
+    rrs : ndarray
+        Rrs [sr-1], shape (..., bands).
+    wavelength_nm : ndarray
+        Band centres [nm].
+    options : QCOptions
+        Thresholds.
+    qc : ndarray of uint16 or None
+        Flags already known (e.g. SATURATED, OUTSIDE_ROI), shape ``rrs.shape[:-1]``.
+
+    Returns
+    -------
+    ndarray of uint16
+        ``qc`` with NO_DATA, NEGATIVE_RRS, NOT_WATER and SUN_GLINT added.
+    """
+    bands = QCBands.from_wavelength(wavelength_nm, options)
+    flags = np.zeros(rrs.shape[:-1], np.uint16) if qc is None else np.array(qc, np.uint16)
+    flags[no_data(rrs)] |= NO_DATA
+    flags[negative_flags(rrs, bands, options)] |= NEGATIVE_RRS
+    not_water, glint, _ = scene_flags(bands.products(rrs), flags, bands, options)
+    flags[not_water] |= NOT_WATER
+    flags[glint] |= SUN_GLINT
+    return flags
