@@ -13,20 +13,20 @@ from .params import PARAMETERS
 
 
 def results_table(results: Iterable, file: TextIO | None = None,
-                  params: tuple[str, ...] = ("chl_a", "tss", "turbidity")) -> None:
+                  params: tuple[str, ...] = ("chl_a", "phycocyanin", "tss", "turbidity", "secchi", "cdom")) -> None:
     """Print one row per processed acquisition: site, time, verdict, parameters, alerts."""
     table = Table(title="Acquisitions processed")
     for col in ("site", "time (UTC)", "verdict"):
         table.add_column(col)
     for pid in params:
-        table.add_column(f"{pid} [{PARAMETERS[pid].unit}]", justify="right")
+        table.add_column(f"{pid}\n[{PARAMETERS[pid].unit}]", justify="right")
     table.add_column("alerts")
     for r in results:
         cells = [r.site, r.time.strftime("%Y-%m-%d %H:%M"),
                  r.verdict + (f" ({r.reason})" if r.reason else "")]
         for pid in params:
             v = r.values.get(pid, math.nan)
-            cells.append("–" if not math.isfinite(v) else f"{v:.1f}")
+            cells.append("–" if not math.isfinite(v) else f"{v:.3g}")
         cells.append(", ".join(f"{t.rule_id} {t.status.upper()}" for t in r.transitions))
         table.add_row(*cells)
     Console(file=file, width=140).print(table)

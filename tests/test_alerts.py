@@ -95,3 +95,13 @@ def test_outbox_delivers_to_file_and_webhook_exactly_once(tmp_path):
     assert len(lines) == 1 and len(_Receiver.received) == 1
     assert _Receiver.received[0]["value"] == 80.0 and _Receiver.received[0]["status"] == "firing"
     assert "chlorophyll-a 80.0 µg/L is above 50" in json.loads(lines[0])["message"]
+
+
+def test_late_or_repeated_acquisitions_do_not_move_the_state():
+    rule = ThresholdRule(param="chl_a", above=50, clear=40)
+    state, tr = evaluate_threshold(rule, AlertState(), 80.0, T0, "s")
+    assert tr.status == "firing"
+    state2, tr2 = evaluate_threshold(rule, state, 10.0, T0 - timedelta(minutes=5), "s")
+    assert tr2 is None and state2 == state
+    state3, tr3 = evaluate_threshold(rule, state, 10.0, T0, "s")
+    assert tr3 is None and state3.status == "firing"

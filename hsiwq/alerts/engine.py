@@ -25,12 +25,16 @@ class AlertState:
         ISO time the current status began.
     last_value : float or None
         Last valid value seen [parameter unit].
+    last_time : str or None
+        ISO time of the newest acquisition evaluated; older or repeated acquisitions (late
+        arrivals, reprocessing) do not move the state.
     """
 
     status: Status = "inactive"
     count: int = 0
     since: str | None = None
     last_value: float | None = None
+    last_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,13 +80,15 @@ def evaluate_threshold(rule: ThresholdRule, state: AlertState, value: float | No
     """
     if value is None or not math.isfinite(value):
         return state, None
+    if state.last_time is not None and time <= datetime.fromisoformat(state.last_time):
+        return state, None
     above = rule.above is not None
     threshold = float(rule.above if above else rule.below)  # type: ignore[arg-type]
     clear = float(rule.clear if rule.clear is not None else threshold)
     beyond = value > threshold if above else value < threshold
     cleared = value <= clear if above else value >= clear
     iso = time.isoformat()
-    new = AlertState(state.status, state.count, state.since, float(value))
+    new = AlertState(state.status, state.count, state.since, float(value), iso)
     fire = False
     if state.status == "firing":
         if cleared:
