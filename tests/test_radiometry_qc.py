@@ -84,7 +84,7 @@ def test_glint_statistics_need_a_background():
     nw, g, info = pq.scene_flags(prod, np.zeros(5, np.uint16), bands, OPT)
     assert not g.any() and np.isnan(info["glint_threshold"])  # < 10 pixels: no statistics
     qc = np.full(5, q.SATURATED, np.uint16)
-    assert np.isnan(pq.scene_flags(bands.products(water(5)), qc, bands, OPT)[2]["glint_median"])
+    assert np.isnan(pq.scene_flags(bands.products(water(5)), qc, bands, OPT)[2]["glint_slope"])
 
 
 def test_no_data_detects_non_finite():

@@ -114,9 +114,10 @@ def correct_bundle(
         dropped. Attributes: site, sensor, time (ISO 8601 UTC), calibration_file, rho,
         rho_method, wind_speed_ms (NaN when unknown), sun_zenith_deg, sun_azimuth_deg,
         relative_azimuth_deg, view_zenith_deg, sky_ratio_750, sky_condition, ed_550,
-        glint_threshold, verdict ("accepted" | "rejected"), verdict_reason, valid_fraction,
-        flag counts (n_<flag>), nir_correction, hsiwq_version. A rejected acquisition is
-        returned all the same, with its reason.
+        glint_intercept, glint_slope and glint_threshold (the scene's glint test), verdict
+        ("accepted" | "rejected"), verdict_reason, valid_fraction, flag counts (n_<flag>),
+        nir_correction, hsiwq_version. A rejected acquisition is returned all the same, with
+        its reason.
 
     Raises
     ------
@@ -205,8 +206,7 @@ def correct_bundle(
         "sky_condition": "unknown" if not math.isfinite(ratio) else ("cloudy" if cloudy
                                                                      else "clear"),
         "ed_550": qcm.value_at(ed_nat, ed_wl, qopt.ed_reference_nm),
-        "glint_nir_median": float(glint_info["glint_median"]),
-        "glint_threshold": float(glint_info["glint_threshold"]),
+        **{k: float(v) for k, v in glint_info.items()},
         "nir_correction": nir_done,
         "verdict": verdict.verdict, "verdict_reason": verdict.reason,
         "valid_fraction": valid_fraction,

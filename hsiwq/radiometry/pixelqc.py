@@ -5,14 +5,20 @@ shape of the spectrum. Water absorbs strongly in the NIR; sun glint adds a nearl
 offset δ on top of a water spectrum. So:
 
 1. A pixel fails the *water tests* when (a) Rrs(800) > 2·Rrs(670) and Rrs(800) > 0.005 sr-1
-   (red edge of vegetation or scum), (b) Rrs(NIR) > 0.7·Rrs(560) with Rrs(560) > 0.01 sr-1
-   (NIR-bright surface: soil, concrete, hull, foam), or (c) Rrs(560) > 0.08 sr-1.
-2. The scene's water background is the median Rrs(NIR) over pixels passing the water tests
-   (and without NO_DATA, SATURATED, OUTSIDE_ROI); its spread the robust sigma 1.4826 × MAD.
-3. A pixel whose NIR exceeds the median by δ > max(k·sigma, min_excess) is a glint candidate;
-   with δ removed from every band, if it passes the water tests and keeps a water-like green
-   (at least ``glint_min_green_fraction`` of the background's), it is SUN_GLINT; otherwise
-   it is NOT_WATER. Pixels without NIR excess that fail the water tests are NOT_WATER.
+   (red edge of vegetation or scum), (b) Rrs(NIR) > 0.7·max(Rrs(560), Rrs(670)) with that
+   maximum > 0.01 sr-1 (NIR-bright surface: soil, concrete, hull, foam), or
+   (c) Rrs(560) > 0.08 sr-1.
+2. Over the pixels passing the water tests (and without NO_DATA, SATURATED, OUTSIDE_ROI),
+   Rrs(860) is regressed robustly on Rrs(800) (on Rrs(670) if the camera stops short of
+   800 nm). In water the NIR spectrum has a fixed shape set by water absorption (the
+   similarity spectrum of Ruddick et al. 2006), so both bands rise together with turbidity
+   and the residual r = Rrs(860) − (α + β·Rrs(800)) stays small across plumes and gradients,
+   while a flat offset δ raises it by δ·(1 − β) (β ≈ a_w(800)/a_w(860) ≈ 0.45 in turbid
+   water, ≈ 0 where the NIR is only noise). Its spread is the robust sigma 1.4826 × MAD.
+3. A pixel with r > max(k·sigma, min_excess) is a glint candidate; with δ = r / (1 − β)
+   removed from every band, if it passes the water tests and keeps a water-like green (at
+   least ``glint_min_green_fraction`` of the background's), it is SUN_GLINT; otherwise it is
+   NOT_WATER. Pixels that are not candidates and fail the water tests are NOT_WATER.
 
 References
 ----------
@@ -219,7 +225,8 @@ def fails_water_tests(prod: np.ndarray, bands: QCBands, options: QCOptions,
                     & (nir8 > options.vegetation_ratio * (prod[..., RED] - offset)))
         if bands.has_glint:
             nir = prod[..., NIR_GLINT] - offset
-            bad |= (green > options.nir_bright_min_green) & (nir > options.nir_bright_ratio * green)
+            peak = np.maximum(green, prod[..., RED] - offset)
+            bad |= (peak > options.nir_bright_min_green) & (nir > options.nir_bright_ratio * peak)
     return bad
 
 
@@ -243,37 +250,64 @@ def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOpt
     not_water, glint : ndarray of bool
         Shape ``qc.shape``.
     info : dict
-        ``glint_median`` and ``glint_threshold`` of NIR Rrs [sr-1] (NaN if not computed).
+        ``glint_intercept`` α [sr-1], ``glint_slope`` β [-] and ``glint_threshold`` on the
+        residual [sr-1] (NaN when not computed: no NIR band or fewer than 10 water pixels).
     """
     fails = fails_water_tests(prod, bands, options)
-    info = {"glint_median": math.nan, "glint_threshold": math.nan}
+    info = {"glint_intercept": math.nan, "glint_slope": math.nan, "glint_threshold": math.nan}
     glint = np.zeros(qc.shape, dtype=bool)
     if not bands.has_glint:
         return fails, glint, info
     nir = prod[..., NIR_GLINT]
+    use_rededge = bands.has_rededge and bands.windows[NIR_REDEDGE][1] <= bands.windows[NIR_GLINT][0]
+    red = prod[..., NIR_REDEDGE if use_rededge else RED]  # the predictor of the NIR
     usable = (qc & (NO_DATA | SATURATED | OUTSIDE_ROI)) == 0
-    background = usable & ~fails & np.isfinite(nir)
-    sample = nir[background]
-    if sample.size > 200_000:  # the median of a regular subsample is plenty
-        sample = sample[:: sample.size // 100_000]
-    if sample.size < 10:
+    background = usable & ~fails & np.isfinite(nir) & np.isfinite(red)
+    bg = np.flatnonzero(background.ravel())
+    if bg.size > 200_000:  # a regular subsample is plenty for the statistics
+        bg = bg[:: bg.size // 100_000]
+    if bg.size < 10:
         return fails, glint, info
-    med = float(np.median(sample))
-    sigma = 1.4826 * float(np.median(np.abs(sample - med)))
-    threshold = med + max(options.glint_k_sigma * sigma, options.glint_min_excess)
-    green_bg = float(np.median(prod[..., GREEN][background][:: max(1, sample.size // 100_000)]))
-    info = {"glint_median": med, "glint_threshold": threshold}
+    alpha, beta, sigma = _robust_line(red.ravel()[bg].astype(float), nir.ravel()[bg].astype(float))
+    threshold = max(options.glint_k_sigma * sigma, options.glint_min_excess)
+    green_bg = float(np.median(prod[..., GREEN].ravel()[bg]))
+    info = {"glint_intercept": alpha, "glint_slope": beta, "glint_threshold": threshold}
     with np.errstate(invalid="ignore"):
-        candidate = (nir > threshold) & ((qc & NO_DATA) == 0)
+        residual = nir - (alpha + beta * red)
+        candidate = (residual > threshold) & ((qc & NO_DATA) == 0)
         if candidate.any():
             c = np.flatnonzero(candidate.ravel())
             p = prod.reshape(-1, 4)[c]
-            delta = p[:, NIR_GLINT] - med
+            delta = residual.ravel()[c] / (1.0 - beta)
             water_like = ~fails_water_tests(p, bands, options, delta)
             water_like &= (p[:, GREEN] - delta) >= options.glint_min_green_fraction * green_bg
             glint.ravel()[c[water_like]] = True
             fails.ravel()[c] = ~water_like
     return fails, glint, info
+
+
+def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Line y ≈ α + β·x fitted by least squares with 3-sigma clipping (three passes).
+
+    β is kept within [0, 0.9] (water's 860 nm never rises as fast as its 800 nm); when x hardly
+    varies (robust spread below 2 % of its median), β = 0 (a plain median). Returns α, β and
+    the residuals' robust sigma.
+    """
+    keep = np.ones(x.size, dtype=bool)
+    alpha, beta = float(np.median(y)), 0.0
+    x_med = float(np.median(x))
+    spread = 1.4826 * float(np.median(np.abs(x - x_med)))
+    fit = spread > 0.02 * abs(x_med) + 1e-6
+    for _ in range(3):
+        xs, ys = x[keep], y[keep]
+        if fit and xs.size >= 10:
+            beta = float(np.clip(np.polyfit(xs, ys, 1)[0], 0.0, 0.9))
+        alpha = float(np.median(ys - beta * xs))
+        res = y - (alpha + beta * x)
+        sigma = 1.4826 * float(np.median(np.abs(res[keep] - np.median(res[keep]))))
+        keep = np.abs(res) <= 3.0 * sigma if sigma > 0 else keep
+    res = y - (alpha + beta * x)
+    return alpha, beta, 1.4826 * float(np.median(np.abs(res - np.median(res))))
 
 
 def pixel_flags(rrs: np.ndarray, wavelength_nm: np.ndarray, options: QCOptions = QCOptions(),

@@ -10,8 +10,9 @@ bit     value  name            meaning
 1       2      SATURATED       a band reaches the sensor's ``saturation_dn`` (raw counts)
 2       4      OUTSIDE_ROI     outside the site's region of interest
 3       8      NOT_WATER       shore, vegetation, boats, foam, concrete (spectral tests)
-4       16     SUN_GLINT       NIR Rrs more than k robust sigmas above the scene's water
-                               median, water-like once that flat excess is removed
+4       16     SUN_GLINT       NIR Rrs more than k robust sigmas above what the scene's
+                               water predicts from the pixel's red, and water-like once
+                               that (nearly flat) excess is removed
 5       32     NEGATIVE_RRS    some band in 400–700 nm has Rrs < 0
 ======  =====  ==============  ==============================================================
 
@@ -97,8 +98,8 @@ class QCOptions:
         Wavelength of the glint test [nm] (the longest band is used if the camera stops
         short of it, as long as it is beyond 700 nm).
     glint_k_sigma : float
-        Glint when NIR Rrs exceeds the scene's water median by more than k robust sigmas
-        (1.4826 × MAD) [-].
+        Glint when NIR Rrs exceeds what the scene's water predicts from the pixel's red Rrs by
+        more than k robust sigmas (1.4826 × MAD of the residuals) [-] ...
     glint_min_excess : float
         ... and by at least this much [sr-1], so that a nearly uniform scene does not flag its
         noise.
@@ -113,10 +114,11 @@ class QCOptions:
     vegetation_min_nir : float
         ... and Rrs(800) > this [sr-1].
     nir_bright_ratio : float
-        NOT_WATER when Rrs(NIR) > ratio × Rrs(560): water absorbs NIR (a_w(860) ≈ 4.6 m-1),
-        soil, concrete, hulls and foam do not ...
+        NOT_WATER when Rrs(NIR) > ratio × max(Rrs(560), Rrs(670)): water absorbs the NIR
+        (a_w(860) ≈ 4.6 m-1 against 0.44 m-1 at 670 nm), soil, concrete, hulls and foam do
+        not ...
     nir_bright_min_green : float
-        ... and Rrs(560) > this [sr-1].
+        ... and max(Rrs(560), Rrs(670)) > this [sr-1].
     max_green : float
         NOT_WATER when Rrs(560) exceeds this [sr-1] (white boats, foam; water stays below
         about 0.06 sr-1 even in very turbid rivers).
