@@ -226,15 +226,30 @@ def test_saturated_irradiance_rejects():
     assert "saturated irradiance" in ds.attrs["verdict_reason"]
 
 
-def test_memory_layout_and_threads_do_not_change_results():
+@pytest.mark.parametrize("layout", ["bsq", "bil", "uint16"])
+def test_memory_layout_dtype_and_threads_do_not_change_results(layout):
     bundle, cal, _ = synthetic(ny=40, nx=33)
+    dn = bundle.water.values.copy()
+    dn[3, 4, 17] = 65535.0   # SATURATED
+    dn[5, 6, 30] = np.nan    # NO_DATA
+    if layout == "uint16":
+        dn[5, 6, 30] = 1000.0
+        dn = np.rint(dn)
+    bundle = replace(bundle, water=bundle.water.copy(data=dn.astype(np.float32)))
     ref = correct_bundle(bundle, cal, options=CorrectionOptions(threads=1, block_mb=0.01))
-    bsq = np.ascontiguousarray(bundle.water.values.transpose(2, 0, 1)).transpose(1, 2, 0)
-    assert not bsq.flags["C_CONTIGUOUS"]
-    alt = correct_bundle(replace(bundle, water=bundle.water.copy(data=bsq)), cal,
+    if layout == "bsq":
+        data = np.ascontiguousarray(dn.transpose(2, 0, 1)).transpose(1, 2, 0)
+    elif layout == "bil":
+        data = np.ascontiguousarray(dn.transpose(0, 2, 1)).transpose(0, 2, 1)
+    else:
+        data = dn.astype(np.uint16)
+    assert layout == "uint16" or not data.flags["C_CONTIGUOUS"]
+    alt = correct_bundle(replace(bundle, water=bundle.water.copy(data=data)), cal,
                          options=CorrectionOptions(threads=2, block_mb=0.05))
-    assert np.array_equal(ref["rrs"].values, alt["rrs"].values)
+    assert np.array_equal(ref["rrs"].values, alt["rrs"].values, equal_nan=True)
     assert np.array_equal(ref["qc"].values, alt["qc"].values)
+    assert alt["qc"].values[3, 4] == q.SATURATED
+    assert layout == "uint16" or alt["qc"].values[5, 6] == q.NO_DATA
 
 
 def test_nonlinearity_hook():

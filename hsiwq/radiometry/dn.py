@@ -139,11 +139,15 @@ def channel_coefficients(cube: xr.DataArray, cal: ChannelCalibration, integratio
     wl = np.asarray(cube["wavelength"].values, dtype=float)
     c = calibration_on_bands(cal, wl, where=where)
     if dark is not None:
-        d = np.asarray(dark.transpose("y", "x", "wavelength").values, dtype=np.float64)
+        d = np.asarray(dark.transpose("y", "x", "wavelength").values)
         per_x = dark_per_sample and d.shape[1] == cube.sizes["x"] and d.shape[1] > 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN band: offset_dn below
-            dark_dn = np.nanmean(d, axis=0) if per_x else np.nanmean(d, axis=(0, 1))
+        axes = 0 if per_x else (0, 1)
+        if d.dtype.kind in "iu" or not np.isnan(d).any():
+            dark_dn = d.mean(axis=axes, dtype=np.float64)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN band: offset below
+                dark_dn = np.nanmean(d, axis=axes, dtype=np.float64)
         dark_dn = np.where(np.isfinite(dark_dn), dark_dn, c["offset_dn"])
     else:
         dark_dn = c["offset_dn"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import qc as qcm
-from .pixelqc import QCBands, any_last, negative_flags
+from .pixelqc import QCBands, any_last, negative_flags, reduce_last
 from .dn import apply_nonlinearity
 
 
@@ -106,21 +106,23 @@ def run_blocks(values: np.ndarray, corr: AffineCorrection, bands: QCBands,
     qc : ndarray
         uint16 (y, x): NO_DATA, SATURATED and NEGATIVE_RRS bits.
     products : ndarray
-        float32 (y, x, 4) band averages of the scene tests (see :mod:`.pixelqc`) [sr-1].
+        float32 (y, x, 4) band averages of the scene tests (see :mod:`.pixelqc`) [sr-1],
+        a view of four contiguous (y, x) planes.
     """
     ny, nx = values.shape[:2]
     nb = int(corr.a.size)
     rrs = allocate_like(values if isinstance(values, np.ndarray) else np.empty((0, 0, 0)),
                         (ny, nx, nb))
     qc = np.zeros((ny, nx), dtype=np.uint16)
-    products = np.full((ny, nx, 4), np.nan, dtype=np.float32)
+    planes = np.full((4, ny, nx), np.nan, dtype=np.float32)
     step = max(1, int(block_mb * 2**20 // max(1, nx * nb * 4)))
 
     def work(y0: int) -> None:
         y1 = min(ny, y0 + step)
         f, g = correct_block(np.asarray(values[y0:y1]), rrs[y0:y1], corr, bands, options)
         qc[y0:y1] = f
-        products[y0:y1] = g
+        for k in range(4):
+            planes[k, y0:y1] = g[..., k]
 
     starts = list(range(0, ny, step))
     n = min(threads if threads is not None else min(2, os.cpu_count() or 1), len(starts))
@@ -131,7 +133,7 @@ def run_blocks(values: np.ndarray, corr: AffineCorrection, bands: QCBands,
         shares = np.array_split(np.asarray(starts), n)
         with ThreadPoolExecutor(max_workers=n) as pool:
             list(pool.map(lambda share: [work(int(y0)) for y0 in share], shares))
-    return rrs, qc, products
+    return rrs, qc, np.moveaxis(planes, 0, -1)
 
 
 def correct_block(src: np.ndarray, out: np.ndarray, corr: AffineCorrection,
@@ -184,21 +186,33 @@ def correct_block(src: np.ndarray, out: np.ndarray, corr: AffineCorrection,
 def _flag_saturation(src: np.ndarray, corr: AffineCorrection, flags: np.ndarray) -> None:
     """NO_DATA (NaN) and SATURATED where any kept band is NaN or reaches saturation.
 
-    The block's extreme values are checked first; pixels are examined only when the block
-    holds a NaN or a saturated count.
+    When bands are not the fastest-varying axis in memory (BIL, BSQ), the per-pixel maximum
+    over bands is an element-wise maximum of whole rows or planes: one pass gives both tests.
+    With bands contiguous (BIP), the block's maximum is checked first and pixels examined
+    only when the block holds a NaN or a saturated count.
     """
     sat = corr.saturation_dn
+    band_fastest = src.strides[-1] <= min(abs(s) for s in src.strides[:-1])
     with np.errstate(invalid="ignore"):
+        if not band_fastest:
+            peak = None
+            for s0, s1, _ in corr.runs:
+                m = reduce_last(np.maximum, src[..., s0:s1])  # whole rows/planes at a time
+                peak = m if peak is None else np.maximum(peak, m)  # NaN propagates
+            flags[np.isnan(peak)] |= qcm.NO_DATA
+            flags[peak >= sat] |= qcm.SATURATED
+            return
         peaks = [src[..., s0:s1].max() for s0, s1, _ in corr.runs]
         has_nan = any(np.isnan(p) for p in peaks)
-        has_sat = any(p >= sat for p in peaks)
         if has_nan:
-            nan = np.zeros(src.shape[:2], dtype=bool)
-            for s0, s1, _ in corr.runs:
-                nan |= any_last(np.isnan(src[..., s0:s1]))
-            flags[nan] |= qcm.NO_DATA
-        if has_sat or has_nan:
-            hit = np.zeros(src.shape[:2], dtype=bool)
-            for s0, s1, _ in corr.runs:
-                hit |= any_last(src[..., s0:s1] >= sat)
-            flags[hit] |= qcm.SATURATED
+            flags[_any_band(src, corr, np.isnan)] |= qcm.NO_DATA
+        if has_nan or any(p >= sat for p in peaks):
+            flags[_any_band(src, corr, lambda v: v >= sat)] |= qcm.SATURATED
+
+
+def _any_band(src: np.ndarray, corr: AffineCorrection, test) -> np.ndarray:
+    """Per pixel: does ``test`` hold in some kept band? (bands contiguous: packed words)."""
+    out = np.zeros(src.shape[:2], dtype=bool)
+    for s0, s1, _ in corr.runs:
+        out |= any_last(test(src[..., s0:s1]))
+    return out

@@ -272,5 +272,6 @@ def acquisition_verdict(
 
 def flag_counts(qc: np.ndarray) -> dict[str, int]:
     """Number of pixels carrying each flag (a pixel may carry several)."""
-    q = np.asarray(qc)
-    return {name: int(np.count_nonzero(q & bit)) for name, bit in QC_FLAGS.items()}
+    per_value = np.bincount(np.asarray(qc, dtype=np.uint16).ravel(), minlength=1 << len(QC_FLAGS))
+    values = np.arange(per_value.size)
+    return {name: int(per_value[(values & int(bit)) != 0].sum()) for name, bit in QC_FLAGS.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -42,17 +43,24 @@ def solar_position(time: datetime, lat: float, lon: float, *, altitude_m: float 
     .. [1] Reda, I., Andreas, A. (2004). Solar position algorithm for solar radiation
        applications. Solar Energy 76(5), 577–589 (NREL SPA, as implemented by pvlib).
     """
-    ts = pd.DatetimeIndex([pd.Timestamp(time)])
-    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    ts = pd.Timestamp(time)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     if pressure_pa is None:
         pressure_pa = float(pvlib.atmosphere.alt2pres(altitude_m))
-    if delta_t_s is None:  # pvlib's own estimate, computed here without pandas overhead
-        delta_t_s = float(pvlib.spa.calculate_deltat(np.array([ts[0].year]),
-                                                     np.array([ts[0].month]))[0])
-    pos = pvlib.solarposition.get_solarposition(
-        ts, lat, lon, altitude=altitude_m, pressure=pressure_pa, method="nrel_numpy",
-        temperature=temperature_c, delta_t=delta_t_s)
-    return float(pos["apparent_zenith"].iloc[0]), float(pos["azimuth"].iloc[0])
+    if delta_t_s is None:  # pvlib's own estimate for the year and month
+        delta_t_s = float(pvlib.spa.calculate_deltat(np.array([ts.year]), np.array([ts.month]))[0])
+    return _spa(ts.value / 1e9, float(lat), float(lon), float(altitude_m), float(pressure_pa),
+                float(temperature_c), float(delta_t_s))
+
+
+@lru_cache(maxsize=4096)
+def _spa(unixtime: float, lat: float, lon: float, altitude_m: float, pressure_pa: float,
+         temperature_c: float, delta_t_s: float) -> tuple[float, float]:
+    """NREL SPA through pvlib's numpy implementation (no pandas overhead), memoised."""
+    apparent_zenith, _, _, _, azimuth, _ = pvlib.spa.solar_position(
+        np.array([unixtime]), lat, lon, altitude_m, pressure_pa / 100.0, temperature_c,
+        delta_t_s, 0.5667)
+    return float(np.ravel(apparent_zenith)[0]), float(np.ravel(azimuth)[0])
 
 
 def relative_azimuth(sun_azimuth_deg: float, view_azimuth_deg: float) -> float:
