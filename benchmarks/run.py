@@ -53,10 +53,12 @@ def bench_chain(size: int, bands: int, repeat: int, tmp: Path) -> list[tuple[str
     corrected = correct_bundle(bundle, cal, lat=site.lat, lon=site.lon)
     stages.append(("radiometric correction + QC",
                    _best(lambda: correct_bundle(bundle, cal, lat=site.lat, lon=site.lon), repeat)))
-    values, spectrum = summarise(corrected)
+    retrieval, spectrum = summarise(corrected)
     stages.append(("retrieval + ROI statistics", _best(lambda: summarise(corrected), repeat)))
+    values = {k: float(v[0]) for k, v in retrieval.values.items()}
     store = SiteStore(ws.store_path(site.id))
-    record = _record(bundle.meta.time, corrected, values, spectrum, bundle.meta.ancillary)
+    record = _record(bundle.meta.time, corrected, values, retrieval.algorithms, spectrum,
+                     bundle.meta.ancillary)
     stages.append(("store write (one record)", _best(lambda: store.write(record), repeat)))
     stages.append(("alert evaluation",
                    _best(lambda: evaluate_alerts(site, values, bundle.meta.time, ws), repeat)))
