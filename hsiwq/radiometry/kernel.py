@@ -7,6 +7,12 @@ averages the QC needs are sums of band slices; saturation, no-data and negative-
 first check each block as a whole and go per pixel only where the block trips them. Blocks
 run on a small thread pool (numpy's element-wise loops release the GIL; BLAS is avoided, as
 OpenBLAS serialises concurrent callers).
+
+References
+----------
+.. [1] Mueller, J. L. et al. (2003). Ocean Optics Protocols for Satellite Ocean Color Sensor
+   Validation, Revision 4, Vol. III, NASA/TM-2003-211621/Rev4-Vol.III (Rrs = (Lt − ρ·Li)/Ed
+   from calibrated, dark-corrected counts).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import qc as qcm
-from .pixelqc import QCBands, any_last, negative_flags, reduce_last
+from .pixelqc import QCBands, negative_flags
+from .reduce import any_last, reduce_last
 from .dn import apply_nonlinearity
 
 

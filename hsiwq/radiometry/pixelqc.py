@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .qc import NEGATIVE_RRS, NO_DATA, NOT_WATER, OUTSIDE_ROI, SATURATED, SUN_GLINT, QCOptions
+from .reduce import any_last, reduce_last
 from .resample import band_window
 
 #: Columns of the per-pixel band averages computed by :meth:`QCBands.products`.
@@ -116,46 +117,6 @@ class QCBands:
                     acc += rrs[..., i]
                 out[..., col] = acc / (win[1] - win[0])
         return out
-
-
-def reduce_last(ufunc: np.ufunc, block: np.ndarray) -> np.ndarray:
-    """Reduce the last axis by pairwise halving (``ufunc`` of the two halves, repeated).
-
-    Equivalent to ``ufunc.reduce(block, axis=-1)`` for associative ufuncs (minimum, maximum,
-    bitwise or; addition up to rounding), but made of whole-array operations, which numpy
-    vectorises for any memory layout, instead of one short reduction per pixel.
-
-    Parameters
-    ----------
-    ufunc : numpy.ufunc
-        A binary, associative ufunc.
-    block : ndarray
-        Shape (..., n), n ≥ 1.
-
-    Returns
-    -------
-    ndarray
-        Shape ``block.shape[:-1]``.
-    """
-    cur, n = block, block.shape[-1]
-    while n > 1:
-        h = n // 2
-        nxt = ufunc(cur[..., :h], cur[..., h:2 * h])
-        if n % 2:
-            nxt[..., 0] = ufunc(nxt[..., 0], cur[..., 2 * h])
-        cur, n = nxt, h
-    return cur[..., 0].copy() if cur is block else cur[..., 0]
-
-
-def any_last(mask: np.ndarray) -> np.ndarray:
-    """``mask.any(axis=-1)`` for a boolean array, eight bands per 64-bit word."""
-    n = mask.shape[-1]
-    if n == 0:
-        return np.zeros(mask.shape[:-1], dtype=bool)
-    m = np.ascontiguousarray(mask)
-    if n % 8:
-        m = np.concatenate([m, np.zeros(m.shape[:-1] + (8 - n % 8,), dtype=bool)], axis=-1)
-    return reduce_last(np.bitwise_or, m.view(np.uint64)) != 0
 
 
 def no_data(block: np.ndarray) -> np.ndarray:
