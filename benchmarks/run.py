@@ -31,7 +31,8 @@ def bench_chain(size: int, bands: int, repeat: int, tmp: Path) -> list[tuple[str
     from hsiwq.io.bundle import read_bundle
     from hsiwq.io.calibration import load_calibrations, select_calibration
     from hsiwq.io.envi import read_envi
-    from hsiwq.pipeline import _record, evaluate_alerts, summarise
+    from hsiwq.alerts.service import after_write
+    from hsiwq.pipeline import _record, summarise
     from hsiwq.radiometry.correct import correct_bundle
     from hsiwq.simulate.bundle import simulate_bundle
     from hsiwq.store import SiteStore
@@ -53,15 +54,14 @@ def bench_chain(size: int, bands: int, repeat: int, tmp: Path) -> list[tuple[str
     corrected = correct_bundle(bundle, cal, lat=site.lat, lon=site.lon)
     stages.append(("radiometric correction + QC",
                    _best(lambda: correct_bundle(bundle, cal, lat=site.lat, lon=site.lon), repeat)))
-    retrieval, spectrum = summarise(corrected)
-    stages.append(("retrieval + ROI statistics", _best(lambda: summarise(corrected), repeat)))
-    values = {k: float(v[0]) for k, v in retrieval.values.items()}
+    retrieval, spectrum = summarise(corrected, site.region, ws)
+    stages.append(("retrieval + ROI statistics",
+                   _best(lambda: summarise(corrected, site.region, ws), repeat)))
     store = SiteStore(ws.store_path(site.id))
-    record = _record(bundle.meta.time, corrected, values, retrieval.algorithms, spectrum,
-                     bundle.meta.ancillary)
+    record = _record(bundle.meta.time, corrected, retrieval, True, spectrum, bundle.meta.ancillary)
     stages.append(("store write (one record)", _best(lambda: store.write(record), repeat)))
-    stages.append(("alert evaluation",
-                   _best(lambda: evaluate_alerts(site, values, bundle.meta.time, ws), repeat)))
+    stages.append(("alert evaluation + delivery",
+                   _best(lambda: after_write(site, config, ws, record), repeat)))
     return stages
 
 

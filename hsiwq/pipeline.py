@@ -14,18 +14,15 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .alerts.engine import AlertState, Transition, evaluate_threshold
-from .alerts.notify import Outbox
-from .alerts.state import StateFile
+from .alerts.engine import Transition
+from .alerts.service import after_write
 from .config import Site, SitesConfig
 from .errors import BundleError
 from .io.bundle import read_bundle
 from .io.calibration import load_calibrations, select_calibration
 from .radiometry.correct import correct_bundle
-from .bio_optics.iops import IOPModel
-from .retrieval.defaults import Retrieval, retrieve_defaults
-from .retrieval.inversion import GENERIC_INLAND
-from .retrieval.regions import load_region_siop
+from .retrieval.defaults import Retrieval
+from .retrieval.service import retrieve_region
 from .store import Record, SiteStore
 from .workspace import Workspace
 
@@ -56,18 +53,17 @@ class ProcessResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def summarise(corrected: xr.Dataset, siop: IOPModel = GENERIC_INLAND,
-              siop_name: str = "generic-inland") -> tuple[Retrieval, np.ndarray]:
+def summarise(corrected: xr.Dataset, region: str, workspace: Workspace) -> tuple[Retrieval, np.ndarray]:
     """Parameters of the ROI-median Rrs spectrum of a corrected acquisition.
 
     Parameters
     ----------
     corrected : xarray.Dataset
         Output of :func:`hsiwq.radiometry.correct.correct_bundle`.
-    siop : IOPModel
-        The region's specific IOPs.
-    siop_name : str
-        Their name.
+    region : str
+        The site's region (chooses SIOPs and models).
+    workspace : Workspace
+        Where regional calibration and models live.
 
     Returns
     -------
@@ -81,8 +77,8 @@ def summarise(corrected: xr.Dataset, siop: IOPModel = GENERIC_INLAND,
     pixels = corrected["rrs"].values[valid]  # (n_valid, n_wl)
     spectrum = (np.median(pixels, axis=0) if pixels.shape[0] else np.full(wl.size, np.nan)).astype("float32")
     sun_zenith = float(corrected.attrs.get("sun_zenith_deg", 30.0))
-    retrieval = retrieve_defaults(spectrum, wl, siop=siop, siop_name=siop_name,
-                                  sun_zenith_deg=sun_zenith if np.isfinite(sun_zenith) else 30.0)
+    retrieval = retrieve_region(spectrum, wl, region=region, workspace=workspace,
+                                sun_zenith_deg=sun_zenith if np.isfinite(sun_zenith) else 30.0)
     return retrieval, spectrum
 
 
@@ -127,21 +123,16 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     timings["correct"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     accepted = corrected.attrs["verdict"] == "accepted"
-    siop, siop_name = load_region_siop(site.region, workspace.regions_dir)
-    retrieval, rrs_median = summarise(corrected, siop, siop_name)
+    retrieval, rrs_median = summarise(corrected, site.region, workspace)
     values = {k: float(v[0]) if accepted else float("nan") for k, v in retrieval.values.items()}
     timings["retrieve"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
-    record = _record(bundle.meta.time, corrected, values, retrieval.algorithms, rrs_median,
+    record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
                      bundle.meta.ancillary)
     SiteStore(workspace.store_path(site.id)).write(record)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
-    transitions = evaluate_alerts(site, values if accepted else {}, bundle.meta.time, workspace)
-    outbox = Outbox(workspace.alerts_dir, workspace.root)
-    outbox.enqueue(transitions, config.subscribers)
-    if deliver:
-        outbox.deliver()
+    transitions = after_write(site, config, workspace, record, deliver=deliver)
     timings["alerts"] = _time.perf_counter() - t0
     return ProcessResult(site=site.id, bundle=Path(bundle_path), time=bundle.meta.time,
                          verdict=corrected.attrs["verdict"],
@@ -149,11 +140,15 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
                          values=values, transitions=transitions, timings=timings)
 
 
-def _record(time: datetime, corrected: xr.Dataset, values: dict[str, float],
-            algorithms: dict[str, str], rrs_median: np.ndarray,
-            ancillary: dict[str, object]) -> Record:
+def _record(time: datetime, corrected: xr.Dataset, retrieval: Retrieval, accepted: bool,
+            rrs_median: np.ndarray, ancillary: dict[str, object]) -> Record:
+    """The store record of one acquisition (parameters are NaN when it was rejected)."""
     a = corrected.attrs
-    numeric: dict[str, float] = dict(values)
+    numeric: dict[str, float] = {}
+    for kind, suffix in ((retrieval.values, ""), (retrieval.lo, "_lo"), (retrieval.hi, "_hi"),
+                         (retrieval.ood, "_ood")):
+        for pid, arr in kind.items():
+            numeric[pid + suffix] = float(arr[0]) if accepted else float("nan")
     numeric.update({
         "valid_fraction": float(a.get("valid_fraction", np.nan)),
         "n_valid": float(corrected["valid"].values.sum()),
@@ -166,7 +161,7 @@ def _record(time: datetime, corrected: xr.Dataset, values: dict[str, float],
         "processed_at": datetime.now(timezone.utc).timestamp(),
     })
     labels = {"verdict": str(a["verdict"]), "reason": str(a.get("verdict_reason", "")),
-              "model_version": ";".join(f"{k}={v}" for k, v in sorted(algorithms.items()))}
+              "model_version": ";".join(f"{k}={v}" for k, v in sorted(retrieval.algorithms.items()))}
     return Record(time=time, values=numeric, labels=labels, rrs=rrs_median,
                   wavelength=corrected["wavelength"].values)
 
@@ -176,18 +171,3 @@ def _float(x: object) -> float:
         return float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return float("nan")
-
-
-def evaluate_alerts(site: Site, values: dict[str, float], time: datetime,
-                    workspace: Workspace) -> list[Transition]:
-    """Advance every rule of a site with one acquisition's values and persist the states."""
-    transitions: list[Transition] = []
-    with StateFile(workspace.alerts_dir).locked() as states:
-        for rule in site.rules:
-            key = f"{site.id}/{rule.rule_id}"
-            state = states.get(key, AlertState())
-            new, tr = evaluate_threshold(rule, state, values.get(rule.param), time, site.id)
-            states[key] = new
-            if tr is not None:
-                transitions.append(tr)
-    return transitions

@@ -20,10 +20,25 @@ from .sediment import turbidity_dogliotti2015
 
 @dataclass(frozen=True)
 class Retrieval:
-    """Values per parameter (arrays of shape (n,)) and the algorithm behind each."""
+    """Results per parameter id, each an array of shape (n,).
+
+    Attributes
+    ----------
+    values : dict of str to ndarray
+        Estimates [catalogue units].
+    algorithms : dict of str to str
+        The algorithm or model version behind each parameter.
+    lo, hi : dict of str to ndarray
+        Bounds of the 68 % interval, where known [catalogue units].
+    ood : dict of str to ndarray
+        1 where the spectrum lies outside the model's domain, 0 inside, where known.
+    """
 
     values: dict[str, np.ndarray]
     algorithms: dict[str, str] = field(default_factory=dict)
+    lo: dict[str, np.ndarray] = field(default_factory=dict)
+    hi: dict[str, np.ndarray] = field(default_factory=dict)
+    ood: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def retrieve_defaults(rrs: np.ndarray, wavelength_nm: np.ndarray, *,
