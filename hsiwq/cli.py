@@ -87,6 +87,19 @@ cli.add_command(simulate)
 cli.add_command(correct)
 cli.add_command(process)
 
+#: Modules holding further built-in commands, each exposing ``COMMANDS`` (a list of click
+#: commands): the store (series, compact), alerts, and models.
+_COMMAND_MODULES = ("hsiwq.cli_store", "hsiwq.cli_alerts", "hsiwq.cli_models")
+for _name in _COMMAND_MODULES:
+    try:
+        _module = __import__(_name, fromlist=["COMMANDS"])
+    except ModuleNotFoundError as _exc:  # a module not written yet
+        if _exc.name != _name:
+            raise
+        continue
+    for _cmd in _module.COMMANDS:
+        cli.add_command(_cmd)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``hsiwq`` console script."""
