@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .params import PARAMETERS
@@ -19,7 +20,7 @@ def results_table(results: Iterable, file: TextIO | None = None,
     for col in ("site", "time (UTC)", "verdict"):
         table.add_column(col)
     for pid in params:
-        table.add_column(f"{pid}\n[{PARAMETERS[pid].unit}]", justify="right")
+        table.add_column(escape(f"{pid}\n[{PARAMETERS[pid].unit}]"), justify="right")
     table.add_column("alerts")
     for r in results:
         cells = [r.site, r.time.strftime("%Y-%m-%d %H:%M"),
@@ -28,7 +29,7 @@ def results_table(results: Iterable, file: TextIO | None = None,
             v = r.values.get(pid, math.nan)
             cells.append("–" if not math.isfinite(v) else f"{v:.3g}")
         cells.append(", ".join(f"{t.rule_id} {t.status.upper()}" for t in r.transitions))
-        table.add_row(*cells)
+        table.add_row(*map(escape, cells))
     Console(file=file, width=140).print(table)
 
 
@@ -38,5 +39,5 @@ def alerts_table(notifications: Iterable[dict], file: TextIO | None = None) -> N
     for col in ("site", "rule", "status", "severity", "message"):
         table.add_column(col)
     for n in notifications:
-        table.add_row(n["site"], n["rule"], n["status"], n["severity"], n["message"])
+        table.add_row(*(escape(str(n[k])) for k in ("site", "rule", "status", "severity", "message")))
     Console(file=file, width=160).print(table)
