@@ -79,3 +79,49 @@ def demo(obj, samples_dir: str) -> None:
     alerts_table(sent, file=sys.stdout)
     for site_id in sites:
         click.echo(f"store: {ws.store_path(site_id)}")
+
+
+@click.command("serve")
+@click.option("--limit", type=int, default=4, show_default=True,
+              help="Most flow runs at once across all sites.")
+@click.pass_obj
+def serve(obj, limit: int) -> None:
+    """Serve one scheduled deployment per configured site until stopped (Ctrl-C / SIGTERM).
+
+    Uses the Prefect API at PREFECT_API_URL when set; otherwise starts a local Prefect
+    server (SQLite in <home>/prefect, loopback only) and stops it on exit.
+    """
+    import os
+    import signal
+
+    from .env import configure_prefect
+    from .server import local_server
+
+    ws = obj.workspace().ensure()
+    config, cfg_file = obj.load_config()
+
+    def _stop(signum, frame):  # SIGTERM → the same clean shutdown as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    configure_prefect(ws, quiet=not obj.debug)
+    if os.environ.get("PREFECT_API_URL"):
+        _serve(config, ws, cfg_file, limit, os.environ["PREFECT_API_URL"])
+        return
+    with local_server(ws.prefect_home) as url:
+        _serve(config, ws, cfg_file, limit, url)
+
+
+def _serve(config, ws, cfg_file, limit: int, url: str) -> None:
+    import os
+
+    os.environ["PREFECT_API_URL"] = url
+    from .serve import serve_sites
+
+    click.echo(f"serving {len(config.sites)} site(s) against {url}: "
+               + ", ".join(f"{s.id} ({s.schedule})" for s in config.sites.values()), err=True)
+    try:
+        serve_sites(config, str(ws.root), str(cfg_file), limit=limit)
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopped", err=True)
