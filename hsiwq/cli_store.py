@@ -1,0 +1,186 @@
+"""``hsiwq series`` and ``hsiwq compact``: export a site's time series, compact its store.
+
+The store of a site lives in ``<home>/store/<site>.zarr`` unless ``--root`` names another
+folder or an object-storage URL (``s3://bucket/store``; credentials and endpoint come from
+the usual ``AWS_*`` environment variables, or ``--storage-option KEY=VALUE``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from datetime import datetime, timezone
+
+import click
+
+FORMATS = ("csv", "json", "parquet")
+
+
+def _time(text: str | None, option: str, *, end: bool = False) -> datetime | None:
+    """An ISO 8601 time (UTC unless it says otherwise); a bare date as an ``--end`` means
+    the end of that day."""
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as 2026-07-01 or "
+                                 "2026-07-01T03:15:00Z", param_hint=option) from None
+    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        t = t.replace(hour=23, minute=59, second=59)
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _options(pairs: tuple[str, ...]) -> dict:
+    out: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--storage-option")
+        target = out
+        *path, last = key.split(".")  # client_kwargs.endpoint_url=...
+        for p in path:
+            target = target.setdefault(p, {})
+        target[last] = value
+    return out
+
+
+def _store(obj, site: str, root: str | None, storage_option: tuple[str, ...]):
+    from .store import SiteStore, store_root
+
+    where = root if root else obj.workspace()
+    return SiteStore(store_root(site, where), _options(storage_option) or None)
+
+
+_root_option = click.option("--root", metavar="DIR|URL",
+                            help="Folder or fsspec URL holding <site>.zarr (default: the "
+                                 "workspace's store folder).")
+_so_option = click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
+                          help="fsspec option for --root URLs (repeatable), e.g. "
+                               "client_kwargs.endpoint_url=http://127.0.0.1:9000.")
+
+
+@click.command("series")
+@click.option("--site", required=True, help="Site id.")
+@click.option("--param", "params", multiple=True, required=True, metavar="ID",
+              help="Parameter or quantity id, e.g. chl_a (repeatable).")
+@click.option("--start", metavar="TIME", help="First acquisition time (ISO 8601, UTC).")
+@click.option("--end", metavar="TIME", help="Last acquisition time (ISO 8601, UTC; a date "
+                                            "alone means its end).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Output file (default: standard output; required for parquet).")
+@_root_option
+@_so_option
+@click.pass_obj
+def series(obj, site: str, params: tuple[str, ...], start: str | None, end: str | None, fmt: str,
+           out: str | None, root: str | None, storage_option: tuple[str, ...]) -> None:
+    """Export the time series of parameters of a site.
+
+    One row per acquisition time, in time order: each parameter with its 68 % interval
+    (_lo, _hi), out-of-domain flag (_ood) and model (_model), then the verdict and reason.
+    """
+    from .params import PARAMETERS
+    from .store import LABELS, QUANTITIES
+
+    unknown = [p for p in params if p not in QUANTITIES]
+    if unknown:
+        raise click.BadParameter(f"unknown {', '.join(unknown)}; parameters are "
+                                 f"{', '.join(PARAMETERS)}", param_hint="--param")
+    if fmt == "parquet" and not out:
+        raise click.BadParameter("parquet needs --out FILE", param_hint="--format")
+    t0, t1 = _time(start, "--start"), _time(end, "--end", end=True)
+    if t0 and t1 and t1 < t0:
+        raise click.BadParameter("--end is before --start", param_hint="--end")
+    quantities: list[str] = []
+    labels: list[str] = []
+    for p in params:
+        group = [p, f"{p}_lo", f"{p}_hi", f"{p}_ood"] if p in PARAMETERS else [p]
+        quantities += [q for q in group if q not in quantities]
+        if f"{p}_model" in LABELS:
+            labels.append(f"{p}_model")
+    labels += ["verdict", "reason"]
+    ds = _store(obj, site, root, storage_option).read(start=t0, end=t1, quantities=quantities,
+                                                      labels=labels, with_rrs=False)
+    frame = ds.to_dataframe().reset_index()[["time", *quantities, *labels]]
+    frame["time"] = frame["time"].dt.tz_localize("UTC")
+    if fmt == "parquet":
+        frame.to_parquet(out, index=False)
+    elif fmt == "csv":
+        frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = frame.to_csv(index=False, lineterminator="\n")
+        _emit(text, out)
+    else:
+        frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                for r in frame.to_dict(orient="records")]
+        doc = {"site": site, "columns": {q: {k: str(v) for k, v in ds[q].attrs.items()
+                                             if k in ("units", "long_name")} for q in quantities},
+               "rows": rows}
+        _emit(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", out)
+    if out:
+        click.echo(f"{len(frame)} rows of {site} written to {out}", err=True)
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out:
+        with open(out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+@click.command("compact")
+@click.option("--site", "sites", multiple=True, metavar="ID",
+              help="Site id (repeatable; default: every site with a store).")
+@click.option("--full", is_flag=True, help="Rewrite every month, not only those with new rows "
+                                           "(e.g. after a change of chunking).")
+@_root_option
+@_so_option
+@click.pass_obj
+def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
+            storage_option: tuple[str, ...]) -> None:
+    """Merge a site's recent records into its monthly history.
+
+    Drops superseded rows, sorts by time, rewrites only the months that changed; safe to
+    interrupt at any point and to run while the pipeline writes.
+    """
+    from .errors import StoreError
+
+    if not sites:
+        if root:
+            raise click.BadParameter("name the sites to compact with --site", param_hint="--site")
+        store_dir = obj.workspace().store_dir
+        sites = tuple(sorted(p.name[:-5] for p in store_dir.glob("*.zarr"))) if store_dir.is_dir() else ()
+        if not sites:
+            raise StoreError(store_dir, "no site stores here")
+    for site in sites:
+        store = _store(obj, site, root, storage_option)
+        result = store.compact(full=full)
+        stats = store.stats()
+        gen = result["generation"]
+        state = ("another compaction committed first; nothing changed" if gen is None
+                 else f"generation {gen}")
+        click.echo(f"{site}: {state}; {result['merged_rows']} recent rows merged, "
+                   f"{result['parts_written']} month(s) rewritten; {stats['compacted_rows']} rows, "
+                   f"{stats['bytes'] / 1e6:.2f} MB")
+
+
+@click.command("store-info")
+@click.option("--site", required=True, help="Site id.")
+@_root_option
+@_so_option
+@click.pass_obj
+def store_info(obj, site: str, root: str | None, storage_option: tuple[str, ...]) -> None:
+    """Show where a site's store is and what it holds."""
+    store = _store(obj, site, root, storage_option)
+    store._check_readable()
+    stats = store.stats()
+    click.echo(f"store: {store.objects.url()}")
+    for k, v in stats.items():
+        click.echo(f"  {k}: {v}")
+
+
+COMMANDS = [series, compact, store_info]
