@@ -142,27 +142,36 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
 
 def _record(time: datetime, corrected: xr.Dataset, retrieval: Retrieval, accepted: bool,
             rrs_median: np.ndarray, ancillary: dict[str, object]) -> Record:
-    """The store record of one acquisition (parameters are NaN when it was rejected)."""
+    """The store record of one acquisition (parameters are NaN when it was rejected).
+
+    Carries each parameter with its interval, out-of-domain flag and model, the QC summary
+    (pixel flag counts, ρ, Li/Ed, Ed(550)), the geometry and the ancillary measurements.
+    """
+    from .store import LABELS, QUANTITIES
+
     a = corrected.attrs
     numeric: dict[str, float] = {}
     for kind, suffix in ((retrieval.values, ""), (retrieval.lo, "_lo"), (retrieval.hi, "_hi"),
                          (retrieval.ood, "_ood")):
         for pid, arr in kind.items():
             numeric[pid + suffix] = float(arr[0]) if accepted else float("nan")
-    numeric.update({
-        "valid_fraction": float(a.get("valid_fraction", np.nan)),
-        "n_valid": float(corrected["valid"].values.sum()),
-        "rho": float(a.get("rho", np.nan)),
-        "sun_zenith_deg": float(a.get("sun_zenith_deg", np.nan)),
-        "sun_azimuth_deg": float(a.get("sun_azimuth_deg", np.nan)),
-        "view_zenith_deg": float(a.get("view_zenith_deg", np.nan)),
-        "wind_speed_ms": _float(ancillary.get("wind_speed_ms")),
-        "water_level_m": _float(ancillary.get("water_level_m")),
-        "processed_at": datetime.now(timezone.utc).timestamp(),
-    })
+    numeric["n_valid"] = float(corrected["valid"].values.sum())
+    for name in ("valid_fraction", "rho", "sky_ratio_750", "ed_550", "n_dropped_bands",
+                 "sun_zenith_deg", "sun_azimuth_deg", "relative_azimuth_deg", "view_zenith_deg",
+                 "view_azimuth_deg", "n_no_data", "n_saturated", "n_outside_roi", "n_not_water",
+                 "n_sun_glint", "n_negative_rrs", "wind_speed_ms"):
+        numeric[name] = _float(a.get(name))
+    for name in ("wind_speed_ms", "water_level_m"):  # the station's measurement, when given
+        measured = _float(ancillary.get(name))
+        if not np.isnan(measured) or name not in numeric:
+            numeric[name] = measured
+    numeric["processed_at"] = datetime.now(timezone.utc).timestamp()
     labels = {"verdict": str(a["verdict"]), "reason": str(a.get("verdict_reason", "")),
+              "sky_condition": str(a.get("sky_condition", "")), "rho_method": str(a.get("rho_method", "")),
               "model_version": ";".join(f"{k}={v}" for k, v in sorted(retrieval.algorithms.items()))}
-    return Record(time=time, values=numeric, labels=labels, rrs=rrs_median,
+    labels.update({f"{pid}_model": str(v) for pid, v in retrieval.algorithms.items()})
+    return Record(time=time, values={k: v for k, v in numeric.items() if k in QUANTITIES},
+                  labels={k: v for k, v in labels.items() if k in LABELS}, rrs=rrs_median,
                   wavelength=corrected["wavelength"].values)
 
 
