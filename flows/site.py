@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 
 from hsiwq.config import load_config
 from hsiwq.errors import HsiwqError
@@ -58,4 +59,20 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
             continue
         archive(path, ws.archive(site_id))
         results.append(result)
+    if results:
+        create_markdown_artifact(key=f"site-{site_id}", markdown=results_markdown(site_id, results),
+                                 description=f"hsiwq results of {site_id}")
     return results
+
+
+def results_markdown(site_id: str, results: list[ProcessResult]) -> str:
+    """A markdown table of each processed acquisition's parameters and QC verdict."""
+    params = sorted({k for r in results for k in r.values})
+    head = "| time (UTC) | verdict | " + " | ".join(params) + " | alerts |"
+    rows = [head, "|" + "---|" * (len(params) + 3)]
+    for r in results:
+        cells = [f"{r.values[p]:.3g}" if r.values.get(p) == r.values.get(p) else "–" for p in params]
+        alerts = ", ".join(f"{t.rule_id} {t.status}" for t in r.transitions)
+        verdict = r.verdict + (f" ({r.reason})" if r.reason else "")
+        rows.append(f"| {r.time:%Y-%m-%d %H:%M} | {verdict} | " + " | ".join(cells) + f" | {alerts} |")
+    return f"# {site_id}\n\n" + "\n".join(rows) + "\n"
