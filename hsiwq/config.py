@@ -10,57 +10,22 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .alerts.rules import RULE_KINDS, Rule, Severity, ThresholdRule, check_site_rules, with_default_kind
+from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
-from .params import PARAMETER_IDS
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
 
-Severity = Literal["info", "warning", "critical"]
+__all__ = ["AlertingSettings", "Rule", "Severity", "Site", "SitesConfig", "SmtpSettings",
+           "Subscriber", "ThresholdRule", "load_config"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ThresholdRule(_Strict):
-    """Alert when a parameter stays beyond a threshold, with hysteresis.
-
-    It fires after ``for_count`` consecutive valid acquisitions beyond ``above`` (or below
-    ``below``) and resolves once a valid value is back past ``clear``.
-    """
-
-    kind: Literal["threshold"] = "threshold"
-    id: str | None = None
-    param: str
-    above: float | None = None
-    below: float | None = None
-    clear: float | None = None
-    for_count: Annotated[int, Field(ge=1)] = 1
-    severity: Severity = "warning"
-
-    @model_validator(mode="after")
-    def _check(self) -> ThresholdRule:
-        if self.param not in PARAMETER_IDS:
-            raise ValueError(f"unknown parameter {self.param!r}; known: {', '.join(PARAMETER_IDS)}")
-        if (self.above is None) == (self.below is None):
-            raise ValueError("give exactly one of 'above' or 'below'")
-        if self.clear is not None:
-            if self.above is not None and self.clear > self.above:
-                raise ValueError("'clear' must not exceed 'above' (hysteresis)")
-            if self.below is not None and self.clear < self.below:
-                raise ValueError("'clear' must not be below 'below' (hysteresis)")
-        return self
-
-    @property
-    def rule_id(self) -> str:
-        """Stable id of the rule within its site."""
-        if self.id:
-            return self.id
-        side = f"above-{self.above:g}" if self.above is not None else f"below-{self.below:g}"
-        return f"{self.param}-{side}"
 
 
 class Site(_Strict):
@@ -76,17 +41,28 @@ class Site(_Strict):
     sensor: str | None = None
     schedule: str = "*/5 * * * *"
     roi: list[list[tuple[float, float]]] = Field(default_factory=list)
-    rules: list[ThresholdRule] = Field(default_factory=list)
+    name_zh: str = ""
+    target_class: Literal["I", "II", "III", "IV", "V"] | None = None
+    rules: list[Rule] = Field(default_factory=list)
 
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _default_kind(cls, v: object) -> object:
+        return with_default_kind(v)
 
-class Subscriber(_Strict):
-    """Someone who receives alert notifications through one channel."""
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as 'Asia/Shanghai')") from None
+        return v
 
-    name: str
-    channel: Literal["file", "webhook"]
-    target: str
-    sites: list[str] = Field(default_factory=list)
-    min_severity: Severity = "info"
+    @model_validator(mode="after")
+    def _check_rules(self) -> Site:
+        object.__setattr__(self, "rules", check_site_rules(self.rules, self.target_class))
+        return self
 
 
 class SitesConfig(_Strict):
@@ -94,6 +70,21 @@ class SitesConfig(_Strict):
 
     sites: dict[str, Site]
     subscribers: list[Subscriber] = Field(default_factory=list)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+
+    @model_validator(mode="after")
+    def _check_subscribers(self) -> SitesConfig:
+        names = set()
+        for i, sub in enumerate(self.subscribers):
+            if sub.name in names:
+                raise ValueError(f"subscribers.{i}: two subscribers named {sub.name!r}")
+            names.add(sub.name)
+            unknown = [s for s in sub.sites if s not in self.sites]
+            if unknown:
+                raise ValueError(f"subscribers.{i} ({sub.name}): unknown site {unknown[0]!r} in 'sites'")
+            if sub.channel == "email" and self.alerting.smtp is None:
+                raise ValueError(f"subscribers.{i} ({sub.name}): e-mail needs an [alerting.smtp] server")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -144,7 +135,8 @@ def load_config(path: str | Path | None = None) -> tuple[SitesConfig, Path]:
         return SitesConfig.model_validate(raw), file
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        loc = [str(p) for i, p in enumerate(first["loc"])
+               if not (p in RULE_KINDS and i and isinstance(first["loc"][i - 1], int))]
         msg = first["msg"].removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(file, f"{key}: {msg}{more}") from None
+        raise ConfigError(file, f"{'.'.join(loc) + ': ' if loc else ''}{msg}{more}") from None
