@@ -167,3 +167,31 @@ def test_unknown_names_rejected(tmp_path):
     s.write(rec(0, 1.0))
     with pytest.raises(StoreError, match="no such quantity"):
         s.read(quantities=["bogus"])
+
+
+def test_parts_are_valid_zarr(tmp_path):
+    """zarr-python reads the hand-encoded parts exactly (edge chunks, unwritten chunks, maps)."""
+    import zarr
+
+    from hsiwq.store import Layout
+
+    s = SiteStore(tmp_path / "site.zarr", policy=MANUAL, layout=Layout(time_chunk=7, rrs_chunk=5))
+    image = np.random.default_rng(0).random((32, 40))
+    for m in range(23):
+        s.write(Record(T0 + timedelta(minutes=m), {"chl_a": float(m) if m % 4 else np.nan},
+                       {"verdict": "accepted" if m % 3 else "rejected"},
+                       rrs=np.full(WL.size, m / 1000), wavelength=WL,
+                       maps={"chl_a": image * m} if m in (3, 17) else None))
+    s.compact()
+    ours = s.read(with_maps=True)
+    head = sorted((tmp_path / "site.zarr" / "heads").iterdir())[-1]
+    g = zarr.open_group(tmp_path / "site.zarr" / json.loads(head.read_text())["parts"][0]["key"], mode="r")
+    np.testing.assert_array_equal(g["time"][:], ours["time"].values.astype("datetime64[s]").astype("int64"))
+    np.testing.assert_array_equal(g["chl_a"][:], ours["chl_a"].values)
+    np.testing.assert_array_equal(g["rrs"][:], ours["rrs"].values)
+    codes = g["verdict"][:]
+    words = np.array(g["verdict"].attrs["categories"], dtype=object)
+    assert (words[codes] == ours["verdict"].values).all()
+    maps = g["maps"][:]
+    assert np.isnan(maps[[0, 1, 2, 4, 16, 22]]).all()
+    np.testing.assert_allclose(maps[[3, 17]], ours["maps"].values, rtol=1e-6)

@@ -75,10 +75,11 @@ def test_sigkill_and_concurrent_writers_on_s3(s3, capsys):
     rounds = 6
     for r in range(rounds):
         child = start_writer(root, s3[1], first=r * 200, step=1, count=200, rewrite_every=3)
-        time.sleep(rng.uniform(1.5, 3.0))
+        first = child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 1.5))
         child.kill()
         out, _ = child.communicate(timeout=60)
-        for i, v in reported(out).items():
+        for i, v in reported(first + out).items():
             done[i] = max(v, done.get(i, -1))
         result = audit(SiteStore(root, s3[1]), done)
         assert result["lost"] == result["torn"] == result["duplicated"] == 0, result

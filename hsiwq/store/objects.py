@@ -104,6 +104,25 @@ class ObjectStore:
         else:
             self.fs.pipe_file(self.path(key), data)
 
+    def put_many(self, items: dict[str, bytes]) -> None:
+        """Write many objects of a not-yet-committed folder (no per-object atomicity needed:
+        nothing reads them before a head names them). Locally, with ``durable``, the file
+        system is synced once at the end."""
+        if not self.local:
+            self.fs.pipe({self.path(k): v for k, v in items.items()})
+            return
+        made: set[str] = set()
+        for key, data in items.items():
+            target = self.path(key)
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            with open(target, "wb") as fh:
+                fh.write(data)
+        if self.durable:
+            os.sync()
+
     def put_new(self, key: str, data: bytes) -> None:
         """Write an object atomically only if it does not exist yet.
 
@@ -222,15 +241,6 @@ class ObjectStore:
                 except FileNotFoundError:
                     pass
         return n
-
-    def zarr_store(self, key: str, *, read_only: bool):
-        """A zarr store for the folder ``key`` (a Zarr group)."""
-        import zarr
-
-        if self.local:
-            return zarr.storage.LocalStore(self.path(key), read_only=read_only)
-        return zarr.storage.FsspecStore.from_url(self.url(key), storage_options=self.storage_options,
-                                                 read_only=read_only)
 
     def size(self, prefix: str = "") -> int:
         """Bytes of all objects under a prefix."""
