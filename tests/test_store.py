@@ -195,3 +195,36 @@ def test_parts_are_valid_zarr(tmp_path):
     maps = g["maps"][:]
     assert np.isnan(maps[[0, 1, 2, 4, 16, 22]]).all()
     np.testing.assert_allclose(maps[[3, 17]], ours["maps"].values, rtol=1e-6)
+
+
+def test_stores_of_format_1_are_converted(tmp_path):
+    """A store written by the first store (pre-allocated arrays) converts on compact/write."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    old = tmp_path / "old_store.py"
+    src = subprocess.run(["git", "show", "ca3385a:hsiwq/store.py"], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(__file__)))
+    if src.returncode:
+        pytest.skip("history of the first store not available")
+    old.write_text(src.stdout.replace("from .errors import", "from hsiwq.errors import")
+                   .replace("from .params import", "from hsiwq.params import"))
+    spec = importlib.util.spec_from_file_location("old_store", old)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["old_store"] = mod
+    spec.loader.exec_module(mod)
+    v1 = mod.SiteStore(tmp_path / "site.zarr")
+    for m, chl in [(10, 1.0), (0, 2.0), (10, 4.0)]:
+        v1.write(mod.Record(T0 + timedelta(minutes=m), {"chl_a": chl}, {"verdict": "accepted"},
+                            np.full(WL.size, chl / 1000), WL))
+    s = SiteStore(tmp_path / "site.zarr", policy=MANUAL)
+    with pytest.raises(StoreError, match="older format 1"):
+        s.read()
+    s.write(rec(5, 3.0))  # converts, then writes
+    ds = s.read()
+    assert ds["chl_a"].values.tolist() == [2.0, 3.0, 4.0]
+    assert ds["verdict"].values.tolist() == ["accepted"] * 3
+    s.compact()
+    assert s.read().equals(ds)
+    assert not (tmp_path / "site.zarr" / "values").exists()

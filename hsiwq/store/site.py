@@ -60,6 +60,11 @@ class _Vanished(Exception):
 class Policy:
     """When the write path folds and compacts by itself.
 
+    The defaults keep a minute-cadence site healthy with nobody running ``hsiwq compact``:
+    about one write in 32 folds the journal (tens of ms), and one in ~1,500–3,000 compacts
+    the touched month (under a second). Scheduling ``hsiwq compact`` (or
+    :meth:`SiteStore.compact`) hourly or daily takes that work off the write path.
+
     Attributes
     ----------
     maintain_probability : float
@@ -70,9 +75,9 @@ class Policy:
         Segments needed before maintenance also compacts.
     """
 
-    maintain_probability: float = 1 / 16
-    fold_min: int = 16
-    compact_segments: int = 24
+    maintain_probability: float = 1 / 32
+    fold_min: int = 32
+    compact_segments: int = 48
 
 
 class SiteStore:
@@ -114,22 +119,52 @@ class SiteStore:
         """Whether anything was ever written here."""
         return self.objects.exists("zarr.json")
 
-    def _ensure_root(self) -> None:
-        if self._root_ok:
-            return
-        if not self.objects.exists("zarr.json"):
-            meta = {"zarr_format": 3, "node_type": "group", "attributes": {
+    def _root_meta(self) -> bytes:
+        return json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {
                 "hsiwq_store_format": STORE_FORMAT, "site": self.site, "Conventions": "CF-1.10",
                 "title": f"hsiwq results of site {self.site}",
                 "comment": "Read with hsiwq.store.open_series(site, workspace) or "
                            "hsiwq.store.SiteStore(root).read(). Compacted months are Zarr "
                            "groups under parts/ (listed by the newest heads/*.json); newer "
-                           "records wait in journal/ and segments/ until compaction."}}
-            try:
-                self.objects.put_new("zarr.json", json.dumps(meta, indent=1).encode())
-            except PreconditionFailed:
-                pass
+                           "records wait in journal/ and segments/ until compaction."}},
+            indent=1).encode()
+
+    def _ensure_root(self) -> None:
+        if self._root_ok:
+            return
+        try:
+            self.objects.put_new("zarr.json", self._root_meta())
+        except PreconditionFailed:
+            if _legacy_version(self.objects) == 1:
+                self._convert_v1()
         self._root_ok = True
+
+    def _convert_v1(self) -> None:
+        """Turn a store of format 1 (one pre-allocated Zarr group) into this format.
+
+        Its committed rows become one segment (write stamps in row order, so the newest row
+        of a time still wins, and any later write beats them all); then the root metadata is
+        replaced and the old arrays deleted. Killed midway, it is simply done again.
+        """
+        import zarr
+
+        g = zarr.open_group(self.objects.url(), mode="r", storage_options=self.objects.storage_options
+                            if not self.objects.local else None)
+        n = int(g.attrs["n_records"])
+        if n:
+            quantities = [str(q) for q in g["quantity"][:]]
+            names = [str(x) for x in g["label"][:]]
+            values, codes = g["values"][:n], g["labels"][:n].astype("int32")
+            vocab = g.attrs["vocabularies"]
+            b = Batch(g["time"][:n].astype("int64"), np.arange(n, dtype="int64"),
+                      {q: values[:, j] for j, q in enumerate(quantities) if q in QUANTITIES},
+                      {k: (codes[:, j], list(vocab.get(k, []))) for j, k in enumerate(names)
+                       if k in LABELS},
+                      g["wavelength"][:].astype("float64"), g["rrs"][:n])
+            self._put_segment(b.latest())
+        self.objects.put("zarr.json", self._root_meta())
+        for name in ("time", "values", "labels", "rrs", "quantity", "label", "wavelength"):
+            self.objects.delete_tree(name)
 
     def _check_readable(self) -> None:
         try:
@@ -138,6 +173,9 @@ class SiteStore:
             raise StoreError(self.objects.url(), "no store here (nothing has been written for "
                                                  "this site yet)") from None
         fmt = meta.get("attributes", {}).get("hsiwq_store_format")
+        if meta.get("attributes", {}).get("hsiwq_store_version") == 1:
+            raise StoreError(self.objects.url(), "a store of the older format 1: convert it "
+                                                 "once with `hsiwq compact --site SITE`")
         if fmt != STORE_FORMAT:
             raise StoreError(self.objects.url(), f"not an hsiwq store of format {STORE_FORMAT} "
                                                  f"(found {fmt!r}); see docs/store.md")
@@ -335,6 +373,8 @@ class SiteStore:
             ``generation`` committed (None if another compaction won the race),
             ``merged_rows`` (journal and segment rows taken), ``parts_written``, ``rows``.
         """
+        if _legacy_version(self.objects) == 1:
+            self._convert_v1()
         self._check_readable()
         for prefix in ("journal", "segments"):
             self.objects.sweep_tmp(prefix)
@@ -420,6 +460,14 @@ class SiteStore:
         out["generation"] = gen
         out["compacted_rows"] = sum(p["rows"] for p in head["parts"])
         return out
+
+
+def _legacy_version(objects: ObjectStore) -> int | None:
+    """``hsiwq_store_version`` of a store of the older format (None for this format)."""
+    try:
+        return json.loads(objects.get("zarr.json")).get("attributes", {}).get("hsiwq_store_version")
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def _window(b: Batch, t0: int | None, t1: int | None) -> Batch:
