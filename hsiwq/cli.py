@@ -89,7 +89,7 @@ cli.add_command(process)
 
 #: Modules holding further built-in commands, each exposing ``COMMANDS`` (a list of click
 #: commands): the store (series, compact), alerts, and models.
-_COMMAND_MODULES = ("hsiwq.cli_store", "hsiwq.cli_alerts", "hsiwq.cli_models")
+_COMMAND_MODULES = ("hsiwq.cli_store", "hsiwq.cli_alerts", "hsiwq.cli_models", "hsiwq.cli_report")
 for _name in _COMMAND_MODULES:
     try:
         _module = __import__(_name, fromlist=["COMMANDS"])
