@@ -7,31 +7,31 @@ reported done but missing (lost), records whose fields disagree (torn), and repe
 
 from __future__ import annotations
 
+import json
 import random
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from hsiwq.store import Policy, SiteStore
 
-from .store_checks import audit, reported, start_writer
+from .store_checks import ROOT, audit, reported, start_writer
 
 KILL_ROUNDS = 24
 
 
-def _debris(root: str) -> int:
-    """1 if a killed writer left a temporary file or a part that no head names."""
-    from pathlib import Path
-    import json
-
+def _debris(root: str) -> set[str]:
+    """Temporary files and parts that no head names: what a cut write or compaction leaves."""
     base = Path(root)
-    if any(base.glob("*/.tmp-*")):
-        return 1
     named = set()
     for head in base.glob("heads/*.json"):
         named |= {p["key"] for p in json.loads(head.read_text())["parts"]}
-    return int(any(f"parts/{p.name}" not in named for p in base.glob("parts/*")))
+    return ({str(p) for p in base.glob("*/.tmp-*")}
+            | {str(p) for p in base.glob("parts/*") if f"parts/{p.name}" not in named})
 
 
 def _kill_rounds(root: str, options: dict | None, rounds: int, rng: random.Random,
@@ -43,13 +43,14 @@ def _kill_rounds(root: str, options: dict | None, rounds: int, rng: random.Rando
         child = start_writer(root, options, first=r * per_round, step=1, count=per_round,
                              rewrite_every=3)
         first = child.stdout.readline()  # the child is writing (imports done)
+        debris = _debris(root)
         time.sleep(rng.uniform(0.0, 0.8))  # then a write, a fold or a compaction is cut short
         child.send_signal(signal.SIGKILL)
         out, err = child.communicate(timeout=60)
         assert child.returncode == -signal.SIGKILL, err[-2000:]
         got = reported(first + out)
         totals["kills_after_writes"] += bool(got)
-        totals["kills_leaving_debris"] += _debris(root)  # cut inside a write or a compaction
+        totals["kills_leaving_debris"] += bool(_debris(root) - debris)  # cut inside a write/compaction
         for i, v in got.items():
             done[i] = max(v, done.get(i, -1))
         result = audit(store, done)  # the store opens and reads after every kill
@@ -99,7 +100,6 @@ def test_concurrent_compactions_keep_everything(tmp_path):
     root = str(tmp_path / "site.zarr")
     writer = start_writer(root, None, first=0, step=1, count=300, rewrite_every=5)
     compactors = []
-    from .store_checks import ROOT, sys, os, subprocess  # noqa: F401
     code = ("import sys, warnings; warnings.simplefilter('ignore')\n"
             "from hsiwq.store import SiteStore\n"
             "import time\n"
@@ -127,8 +127,6 @@ def test_concurrent_compactions_keep_everything(tmp_path):
 @pytest.mark.parametrize("point", ["after_parts", "after_head"])
 def test_compaction_killed_midway(tmp_path, monkeypatch, point):
     """A compaction that dies after writing parts, or after committing, leaves a good store."""
-    from datetime import datetime, timedelta, timezone
-
     from .store_child import record
 
     store = SiteStore(tmp_path / "s.zarr", policy=Policy(maintain_probability=0))
@@ -139,19 +137,14 @@ def test_compaction_killed_midway(tmp_path, monkeypatch, point):
         store.write(record(i, 1))
     expected = store.read(with_rrs=True)
 
-    import hsiwq.store.site as site_mod
-
     class Killed(BaseException):
         pass
 
-    if point == "after_parts":
-        def boom(*a, **k):
-            raise Killed()
-        monkeypatch.setattr(store.objects, "put_new", boom)
-    else:
-        def boom(*a, **k):
-            raise Killed()
-        monkeypatch.setattr(store.objects, "delete", boom)
+    def boom(*a, **k):
+        raise Killed()
+
+    # stop before the head is created, or right after it (before anything is deleted)
+    monkeypatch.setattr(store.objects, "put_new" if point == "after_parts" else "delete", boom)
     with pytest.raises(Killed):
         store.compact()
     monkeypatch.undo()
@@ -159,4 +152,3 @@ def test_compaction_killed_midway(tmp_path, monkeypatch, point):
     assert again.read(with_rrs=True).equals(expected)
     again.compact()
     assert again.read(with_rrs=True).equals(expected)
-    del site_mod, datetime, timedelta, timezone

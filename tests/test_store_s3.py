@@ -6,7 +6,6 @@ import random
 import socket
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
