@@ -280,3 +280,27 @@ def test_missing_secret_keeps_the_message_and_says_which_variable(tmp_path, rece
     assert receiver.attempts == 0  # never sent unsigned
     monkeypatch.setenv("HSIWQ_WEBHOOK_SECRET", SECRET)
     assert deliver_pending(config, ws, force=True).delivered == 1 and receiver.bad_signatures == 0
+
+
+def test_secrets_never_reach_logs_or_files(tmp_path, monkeypatch, caplog):
+    """Token in the URL, HMAC key and SMTP password come from the environment only."""
+    monkeypatch.setenv("HSIWQ_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("HSIWQ_TEST_TOKEN", "tok-XYZ-987")
+    monkeypatch.setenv("HSIWQ_TEST_SMTP_PW", "pw-ABC-123")
+    port = free_port()  # nothing listens: every channel fails
+    config = make_config(
+        [{"name": "hook", "channel": "webhook", "secret_env": "HSIWQ_WEBHOOK_SECRET",
+          "target": f"http://127.0.0.1:{port}/send?key=${{HSIWQ_TEST_TOKEN}}"},
+         {"name": "chat", "channel": "apprise", "target": f"json://127.0.0.1:{port}/${{HSIWQ_TEST_TOKEN}}"},
+         {"name": "mail", "channel": "email", "target": "a@b.cn"}],
+        smtp={"host": "127.0.0.1", "port": port, "security": "none", "username": "u",
+              "password_env": "HSIWQ_TEST_SMTP_PW"})
+    ws = Workspace(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    write(ws, config, record(0, 80))
+    docs = Outbox(ws.alerts_dir, ws.root).pending_docs()
+    assert len(docs) == 3 and all(d["last_error"] for d in docs)
+    files = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and "store" not in p.parts)
+    for secret in (SECRET, "tok-XYZ-987", "pw-ABC-123"):
+        assert secret not in caplog.text and secret not in files
+    assert "${HSIWQ_TEST_TOKEN}" in files  # the placeholder, not its value, is kept

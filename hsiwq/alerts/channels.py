@@ -16,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import smtplib
 import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -153,14 +156,29 @@ def send_apprise(sub: dict[str, Any], payload: dict[str, Any]) -> None:
     import apprise
 
     url = _expand(sub["target"], "apprise")
-    ap = apprise.Apprise()
-    if not ap.add(url):
-        scheme = sub["target"].split("://", 1)[0]
-        raise DeliveryError(f"apprise: cannot use a {scheme}:// URL (unknown service or malformed)")
-    ok = ap.notify(title=str(payload.get("message", ""))[:240], body=str(payload.get("text", "")),
-                   body_format=apprise.NotifyFormat.TEXT)
+    scheme = sub["target"].split("://", 1)[0]
+    with _quiet("apprise", "urllib3"):  # they log URLs, and chat URLs carry tokens
+        ap = apprise.Apprise()
+        if not ap.add(url):
+            raise DeliveryError(f"apprise: cannot use a {scheme}:// URL (unknown service or malformed)")
+        ok = ap.notify(title=str(payload.get("message", ""))[:240], body=str(payload.get("text", "")),
+                       body_format=apprise.NotifyFormat.TEXT)
     if not ok:
-        raise DeliveryError(f"apprise: {sub['target'].split('://', 1)[0]} delivery failed")
+        raise DeliveryError(f"apprise: {scheme} delivery failed")
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Silence some libraries' loggers for the duration of a call."""
+    loggers = [logging.getLogger(n) for n in names]
+    before = [lg.disabled for lg in loggers]
+    for lg in loggers:
+        lg.disabled = True
+    try:
+        yield
+    finally:
+        for lg, was in zip(loggers, before):
+            lg.disabled = was
 
 
 def send(doc: dict[str, Any], root: Path) -> None:

@@ -44,8 +44,8 @@ def enqueue_group(outbox: Outbox, site: Any, config: Any, workspace: Workspace,
         return []
     settings = config.alerting
     trends: dict[str, dict | None] = {}
+    cache: dict[tuple, dict | None] = {}
     store = SiteStore(workspace.store_path(site.id))
-    runbooks = {r.rule_id: r.runbook for r in site.rules if r.runbook}
     queued = []
     for sub in config.subscribers:
         trs = order([t for t in transitions if sub.takes(site.id, t.params, t.category, t.severity)])
@@ -56,8 +56,12 @@ def enqueue_group(outbox: Outbox, site: Any, config: Any, workspace: Workspace,
         if outbox.known(nid):
             continue
         for t in trs:
-            if t.key not in trends:
-                trends[t.key] = trend(store, t, settings.trend_hours, t.time) if store.exists() else None
+            if t.key not in trends:  # alerts on the same quantity at the same time share a read
+                what = (t.kind == "tli", t.category == "data" and t.kind != "sensor" or t.param is None,
+                        t.param, t.time)
+                if what not in cache:
+                    cache[what] = trend(store, t, settings.trend_hours, t.time) if store.exists() else None
+                trends[t.key] = cache[what]
         lang = sub.language or settings.language
         payload = build_payload(nid, site, trs, lang, trends, _also_firing(book, site.id, trs), settings, now)
         smtp = settings.smtp.model_dump() if settings.smtp is not None else None
@@ -96,7 +100,7 @@ def build_payload(nid: str, site: Any, trs: list[Transition], lang: str, trends:
         "parameter": lead.param, "value": alerts[0]["value"], "unit": alerts[0]["unit"],
         "threshold": lead.threshold, "time": lead.time.isoformat(), "language": lang,
         "message": head,
-        "text": body(trs, lang, site, trends, also_firing, links, {r: u for r, u in _runbooks(site).items()}),
+        "text": body(trs, lang, site, trends, also_firing, links, _runbooks(site)),
         "alerts": alerts, "also_firing": also_firing, "links": links, "created": now.isoformat(),
     }
 

@@ -69,6 +69,7 @@ def after_write(site: Site, config: SitesConfig, workspace: Workspace, record: R
     changes: list[Transition] = []
     outbox = Outbox(workspace.alerts_dir, workspace.root)
     with StateFile(workspace.alerts_dir).locked() as book:
+        _forget_removed_rules(book, site, now)
         for rule in site.rules:
             key = f"{site.id}/{rule.rule_id}"
             state = book.states.get(key, AlertState())
@@ -122,6 +123,15 @@ def check_gaps(config: SitesConfig, workspace: Workspace, now: datetime | None =
     if deliver:
         _deliver(outbox, config, now)
     return [t for t in changes if t.change in NOTIFIED]
+
+
+def _forget_removed_rules(book: Book, site: Site, now: datetime) -> None:
+    """Drop the state of rules no longer in the site's configuration."""
+    keep = {f"{site.id}/{r.rule_id}" for r in site.rules}
+    for key in [k for k in book.states if k.startswith(f"{site.id}/") and k not in keep]:
+        st = book.states.pop(key)
+        if st.status in ("pending", "firing"):
+            book.log(now, "rule removed", site=site.id, rule=key.partition("/")[2], episode=st.episode)
 
 
 def deliver_pending(config: SitesConfig, workspace: Workspace, now: datetime | None = None,

@@ -56,6 +56,7 @@ class Book:
     states: dict[str, AlertState] = field(default_factory=dict)
     silences: list[Silence] = field(default_factory=list)
     new_history: list[dict[str, Any]] = field(default_factory=list)
+    saved_silences: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def log(self, at: datetime, event: str, **fields: Any) -> None:
         """Append an entry to the history (written when the lock is released)."""
@@ -98,18 +99,18 @@ class StateFile:
         silences: list[Silence] = []
         if self.silences_path.is_file():
             silences = [Silence(**s) for s in json.loads(self.silences_path.read_text(encoding="utf-8"))]
-        return Book(states, silences)
+        return Book(states, silences, saved_silences=[asdict(s) for s in silences])
 
     def _save(self, book: Book) -> None:
         _atomic(self.path, json.dumps({k: asdict(v) for k, v in book.states.items()},
                                       indent=1, ensure_ascii=False))
-        _atomic(self.silences_path, json.dumps([asdict(s) for s in book.silences], indent=1,
-                                               ensure_ascii=False))
-        if book.new_history:
+        silences = [asdict(s) for s in book.silences]
+        if silences != book.saved_silences:
+            _atomic(self.silences_path, json.dumps(silences, indent=1, ensure_ascii=False))
+            book.saved_silences = silences
+        if book.new_history:  # an append-only log: flushed, not fsynced (state is what must survive)
             with open(self.history_path, "a", encoding="utf-8") as fh:
                 fh.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in book.new_history))
-                fh.flush()
-                os.fsync(fh.fileno())
             book.new_history.clear()
 
     def history(self, site: str | None = None, rule: str | None = None,
