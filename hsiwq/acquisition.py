@@ -75,7 +75,9 @@ class Bundle:
     water : xarray.DataArray
         Raw counts of the water camera, dims ``(y, x, wavelength)``, float32 [DN];
         ``wavelength`` coordinate in nm; optional ``fwhm`` [nm] and boolean ``good_band``
-        coordinates along ``wavelength``; ignored values are NaN.
+        coordinates along ``wavelength``; ignored values are NaN. Read with
+        ``read_bundle(path, lazy=True)``, it is backed by the memory-mapped file and loaded
+        only on access (:func:`hsiwq.io.envi.envi_source` gives the raw source).
     sky : xarray.DataArray
         Raw counts of sky radiance, dims ``(y, x, wavelength)`` [DN].
     irradiance : xarray.DataArray

@@ -110,7 +110,7 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     """
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
-    bundle = read_bundle(bundle_path)
+    bundle = read_bundle(bundle_path, lazy=True)  # the water cube is read by correct_bundle
     if bundle.meta.site != site.id:
         raise BundleError(Path(bundle_path) / "acquisition.json",
                           f"belongs to site {bundle.meta.site!r}, not {site.id!r}")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from hsiwq.errors import BundleError
-from hsiwq.io.envi import read_envi, write_envi
+from hsiwq.io.envi import EnviArray, envi_source, read_envi, write_envi
 
 SHAPE = (7, 5, 13)  # lines, samples, bands
 WAVELENGTH = np.round(np.linspace(400.0, 880.0, SHAPE[2]), 4)  # [nm]
@@ -188,6 +189,94 @@ def test_hand_written_header_with_upper_case_keys(tmp_path):
     out = read_envi(tmp_path / "cube.hdr", name="water")
     assert np.array_equal(out.values, ref.astype(np.float32))
     assert np.allclose(out["wavelength"].values, WAVELENGTH)
+
+
+# --- lazy reads: the same values, read on access ---------------------------------------------
+
+
+def assert_lazy_matches(hdr: Path) -> xr.DataArray:
+    """Lazy and eager reads agree: whole, sliced, and block by block through the raw source."""
+    eager = read_envi(hdr, name="water")
+    lazy = read_envi(hdr, name="water", lazy=True)
+    src = envi_source(lazy)
+    assert isinstance(src, EnviArray) and src.shape == eager.shape
+    assert envi_source(eager) is None
+    assert lazy.dtype == np.float32
+    xr.testing.assert_identical(lazy.load(), eager)  # NaN where ignored, on both sides
+    lazy = read_envi(hdr, name="water", lazy=True)
+    ny, nx, nb = eager.shape
+    for sel in ({"y": slice(1, 4)}, {"x": 2, "wavelength": slice(None, None, 3)},
+                {"y": -1, "x": slice(0, nx, 2)}, {"wavelength": [5, 1, 2]}):
+        xr.testing.assert_identical(lazy.isel(sel).load(), eager.isel(sel))
+    assert envi_source(lazy.isel(y=slice(0, 2))) is None  # sliced: read as any array
+    for y0, y1 in ((0, 1), (2, 5), (0, ny), (ny - 2, ny + 3)):
+        raw = src.raw_lines(y0, y1)
+        assert raw.shape == eager.values[y0:y1].shape
+        assert np.array_equal(src.to_float32(raw), eager.values[y0:y1], equal_nan=True)
+        out = np.full(raw.shape, 7.0, dtype=np.float32)
+        src.to_float32(raw, out=out)
+        assert np.array_equal(out, eager.values[y0:y1], equal_nan=True)
+    return lazy
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("byteorder", ["little", "big"])
+@pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
+def test_lazy_read_of_every_layout(tmp_path, interleave, byteorder, dtype):
+    ref = reference(dtype)
+    hdr = write_envi(tmp_path / "water.hdr", ref, WAVELENGTH, interleave=interleave,
+                     byteorder=byteorder, fwhm_nm=FWHM)
+    lazy = assert_lazy_matches(hdr)
+    assert np.array_equal(lazy.values, ref.astype(np.float32))
+
+
+@pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
+@pytest.mark.parametrize("order", ["descending", "shuffled"])
+def test_lazy_read_with_offset_band_order_and_ignore_value(tmp_path, interleave, order):
+    ref = reference("int16")
+    ref[0, 0, 0] = ref[3, 2, 5] = ref[6, 4, 12] = -2000
+    perm = (np.arange(SHAPE[2])[::-1] if order == "descending"
+            else np.random.default_rng(3).permutation(SHAPE[2]))
+    hdr = write_envi(tmp_path / "water.hdr", ref[..., perm], WAVELENGTH[perm],
+                     interleave=interleave, byteorder="big",
+                     extra_metadata={"data ignore value": -2000})
+    raw = tmp_path / "water.raw"
+    raw.write_bytes(b"\xab" * 517 + raw.read_bytes())
+    set_key(hdr, "header offset", "517")
+    lazy = assert_lazy_matches(hdr)
+    assert np.isnan(lazy.values).sum() == 3
+
+
+@pytest.mark.parametrize("dtype, ignore", [("uint16", 65535), ("float32", -9999.0),
+                                           ("int32", 2**31 - 1), ("float64", 0.1)])
+def test_lazy_read_ignore_values(tmp_path, dtype, ignore):
+    ref = reference(dtype)
+    ref[0, 0, 0] = ref[3, 2, 5] = ignore
+    if dtype == "int32":
+        ref[1, 1, 1] = ignore - 1
+    hdr = write_envi(tmp_path / "water.hdr", ref, WAVELENGTH, interleave="bil",
+                     extra_metadata={"data ignore value": ignore})
+    assert_lazy_matches(hdr)
+
+
+def test_lazy_read_validates_like_the_eager_one(tmp_path, cube):
+    raw = tmp_path / "water.raw"
+    raw.write_bytes(raw.read_bytes()[:-2])
+    with pytest.raises(BundleError, match="truncated"):
+        read_envi(cube, name="water", lazy=True)
+    raw.unlink()
+    with pytest.raises(BundleError, match="missing data file"):
+        read_envi(cube, name="water", lazy=True)
+
+
+def test_lazy_cube_survives_a_rename_of_its_files(tmp_path, cube):
+    lazy = read_envi(cube, name="water", lazy=True)
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "water.raw").rename(tmp_path / "moved" / "water.raw")
+    src = envi_source(lazy)
+    assert np.array_equal(src.to_float32(src.raw_lines(0, 3)),
+                          reference()[:3].astype(np.float32))
+    assert np.array_equal(lazy.values, reference().astype(np.float32))
 
 
 # --- broken files: one precise BundleError each ----------------------------------------------

@@ -106,7 +106,7 @@ def read_acquisition_meta(path: str | Path) -> AcquisitionMeta:
     )
 
 
-def read_bundle(path: str | Path) -> Bundle:
+def read_bundle(path: str | Path, *, lazy: bool = False) -> Bundle:
     """Read and validate an acquisition bundle.
 
     Parameters
@@ -114,12 +114,17 @@ def read_bundle(path: str | Path) -> Bundle:
     path : path
         Bundle directory (``acquisition.json``, ``water``/``sky``/``irradiance`` ENVI pairs,
         optional ``dark`` pair).
+    lazy : bool
+        Do not load the water cube: it stays backed by its memory-mapped file (see
+        :func:`hsiwq.io.envi.read_envi`) and :func:`hsiwq.radiometry.correct_bundle` corrects
+        it straight from there, in one pass. Headers and file sizes are validated all the
+        same; the small sky, irradiance and dark cubes are always loaded.
 
     Returns
     -------
     Bundle
         Metadata and raw counts, each cube float32 with dims ``(y, x, wavelength)`` [DN]
-        and ``wavelength`` [nm].
+        and ``wavelength`` [nm] (the water cube loaded on access when ``lazy``).
 
     Raises
     ------
@@ -135,7 +140,7 @@ def read_bundle(path: str | Path) -> Bundle:
         if not hdr.is_file():
             raise BundleError(hdr, f"missing {channel} ENVI header (every bundle needs "
                                    f"{channel}.hdr + {channel}.raw)")
-        cubes[channel] = read_envi(hdr, name=channel)
+        cubes[channel] = read_envi(hdr, name=channel, lazy=lazy and channel == "water")
     dark = None
     if (path / "dark.hdr").is_file():
         dark = read_envi(path / "dark.hdr", name="dark")

@@ -4,12 +4,23 @@ Writing is used by the simulator; reading validates the files of an acquisition 
 Spectral Python parses headers; the bulk read is a numpy memmap of the validated layout
 followed by one transpose-and-cast to float32 (as fast as spectral's own ``open_memmap``, and
 about ten times faster than its ``load``).
+
+``read_envi(..., lazy=True)`` validates the same way but reads no data: the cube is an
+:class:`EnviArray` (the memory-mapped raw counts, in the file's own dtype, byte order and
+interleave) behind a lazily indexed DataArray. Anything that loads it (``.values``, slicing)
+gets exactly the float32 values of the eager read; the radiometric kernel instead reads raw
+blocks of lines with :meth:`EnviArray.raw_lines` and converts them in cache with
+:meth:`EnviArray.to_float32`, so the file is traversed once and no full-size float32 copy of
+the counts is made.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 from spectral.io import envi
+from xarray.backends import BackendArray
+from xarray.core import indexing
 
 from hsiwq.errors import BundleError
 
@@ -98,7 +111,7 @@ _UNSTATED = {"", "unknown"}
 _TO_YXB = {"bsq": (1, 2, 0), "bil": (0, 2, 1), "bip": (0, 1, 2)}
 
 
-def read_envi(hdr_path: str | Path, *, name: str) -> xr.DataArray:
+def read_envi(hdr_path: str | Path, *, name: str, lazy: bool = False) -> xr.DataArray:
     """Read and validate an ENVI cube as float32.
 
     The data file is ``<stem>.raw`` beside the header, or one of the names Spectral Python
@@ -110,6 +123,11 @@ def read_envi(hdr_path: str | Path, *, name: str) -> xr.DataArray:
         The ``.hdr`` file.
     name : str
         Name of the returned array (e.g. ``"water"``).
+    lazy : bool
+        Read no data now: the array is backed by the memory-mapped file (an
+        :class:`EnviArray`, see :func:`envi_source`) and loads, on access, the same values as
+        the eager read. The header and the data file's size are validated all the same. The
+        data file must stay readable while the array is used (the mapping survives a rename).
 
     Returns
     -------
@@ -138,13 +156,164 @@ def read_envi(hdr_path: str | Path, *, name: str) -> xr.DataArray:
     ignore = _ignore_value(hdr_path, header)
     order = _band_order(hdr_path, wavelength)
 
-    values = _read_values(data_path, layout, order, ignore)
+    dims = ("y", "x", "wavelength")
+    if lazy:
+        values: Any = xr.Variable(dims, indexing.LazilyIndexedArray(
+            EnviArray(data_path, layout, order, ignore)))
+    else:
+        values = _read_values(data_path, layout, order, ignore)
     coords: dict[str, Any] = {"wavelength": wavelength[order],
                               "good_band": ("wavelength", good[order])}
     if fwhm is not None:
         coords["fwhm"] = ("wavelength", fwhm[order] * to_nm)
-    return xr.DataArray(values, dims=("y", "x", "wavelength"), coords=coords, name=name,
+    return xr.DataArray(values, dims=dims, coords=coords, name=name,
                         attrs={"source": str(hdr_path)})
+
+
+class EnviArray(BackendArray):
+    """The raw counts of an ENVI data file as a lazily read (y, x, band) float32 array.
+
+    Indexing it (through xarray, e.g. ``.values`` or ``.isel``) reads only the indexed part
+    and returns the same float32 values as the eager :func:`read_envi`, NaN where the data
+    equals the header's ``data ignore value``. Block-wise consumers can instead take raw
+    blocks of whole lines in the file's own dtype (:meth:`raw_lines`) and convert them where
+    they want them (:meth:`to_float32`).
+
+    Attributes
+    ----------
+    path : Path
+        The data file.
+    shape : (int, int, int)
+        (lines, samples, bands), bands in increasing wavelength.
+    dtype : numpy.dtype
+        float32 (the dtype of the loaded values).
+    raw_dtype : numpy.dtype
+        The file's data type, with its byte order.
+    interleave : str
+        bsq, bil or bip.
+    ignore_value : float or None
+        The header's ``data ignore value``.
+    """
+
+    __slots__ = ("path", "shape", "dtype", "raw_dtype", "interleave", "ignore_value",
+                 "_order", "_offset", "_raw", "_fd", "_local", "__weakref__")
+
+    def __init__(self, data_path: Path, layout: _Layout, order: slice | np.ndarray,
+                 ignore: float | None) -> None:
+        self.path = Path(data_path)
+        self.shape = (layout.lines, layout.samples, layout.bands)
+        self.dtype = np.dtype(np.float32)
+        self.raw_dtype = layout.dtype
+        self.interleave = layout.interleave
+        self.ignore_value = ignore
+        self._order = order
+        self._offset = layout.offset
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY)
+            mm = np.memmap(self.path, dtype=layout.dtype, mode="r", offset=layout.offset,
+                           shape=layout.file_shape)
+        except (OSError, ValueError) as exc:
+            if getattr(self, "_fd", None) is not None:
+                os.close(self._fd)
+            raise BundleError(self.path, f"cannot read data file: {exc}") from None
+        weakref.finalize(self, os.close, self._fd)
+        #: (y, x, band) view of the mapping, bands in file order
+        self._raw = np.asarray(mm).transpose(_TO_YXB[layout.interleave])
+        self._local = threading.local()
+
+    # --- xarray backend protocol -------------------------------------------------------
+
+    def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.BASIC, self._load)
+
+    def _load(self, key: tuple) -> np.ndarray:
+        y, x, band = key
+        raw = self._raw[y, x]
+        if isinstance(self._order, slice):
+            raw = raw[..., self._order][..., band]
+        else:
+            raw = raw[..., self._order[band]]
+        return self.to_float32(raw)
+
+    # --- block access --------------------------------------------------------------------
+
+    def raw_lines(self, y0: int, y1: int) -> np.ndarray:
+        """Raw counts of lines ``y0:y1`` as a (lines, x, band) array in the file's dtype.
+
+        Bands are in increasing wavelength and the memory layout is the file's (BIL lines
+        are (band, sample) planes, BIP lines (sample, band), BSQ blocks (band, line,
+        sample)); the result is a view of the mapping, or of a buffer private to the calling
+        thread and overwritten by its next call. Big-endian data is returned byte-swapped
+        to native order (same values).
+        """
+        y0, y1 = max(0, int(y0)), min(self.shape[0], int(y1))
+        if self.interleave == "bsq" or y1 <= y0:
+            raw = self._raw[y0:y1]
+        else:  # whole lines are contiguous in the file: one read into a reused buffer
+            line_shape = (self.shape[2], self.shape[1]) if self.interleave == "bil" \
+                else (self.shape[1], self.shape[2])
+            n = y1 - y0
+            buf = getattr(self._local, "buf", None)
+            native = self.raw_dtype.newbyteorder("=")
+            if buf is None or buf.shape[0] < n or buf.shape[1:] != line_shape:
+                buf = np.empty((n, *line_shape), dtype=native)
+                self._local.buf = buf
+            block = buf[:n]
+            view = memoryview(block).cast("B")
+            pos = self._offset + y0 * (block.nbytes // n)
+            done = 0
+            while done < view.nbytes:  # a single read returns at most ~2 GiB
+                got = os.preadv(self._fd, [view[done:]], pos + done)
+                if got <= 0:
+                    raise BundleError(self.path, "data file shrank while being read "
+                                                 f"({done} of {view.nbytes} bytes at offset "
+                                                 f"{pos})")
+                done += got
+            if not self.raw_dtype.isnative:
+                block.byteswap(inplace=True)
+            raw = block.transpose((0, 2, 1)) if self.interleave == "bil" else block
+        return raw[..., self._order]
+
+    def to_float32(self, raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Raw counts (any part of the cube, as read) to float32, ignored values NaN.
+
+        Parameters
+        ----------
+        raw : ndarray
+            Counts read from this file (:meth:`raw_lines` or a slice of it).
+        out : ndarray, optional
+            float32 array of the same shape to write into.
+
+        Returns
+        -------
+        ndarray
+            The float32 values, exactly those of the eager :func:`read_envi`.
+        """
+        return _to_float32(raw, self.raw_dtype, self.ignore_value, out)
+
+
+def envi_source(cube: xr.DataArray) -> EnviArray | None:
+    """The :class:`EnviArray` behind a lazily read cube, or None.
+
+    None unless ``cube`` is a whole lazy ENVI cube as :func:`read_envi` returned it (dims in
+    the order (y, x, wavelength), not sliced, not loaded); in every other case the caller
+    reads ``cube`` as any array.
+    """
+    if cube.dims != ("y", "x", "wavelength"):
+        return None
+    data = cube.variable._data  # xarray's lazy wrappers (no public accessor exists)
+    while True:
+        if isinstance(data, EnviArray):
+            return data if data.shape == cube.shape else None
+        if isinstance(data, indexing.LazilyIndexedArray):
+            if any(k != slice(None) for k in data.key.tuple):
+                return None
+            data = data.array
+        elif isinstance(data, (indexing.CopyOnWriteArray, indexing.MemoryCachedArray)):
+            data = data.array
+        else:
+            return None
 
 
 def _read_header(hdr_path: Path) -> dict[str, Any]:
@@ -350,9 +519,23 @@ def _read_values(data_path: Path, layout: _Layout, order: slice | np.ndarray,
     except (OSError, ValueError) as exc:
         raise BundleError(data_path, f"cannot read data file: {exc}") from None
     cube = raw.transpose(_TO_YXB[layout.interleave])[..., order]
-    values = cube.astype(np.float32)
+    return _to_float32(cube, layout.dtype, ignore)
+
+
+def _to_float32(cube: np.ndarray, file_dtype: np.dtype, ignore: float | None,
+                out: np.ndarray | None = None) -> np.ndarray:
+    """Counts as float32 (layout kept), NaN where they equal the ignore value.
+
+    Integers up to 24 bits and float32 convert exactly, so the ignore value is compared
+    after the cast (when it is itself a float32); wider types are compared before it.
+    """
+    if out is None:
+        values = cube.astype(np.float32)
+    else:
+        values = out
+        np.copyto(values, cube, casting="unsafe")
     if ignore is not None:
-        if np.can_cast(layout.dtype, np.float32, "safe"):  # exact cast: compare the floats
+        if np.can_cast(file_dtype, np.float32, "safe"):  # exact cast: compare the floats
             with np.errstate(over="ignore"):
                 target = np.float32(ignore)
             mask = values == target if float(target) == ignore else None

@@ -8,7 +8,10 @@ time and place (:mod:`.sun`), per-pixel flags and the acquisition verdict from :
 Without a non-linearity correction the whole chain is affine in the counts, so the cube is
 corrected in a single fused pass per block of lines, Rrs = DN·a − b with per-band
 a = gain / (t·Ed) and b = (gain·dark / t + ρ·Li) / Ed, in float32; the result array is the
-only full-size allocation.
+only full-size allocation. A bundle read with ``read_bundle(path, lazy=True)`` is corrected
+straight from the water cube's file: each block of lines is read as raw counts, cast to
+float32 in the output and corrected there while in cache (see :mod:`.kernel`); the results
+are identical to those of an eagerly read bundle.
 
 References
 ----------
@@ -34,6 +37,7 @@ import xarray as xr
 import hsiwq
 from hsiwq.acquisition import Bundle
 from hsiwq.errors import CalibrationError, ConfigError
+from hsiwq.io.envi import envi_source
 from hsiwq.sensor import SensorCalibration
 
 from . import qc as qcm
@@ -41,7 +45,7 @@ from .dn import channel_coefficients, spectrum_radiance
 from .glint import RHO_CLOUDY, fresnel_reflectance, nir_similarity_correction, sky_glint_factor
 from .resample import resample_spectrum
 from .kernel import AffineCorrection, band_runs, run_blocks
-from .pixelqc import QCBands, scene_flags
+from .pixelqc import QCBands, fails_water_tests, scene_flags
 from .roi import roi_mask
 from .sun import relative_azimuth, solar_position
 
@@ -169,14 +173,16 @@ def correct_bundle(
     coef = channel_coefficients(water, calibration.channels["water"], itime.get("water"),
                                 dark=bundle.dark, dark_per_sample=options.dark_per_sample,
                                 where=cal_name)
-    rrs, qc, prod, bands, nir_done = _correct_cube(water, kidx, coef, ed, li, rho, options)
+    rrs, qc, prod, fails, bands, nir_done = _correct_cube(water, kidx, coef, ed, li, rho,
+                                                          options)
 
     ny, nx = qc.shape
     region = roi_mask((ny, nx), roi)
-    qc[~region] |= qcm.OUTSIDE_ROI
-    not_water, glint, glint_info = scene_flags(prod, qc, bands, qopt)
-    qc[not_water] |= qcm.NOT_WATER
-    qc[glint] |= qcm.SUN_GLINT
+    if not region.all():
+        qcm.add_flag(qc, ~region, qcm.OUTSIDE_ROI)
+    not_water, glint, glint_info = scene_flags(prod, qc, bands, qopt, fails=fails)
+    qcm.add_flag(qc, not_water, qcm.NOT_WATER)
+    qcm.add_flag(qc, glint, qcm.SUN_GLINT)
     valid = qc == 0
     n_region = int(region.sum())
     valid_fraction = float(np.count_nonzero(valid)) / n_region if n_region else 0.0
@@ -241,14 +247,18 @@ def correct_bundle(
 
 def _correct_cube(water: xr.DataArray, kidx: np.ndarray, coef: Any, ed: np.ndarray,
                   li: np.ndarray, rho: float, options: CorrectionOptions,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, QCBands, bool]:
-    """Rrs, per-pixel flags and QC band averages of the water cube (see :mod:`.kernel`)."""
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, QCBands, bool]:
+    """Rrs, per-pixel flags, QC band averages and water-test failures of the water cube.
+
+    See :mod:`.kernel`.
+    """
     ny, nx = water.sizes["y"], water.sizes["x"]
     wl = np.asarray(water["wavelength"].values, dtype=float)[kidx]
     bands = QCBands.from_wavelength(wl, options.qc)
     if kidx.size == 0:
+        prod = np.full((ny, nx, 4), np.nan, dtype=np.float32)
         return (np.empty((ny, nx, 0), dtype=np.float32), np.full((ny, nx), qcm.NO_DATA),
-                np.full((ny, nx, 4), np.nan, dtype=np.float32), bands, False)
+                prod, fails_water_tests(prod, bands, options.qc), bands, False)
     dark = coef.dark_dn[..., kidx]
     scale = coef.scale[kidx].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -269,12 +279,15 @@ def _correct_cube(water: xr.DataArray, kidx: np.ndarray, coef: Any, ed: np.ndarr
         saturation_dn=coef.saturation_dn,
         dark=dark.astype(np.float32) if nl is not None else None, nonlinearity=nl,
         glint=glint64.astype(np.float32) if nl is not None else None, epsilon_weights=eps_w)
-    values = water.data if isinstance(water.data, np.ndarray) else water.variable
-    rrs, qc, prod = run_blocks(values, corr, bands, options.qc,
-                               block_mb=options.block_mb, threads=options.threads)
+    # A lazily read ENVI cube is corrected straight from its file (one pass, no float32 copy
+    # of the counts); anything else is loaded (a no-op for an in-memory cube).
+    source = envi_source(water)
+    values = source if source is not None else water.values
+    rrs, qc, prod, fails = run_blocks(values, corr, bands, options.qc,
+                                      block_mb=options.block_mb, threads=options.threads)
     if not coefs_ok:
         qc |= qcm.NO_DATA
-    return rrs, qc, prod, bands, nir_done
+    return rrs, qc, prod, fails, bands, nir_done
 
 
 def write_correction(ds: xr.Dataset, out_path: str | Path) -> Path:

@@ -1,12 +1,25 @@
 """The per-pixel part of the correction: counts to Rrs and per-pixel flags, block by block.
 
 Without non-linearity the correction is affine in the counts, Rrs = DN·a − b per band, and
-is applied in place into the output, block of lines by block, in the input's own memory
-layout (BSQ, BIL or BIP arrays are all traversed contiguously). The few per-pixel band
-averages the QC needs are sums of band slices; saturation, no-data and negative-Rrs tests
-first check each block as a whole and go per pixel only where the block trips them. Blocks
-run on a small thread pool (numpy's element-wise loops release the GIL; BLAS is avoided, as
-OpenBLAS serialises concurrent callers).
+is applied block of lines by block into the output, in the input's own memory layout (BSQ,
+BIL or BIP arrays are all traversed contiguously; ``a`` and ``b`` are expanded to one line
+laid out the same way, so that both operands of the arithmetic are contiguous rows).
+
+Two sources of counts:
+
+* an array (e.g. an eagerly read float32 cube): Rrs = src·a − b is written into the output;
+* a raw file source (:class:`hsiwq.io.envi.EnviArray`, from a lazily read bundle): each block
+  of lines is read in the file's own dtype into a small buffer, cast to float32 straight into
+  the output (NaN for ignored values) and corrected there in place while it is in cache. The
+  file is read once and the output is the only full-size allocation; the values are exactly
+  those of the eager path, since float32(DN) is the same number either way.
+
+The few per-pixel band averages the QC needs, and the spectral water tests on them, are
+computed per block too. The saturation and no-data tests run on the raw counts when they
+convert exactly to float32 (8/16-bit integers, float32; no ignore value), else on the float32
+block; they, and the negative-Rrs test, first check the block as a whole and go per pixel
+only where the block trips them. Blocks run on a small thread pool (numpy's element-wise
+loops release the GIL; BLAS is avoided, as OpenBLAS serialises concurrent callers).
 
 References
 ----------
@@ -20,12 +33,12 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import qc as qcm
-from .pixelqc import QCBands, negative_flags
-from .reduce import any_last, reduce_last
+from .pixelqc import QCBands, fails_water_tests, negative_flags
 from .dn import apply_nonlinearity
 
 
@@ -86,15 +99,19 @@ def allocate_like(values: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray
     return buf.transpose(np.argsort(order))
 
 
-def run_blocks(values: np.ndarray, corr: AffineCorrection, bands: QCBands,
+def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
                options: qcm.QCOptions, *, block_mb: float = 2.0, threads: int | None = None,
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Correct the whole cube.
 
     Parameters
     ----------
-    values : array-like
-        Raw counts, (y, x, band) [DN] (numpy, memory-mapped, or anything sliceable).
+    values : array-like or raw source
+        Raw counts, (y, x, band) [DN]: numpy, memory-mapped or anything sliceable by lines
+        (read as float32 block by block), or a raw source such as
+        :class:`hsiwq.io.envi.EnviArray`: an object with ``shape``, ``raw_lines(y0, y1)``
+        (counts of whole lines in the file's dtype) and ``to_float32(raw, out)`` (the cast,
+        with ignored values NaN). A raw source is read once, straight into the output.
     corr : AffineCorrection
         Coefficients.
     bands : QCBands
@@ -109,74 +126,133 @@ def run_blocks(values: np.ndarray, corr: AffineCorrection, bands: QCBands,
     Returns
     -------
     rrs : ndarray
-        float32 (y, x, kept bands) [sr-1].
+        float32 (y, x, kept bands) [sr-1], laid out in memory like the input (or the file).
     qc : ndarray
         uint16 (y, x): NO_DATA, SATURATED and NEGATIVE_RRS bits.
     products : ndarray
         float32 (y, x, 4) band averages of the scene tests (see :mod:`.pixelqc`) [sr-1],
         a view of four contiguous (y, x) planes.
+    fails : ndarray of bool
+        (y, x): the pixel fails the spectral water tests
+        (:func:`hsiwq.radiometry.pixelqc.fails_water_tests`).
     """
     ny, nx = values.shape[:2]
     nb = int(corr.a.size)
-    rrs = allocate_like(values if isinstance(values, np.ndarray) else np.empty((0, 0, 0)),
-                        (ny, nx, nb))
+    source = hasattr(values, "raw_lines") and hasattr(values, "to_float32")
+    if source:
+        like = values.raw_lines(0, 1)
+    else:
+        like = values if isinstance(values, np.ndarray) else np.empty((0, 0, 0))
+    rrs = allocate_like(like, (ny, nx, nb))
     qc = np.zeros((ny, nx), dtype=np.uint16)
     planes = np.full((4, ny, nx), np.nan, dtype=np.float32)
+    products = np.moveaxis(planes, 0, -1)
+    fails = np.zeros((ny, nx), dtype=bool)
     step = max(1, int(block_mb * 2**20 // max(1, nx * nb * 4)))
+    # Coefficient planes laid out like the output's lines: the arithmetic then runs over
+    # contiguous rows of both operands, whatever the interleave.
+    a_plane = allocate_like(rrs, (1, nx, nb))
+    a_plane[...] = corr.a
+    b_plane = allocate_like(rrs, (1, nx, nb))
+    b_plane[...] = corr.b
+    planes_ab = (a_plane, b_plane)
 
     def work(y0: int) -> None:
         y1 = min(ny, y0 + step)
-        f, g = correct_block(np.asarray(values[y0:y1]), rrs[y0:y1], corr, bands, options)
-        qc[y0:y1] = f
-        for k in range(4):
-            planes[k, y0:y1] = g[..., k]
+        out = rrs[y0:y1]
+        counts = None
+        if source:
+            raw = values.raw_lines(y0, y1)
+            for s0, s1, d0 in corr.runs:
+                values.to_float32(raw[..., s0:s1], out=out[..., d0:d0 + s1 - s0])
+            if _exact_counts(raw.dtype, values):  # test the (narrower) raw counts
+                counts = [raw[..., s0:s1] for s0, s1, _ in corr.runs]
+            src = None
+        else:
+            src = np.asarray(values[y0:y1])
+        qc[y0:y1] = correct_block(src, out, corr, bands, options, products[y0:y1],
+                                  planes=planes_ab, counts=counts)
 
-    starts = list(range(0, ny, step))
-    n = min(threads if threads is not None else min(2, os.cpu_count() or 1), len(starts))
+    def run_share(share: np.ndarray) -> None:
+        for y0 in share:
+            work(int(y0))
+        # the water tests on the band averages, by groups of lines (~16 k pixels: fewer,
+        # longer numpy calls than per block, temporaries still small)
+        lines = max(1, 16_384 // max(1, nx))
+        y_end = min(ny, int(share[-1]) + step)
+        for y0 in range(int(share[0]), y_end, lines):
+            y1 = min(y_end, y0 + lines)
+            fails[y0:y1] = fails_water_tests(products[y0:y1], bands, options)
+
+    starts = np.arange(0, ny, step)
+    n = min(threads if threads is not None else min(2, os.cpu_count() or 1), starts.size)
     if n <= 1:
-        for y0 in starts:
-            work(y0)
+        if starts.size:
+            run_share(starts)
     else:  # one contiguous share of blocks per thread: few hand-overs
-        shares = np.array_split(np.asarray(starts), n)
         with ThreadPoolExecutor(max_workers=n) as pool:
-            list(pool.map(lambda share: [work(int(y0)) for y0 in share], shares))
-    return rrs, qc, np.moveaxis(planes, 0, -1)
+            list(pool.map(run_share, np.array_split(starts, n)))
+    return rrs, qc, products, fails
 
 
-def correct_block(src: np.ndarray, out: np.ndarray, corr: AffineCorrection,
-                  bands: QCBands, options: qcm.QCOptions,
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _exact_counts(dtype: np.dtype, source: Any) -> bool:
+    """Whether raw counts of ``dtype`` test like their float32 values (no NaN to insert)."""
+    return (np.can_cast(dtype, np.float32, "safe")
+            and getattr(source, "ignore_value", None) is None)
+
+
+def correct_block(src: np.ndarray | None, out: np.ndarray, corr: AffineCorrection,
+                  bands: QCBands, options: qcm.QCOptions, products: np.ndarray, *,
+                  planes: tuple[np.ndarray, np.ndarray] | None = None,
+                  counts: list[np.ndarray] | None = None) -> np.ndarray:
     """Correct one block of lines into ``out`` and flag its pixels.
 
     Parameters
     ----------
-    src : ndarray
-        Raw counts of the block, (lines, x, all bands) [DN].
+    src : ndarray or None
+        Raw counts of the block, (lines, x, all bands) [DN], float32 or any numeric dtype;
+        None when ``out`` already holds the block's counts of the kept bands as float32
+        (the fused read), which are then corrected in place.
     out : ndarray
         float32 (lines, x, kept bands) output [sr-1], written in place.
     corr, bands, options
         As for :func:`run_blocks`.
+    products : ndarray
+        float32 (lines, x, 4), receives the band averages [sr-1] (see :mod:`.pixelqc`).
+    planes : (ndarray, ndarray), optional
+        ``corr.a`` and ``corr.b`` broadcast to (1, x, kept bands), laid out like ``out``.
+    counts : list of ndarray, optional
+        The kept bands' counts to test for NaN and saturation, when ``src`` is None, in a
+        type whose values equal their float32 cast (default: ``out`` before correction).
 
     Returns
     -------
-    flags : ndarray of uint16
-        (lines, x): NO_DATA, SATURATED, NEGATIVE_RRS.
-    products : ndarray of float32
-        (lines, x, 4) band averages [sr-1].
+    ndarray of uint16
+        Flags (lines, x): NO_DATA, SATURATED, NEGATIVE_RRS.
     """
-    flags = np.zeros(src.shape[:2], dtype=np.uint16)
-    _flag_saturation(src, corr, flags)
-    b2 = corr.b
+    flags = np.zeros(out.shape[:2], dtype=np.uint16)
+    if src is None:
+        _flag_saturation(counts or [out], corr.saturation_dn, flags)
+    else:
+        _flag_saturation([src[..., s0:s1] for s0, s1, _ in corr.runs], corr.saturation_dn,
+                         flags)
+    a, b = planes if planes is not None else (corr.a, corr.b)
     with np.errstate(invalid="ignore", over="ignore"):
-        for s0, s1, d0 in corr.runs:
-            o = out[..., d0:d0 + s1 - s0]
-            if corr.nonlinearity is None:
-                np.multiply(src[..., s0:s1], corr.a[d0:d0 + s1 - s0], out=o)
-                o -= b2[..., d0:d0 + s1 - s0]
+        if corr.nonlinearity is None:
+            if src is None:
+                np.multiply(out, a, out=out)
             else:
-                np.subtract(src[..., s0:s1], corr.dark[..., d0:d0 + s1 - s0], out=o,
-                            dtype=np.float32)
-        if corr.nonlinearity is not None:
+                for s0, s1, d0 in corr.runs:
+                    d1 = d0 + s1 - s0
+                    np.multiply(src[..., s0:s1], a[..., d0:d1], out=out[..., d0:d1])
+            np.subtract(out, b, out=out)
+        else:
+            if src is None:
+                np.subtract(out, corr.dark, out=out)
+            else:
+                for s0, s1, d0 in corr.runs:
+                    np.subtract(src[..., s0:s1], corr.dark[..., d0:d0 + s1 - s0],
+                                out=out[..., d0:d0 + s1 - s0], dtype=np.float32)
             apply_nonlinearity(out, corr.nonlinearity)
             out *= corr.a
             out -= corr.glint
@@ -186,40 +262,31 @@ def correct_block(src: np.ndarray, out: np.ndarray, corr: AffineCorrection,
             for i in idx:
                 eps += corr.epsilon_weights[i] * out[..., i]
             out -= eps[..., None]
-    flags[negative_flags(out, bands, options)] |= qcm.NEGATIVE_RRS
-    return flags, bands.products(out)
+    qcm.add_flag(flags, negative_flags(out, bands, options), qcm.NEGATIVE_RRS)
+    bands.products(out, out=products)
+    return flags
 
 
-def _flag_saturation(src: np.ndarray, corr: AffineCorrection, flags: np.ndarray) -> None:
-    """NO_DATA (NaN) and SATURATED where any kept band is NaN or reaches saturation.
+def _flag_saturation(views: list[np.ndarray], sat: float, flags: np.ndarray) -> None:
+    """NO_DATA (NaN) and SATURATED where any band of ``views`` is NaN or reaches ``sat``.
 
-    When bands are not the fastest-varying axis in memory (BIL, BSQ), the per-pixel maximum
-    over bands is an element-wise maximum of whole rows or planes: one pass gives both tests.
-    With bands contiguous (BIP), the block's maximum is checked first and pixels examined
-    only when the block holds a NaN or a saturated count.
+    The block's maximum is checked first (NaN propagates to it); pixels are examined only
+    when the block holds a NaN or a saturated count, with one maximum over the bands (numpy
+    runs it over whole rows or planes when bands are not the fastest axis in memory).
     """
-    sat = corr.saturation_dn
-    band_fastest = src.strides[-1] <= min(abs(s) for s in src.strides[:-1])
+    views = [v for v in views if v.size]
+    if not views:
+        return
     with np.errstate(invalid="ignore"):
-        if not band_fastest:
-            peak = None
-            for s0, s1, _ in corr.runs:
-                m = reduce_last(np.maximum, src[..., s0:s1])  # whole rows/planes at a time
-                peak = m if peak is None else np.maximum(peak, m)  # NaN propagates
-            flags[np.isnan(peak)] |= qcm.NO_DATA
-            flags[peak >= sat] |= qcm.SATURATED
+        if not any(np.isnan(p) or p >= sat for p in (v.max() for v in views)):
             return
-        peaks = [src[..., s0:s1].max() for s0, s1, _ in corr.runs]
-        has_nan = any(np.isnan(p) for p in peaks)
-        if has_nan:
-            flags[_any_band(src, corr, np.isnan)] |= qcm.NO_DATA
-        if has_nan or any(p >= sat for p in peaks):
-            flags[_any_band(src, corr, lambda v: v >= sat)] |= qcm.SATURATED
-
-
-def _any_band(src: np.ndarray, corr: AffineCorrection, test) -> np.ndarray:
-    """Per pixel: does ``test`` hold in some kept band? (bands contiguous: packed words)."""
-    out = np.zeros(src.shape[:2], dtype=bool)
-    for s0, s1, _ in corr.runs:
-        out |= any_last(test(src[..., s0:s1]))
-    return out
+        peak = views[0].max(axis=-1)
+        for v in views[1:]:
+            np.maximum(peak, v.max(axis=-1), out=peak)  # NaN propagates
+        no_data = np.isnan(peak)
+        qcm.add_flag(flags, no_data, qcm.NO_DATA)
+        qcm.add_flag(flags, peak >= sat, qcm.SATURATED)
+        if no_data.any():  # the other bands of a NaN pixel may be saturated too
+            idx = np.nonzero(no_data)
+            fmax = np.fmax.reduce([np.fmax.reduce(v[idx], axis=-1) for v in views], axis=0)
+            flags[idx[0][fmax >= sat], idx[1][fmax >= sat]] |= qcm.SATURATED

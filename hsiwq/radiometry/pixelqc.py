@@ -37,8 +37,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .qc import NEGATIVE_RRS, NO_DATA, NOT_WATER, OUTSIDE_ROI, SATURATED, SUN_GLINT, QCOptions
-from .reduce import any_last, reduce_last
+from .qc import (NEGATIVE_RRS, NO_DATA, NOT_WATER, OUTSIDE_ROI, SATURATED, SUN_GLINT, QCOptions,
+                 add_flag)
+from .reduce import any_last, reduce_last  # noqa: F401 (re-exported)
 from .resample import band_window
 
 #: Columns of the per-pixel band averages computed by :meth:`QCBands.products`.
@@ -96,26 +97,35 @@ class QCBands:
         return cls(negative=slice(i0, i1),
                    windows=(window(options.green_nm), window(options.red_nm), rededge, glint))
 
-    def products(self, rrs: np.ndarray) -> np.ndarray:
+    def products(self, rrs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Band averages per pixel, columns GREEN, RED, NIR_REDEDGE, NIR_GLINT.
 
         Parameters
         ----------
         rrs : ndarray
             Rrs [sr-1], shape (..., bands).
+        out : ndarray, optional
+            float32 array of shape (..., 4) to fill (a skipped test's column is left as is).
 
         Returns
         -------
         ndarray
             float32, shape (..., 4) [sr-1]; a skipped test's column is NaN.
         """
-        out = np.full(rrs.shape[:-1] + (4,), np.nan, dtype=np.float32)
+        if out is None:
+            out = np.full(rrs.shape[:-1] + (4,), np.nan, dtype=np.float32)
         for col, win in enumerate(self.windows):
-            if win is not None:
-                acc = rrs[..., win[0]].astype(np.float32)  # a copy
-                for i in range(win[0] + 1, win[1]):
+            if win is None:
+                continue
+            w0, w1 = win
+            acc = out[..., col]
+            if w1 - w0 == 1:
+                np.copyto(acc, rrs[..., w0])
+            else:  # ((r0 + r1) + r2) / n in float32
+                np.add(rrs[..., w0], rrs[..., w0 + 1], out=acc)
+                for i in range(w0 + 2, w1):
                     acc += rrs[..., i]
-                out[..., col] = acc / (win[1] - win[0])
+                acc /= np.float32(w1 - w0)
         return out
 
 
@@ -192,6 +202,7 @@ def fails_water_tests(prod: np.ndarray, bands: QCBands, options: QCOptions,
 
 
 def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOptions,
+                fails: np.ndarray | None = None,
                 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """NOT_WATER and SUN_GLINT over a whole scene (steps 1–3 of the module docstring).
 
@@ -205,6 +216,9 @@ def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOpt
         Which tests apply.
     options : QCOptions
         Thresholds.
+    fails : ndarray of bool, optional
+        ``fails_water_tests(prod, bands, options)`` when already computed (it is modified
+        and returned as ``not_water``).
 
     Returns
     -------
@@ -214,7 +228,12 @@ def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOpt
         ``glint_intercept`` α [sr-1], ``glint_slope`` β [-] and ``glint_threshold`` on the
         residual [sr-1] (NaN when not computed: no NIR band or fewer than 10 water pixels).
     """
-    fails = fails_water_tests(prod, bands, options)
+    if qc.ndim == 0:  # a single spectrum
+        not_water, glint, info = scene_flags(prod[None], qc[None], bands, options,
+                                             None if fails is None else fails[None])
+        return not_water.reshape(()), glint.reshape(()), info
+    if fails is None:
+        fails = fails_water_tests(prod, bands, options)
     info = {"glint_intercept": math.nan, "glint_slope": math.nan, "glint_threshold": math.nan}
     glint = np.zeros(qc.shape, dtype=bool)
     if not bands.has_glint:
@@ -222,29 +241,64 @@ def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOpt
     nir = prod[..., NIR_GLINT]
     use_rededge = bands.has_rededge and bands.windows[NIR_REDEDGE][1] <= bands.windows[NIR_GLINT][0]
     red = prod[..., NIR_REDEDGE if use_rededge else RED]  # the predictor of the NIR
-    usable = (qc & (NO_DATA | SATURATED | OUTSIDE_ROI)) == 0
-    background = usable & ~fails & np.isfinite(nir) & np.isfinite(red)
-    bg = np.flatnonzero(background.ravel())
-    if bg.size > 40_000:  # a regular subsample of ~20 000 pixels is plenty for the statistics
-        bg = bg[:: bg.size // 20_000]
-    if bg.size < 10:
+    # Whole-image passes go by chunks of lines: small temporaries stay in cache (and in the
+    # allocator's free lists, instead of being mapped and page-faulted afresh).
+    chunks = _line_chunks(qc.shape)
+    nx = qc.shape[1] if qc.ndim > 1 else 1
+    background = np.empty(qc.shape, dtype=bool)
+    counts = []
+    with np.errstate(invalid="ignore"):
+        for r in chunks:
+            b = background[r]
+            np.equal(qc[r] & (NO_DATA | SATURATED | OUTSIDE_ROI), 0, out=b)
+            b &= ~fails[r]
+            b &= np.isfinite(nir[r])
+            b &= np.isfinite(red[r])
+            counts.append(int(np.count_nonzero(b)))
+    total = sum(counts)
+    if total < 10:
         return fails, glint, info
+    # every step-th background pixel: a regular subsample of ~20 000 pixels is plenty for the
+    # statistics (the same as flatnonzero(background)[::step], without the full index list)
+    step = total // 20_000 if total > 40_000 else 1
+    parts, seen = [], 0
+    for r, n in zip(chunks, counts):
+        if n:
+            idx = np.flatnonzero(background[r])
+            parts.append(idx[(-seen) % step::step] + r.start * nx)
+        seen += n
+    bg = np.concatenate(parts)
     alpha, beta, sigma = _robust_line(red.ravel()[bg].astype(float), nir.ravel()[bg].astype(float))
     threshold = max(options.glint_k_sigma * sigma, options.glint_min_excess)
     green_bg = float(np.median(prod[..., GREEN].ravel()[bg]))  # background water's green
     info = {"glint_intercept": alpha, "glint_slope": beta, "glint_threshold": threshold}
+    found: list[np.ndarray] = []
+    excess: list[np.ndarray] = []
     with np.errstate(invalid="ignore"):
-        residual = nir - (alpha + beta * red)
-        candidate = (residual > threshold) & ((qc & NO_DATA) == 0)
-        if candidate.any():
-            c = np.flatnonzero(candidate.ravel())
-            p = prod.reshape(-1, 4)[c]
-            delta = residual.ravel()[c] / (1.0 - beta)
+        for r in chunks:
+            residual = nir[r] - (alpha + beta * red[r])
+            candidate = (residual > threshold) & ((qc[r] & NO_DATA) == 0)
+            idx = np.flatnonzero(candidate)
+            if idx.size:
+                found.append(idx + r.start * nx)
+                excess.append(residual.ravel()[idx])
+        if found:
+            c = np.concatenate(found)
+            p = np.stack([prod[..., k].ravel()[c] for k in range(4)], axis=-1)  # no copy of prod
+            delta = np.concatenate(excess) / (1.0 - beta)
             water_like = ~fails_water_tests(p, bands, options, delta)
             water_like &= (p[:, GREEN] - delta) >= options.glint_min_green_fraction * green_bg
             glint.ravel()[c[water_like]] = True
             fails.ravel()[c] = ~water_like
     return fails, glint, info
+
+
+def _line_chunks(shape: tuple[int, ...], pixels: int = 16_384) -> list[slice]:
+    """Slices of whole lines (first axis) covering about ``pixels`` pixels each."""
+    n = shape[0] if shape else 1
+    per_line = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    step = max(1, pixels // max(1, per_line))
+    return [slice(i, min(n, i + step)) for i in range(0, n, step)] or [slice(0, 0)]
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
@@ -262,8 +316,10 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
         xs, ys = x[keep], y[keep]
         if fit and xs.size >= 10:
             dx = xs - xs.mean()
-            var = float(dx @ dx)
-            beta = float(np.clip(dx @ (ys - ys.mean()) / var, 0.0, 0.9)) if var > 0 else 0.0
+            # sums, not ``@``: a BLAS dot may wake OpenBLAS threads, slow on a busy machine
+            var = float(np.sum(dx * dx))
+            cov = float(np.sum(dx * (ys - ys.mean())))
+            beta = float(np.clip(cov / var, 0.0, 0.9)) if var > 0 else 0.0
         alpha = float(np.median(ys - beta * xs))
         res = y - (alpha + beta * x)
         sigma = 1.4826 * float(np.median(np.abs(res[keep])))
@@ -295,9 +351,9 @@ def pixel_flags(rrs: np.ndarray, wavelength_nm: np.ndarray, options: QCOptions =
     """
     bands = QCBands.from_wavelength(wavelength_nm, options)
     flags = np.zeros(rrs.shape[:-1], np.uint16) if qc is None else np.array(qc, np.uint16)
-    flags[no_data(rrs)] |= NO_DATA
-    flags[negative_flags(rrs, bands, options)] |= NEGATIVE_RRS
+    add_flag(flags, no_data(rrs), NO_DATA)
+    add_flag(flags, negative_flags(rrs, bands, options), NEGATIVE_RRS)
     not_water, glint, _ = scene_flags(bands.products(rrs), flags, bands, options)
-    flags[not_water] |= NOT_WATER
-    flags[glint] |= SUN_GLINT
+    add_flag(flags, not_water, NOT_WATER)
+    add_flag(flags, glint, SUN_GLINT)
     return flags
