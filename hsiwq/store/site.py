@@ -376,7 +376,7 @@ class SiteStore:
         if _legacy_version(self.objects) == 1:
             self._convert_v1()
         self._check_readable()
-        for prefix in ("journal", "segments"):
+        for prefix in ("journal", "segments", "heads"):
             self.objects.sweep_tmp(prefix)
         for _ in range(_READ_ATTEMPTS):
             try:
