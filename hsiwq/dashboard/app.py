@@ -110,6 +110,7 @@ class Dashboard:
         self.loopback = loopback
         self.reports_dir = workspace.root / "reports" / "dashboard"
         self._locks: dict[str, threading.Lock] = {}
+        self._status_cache: dict[str, tuple[str, dict[str, object]]] = {}
         self._locks_guard = threading.Lock()
 
     # --- configuration ------------------------------------------------------------------
@@ -253,55 +254,66 @@ class Dashboard:
 
     # --- index --------------------------------------------------------------------------
     def status(self) -> dict[str, object]:
-        """Latest values and alerts of every configured site (also ``/api/status.json``)."""
+        """Latest values and alerts of every configured site (also ``/api/status.json``).
+
+        A site's entry is read again only when its store, the alert state or the
+        configuration changed.
+        """
+        config, _ = self.config()
+        sites = []
+        for sid, site in config.sites.items():
+            sig = self._signature([sid])
+            with self._locks_guard:
+                cached = self._status_cache.get(sid)
+            if cached is None or cached[0] != sig:
+                cached = (sig, self._site_status(config, sid, site))
+                with self._locks_guard:
+                    self._status_cache[sid] = cached
+            sites.append(cached[1])
+        return {"generated": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sites": sites}
+
+    def _site_status(self, config: SitesConfig, sid: str, site) -> dict[str, object]:
+        import numpy as np
+
         from ..report.data import read_alerts
         from ..report.indicators import class_limits, gb_class, tli, tli_class
         from ..store import SiteStore
 
-        config, _ = self.config()
-        sites = []
-        for sid, site in config.sites.items():
-            entry: dict[str, object] = {"id": sid, "name": site.name or sid, "waterbody": site.waterbody,
-                                        "has_data": False, "values": {}, "alerts": []}
-            store = SiteStore(self.workspace.store_path(sid))
-            if store.exists():
-                ds = store.read(quantities=list(PARAMETERS), with_rrs=False)
-                if ds.sizes.get("time", 0):
-                    entry["has_data"] = True
-                    t = ds["time"].values
-                    entry["latest_time"] = _iso(t[-1])
-                    entry["latest_verdict"] = str(ds["verdict"].values[-1])
-                    entry["latest_reason"] = str(ds["reason"].values[-1]) if "reason" in ds else ""
-                    entry["n_acquisitions"] = int(t.size)
-                    values: dict[str, dict[str, object]] = {}
-                    latest = {}
-                    for pid, p in PARAMETERS.items():
-                        v = ds[pid].values.astype(float)
-                        ok = [i for i in range(v.size) if math.isfinite(v[i])]
-                        if ok:
-                            i = ok[-1]
-                            limits, _ = class_limits(pid, site.waterbody)
-                            latest[pid] = [v[i]]
-                            values[pid] = {"value": float(v[i]), "unit": p.unit, "time": _iso(t[i]),
-                                           "class": gb_class(float(v[i]), limits)}
-                    entry["values"] = values
-                    idx, _ = tli(latest)
-                    if idx.size and math.isfinite(idx[0]):
-                        entry["tli"] = {"value": round(float(idx[0]), 1), "class": tli_class(float(idx[0]))}
-            info = read_alerts(self.workspace, config, sid)
-            last_firing = {}
-            for e in info.events:
-                if e.status == "firing":
-                    last_firing[e.rule] = e
-            for rule, st in sorted(info.states.items()):
-                if st.get("status") in ("firing", "pending"):
-                    ev = last_firing.get(rule)
-                    entry["alerts"].append({"rule": rule, "status": st.get("status"), "since": st.get("since"),
-                                            "last_value": st.get("last_value"),
-                                            "severity": ev.severity if ev else "",
-                                            "message": ev.message if ev else ""})
-            sites.append(entry)
-        return {"generated": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sites": sites}
+        entry: dict[str, object] = {"id": sid, "name": site.name or sid, "waterbody": site.waterbody,
+                                    "has_data": False, "values": {}, "alerts": []}
+        store = SiteStore(self.workspace.store_path(sid))
+        ds = store.read(quantities=list(PARAMETERS), with_rrs=False) if store.exists() else None
+        if ds is not None and ds.sizes.get("time", 0):
+            t = ds["time"].values
+            entry.update({"has_data": True, "latest_time": _iso(t[-1]),
+                          "latest_verdict": str(ds["verdict"].values[-1]),
+                          "latest_reason": str(ds["reason"].values[-1]) if "reason" in ds else "",
+                          "n_acquisitions": int(t.size)})
+            values: dict[str, dict[str, object]] = {}
+            latest: dict[str, list[float]] = {}
+            for pid, p in PARAMETERS.items():
+                v = ds[pid].values.astype(float)
+                ok = np.flatnonzero(np.isfinite(v))
+                if ok.size:
+                    i = int(ok[-1])
+                    limits, _ = class_limits(pid, site.waterbody)
+                    latest[pid] = [float(v[i])]
+                    values[pid] = {"value": float(v[i]), "unit": p.unit, "time": _iso(t[i]),
+                                   "class": gb_class(float(v[i]), limits)}
+            entry["values"] = values
+            idx, _ = tli(latest)
+            if idx.size and math.isfinite(idx[0]):
+                entry["tli"] = {"value": round(float(idx[0]), 1), "class": tli_class(float(idx[0]))}
+        info = read_alerts(self.workspace, config, sid)
+        last_firing = {e.rule: e for e in info.events if e.status == "firing"}
+        for rule, st in sorted(info.states.items()):
+            if st.get("status") in ("firing", "pending"):
+                ev = last_firing.get(rule)
+                entry["alerts"].append({"rule": rule, "status": st.get("status"), "since": st.get("since"),
+                                        "last_value": st.get("last_value"),
+                                        "severity": ev.severity if ev else (st.get("severity") or ""),
+                                        "message": ev.message if ev else ""})
+        return entry
 
     def index_html(self) -> str:
         from ..report.html import CSS, class_chip, fmt_value
