@@ -211,3 +211,34 @@ def test_saturated_pixels_count_or_saturated_reason():
     recs = [Record(T0 + timedelta(minutes=i), {}, {"verdict": "rejected", "reason": "saturated sky counts"})
             for i in range(2)]
     assert drive(site, recs)[0] == [("firing", 1)]
+
+
+@pytest.mark.parametrize("rule,series,en,zh", [
+    ({"kind": "who_cyano"}, [dict(chl_a=30.0), dict(chl_a=5.0)],
+     "chlorophyll-a 30.0 µg/L reached WHO alert level 2 (24 µg/L, recreational-2021)", "达到WHO二级预警"),
+    ({"kind": "gb3838", "params": ["tp", "nh3_n"]}, [dict(tp=0.15, nh3_n=0.2), dict(tp=0.03, nh3_n=0.2)],
+     "total phosphorus 0.15 mg/L is Class V (GB 3838-2002), worse than target Class III (limit 0.1 mg/L); "
+     "estimated from optical covariance, lower confidence", "为GB 3838-2002 Ⅴ类，劣于目标Ⅲ类"),
+    ({"kind": "tli"}, [dict(chl_a=80.0, tp=0.2), dict(chl_a=2.0, tp=0.01)],
+     "trophic level index TLI(Σ)", "综合营养状态指数 TLI(Σ)"),
+    ({"kind": "rate", "param": "chl_a", "factor": 5, "window_minutes": 30},
+     [dict(chl_a=10.0), dict(chl_a=60.0), dict(chl_a=61.0), dict(chl_a=60.0), dict(chl_a=62.0)],
+     "chlorophyll-a rose ×6 within 30 min (10.0 → 60.0 µg/L)", "30 分钟内上升 6 倍"),
+    ({"kind": "sensor", "fault": "rejects", "for_count": 2}, ["rej", "rej", dict(chl_a=5.0)],
+     "sensor fault: 2 consecutive rejected acquisitions (last reason: Ed too low)", "连续 2 次采集被拒收"),
+])
+def test_messages_of_every_kind_in_both_languages(rule, series, en, zh):
+    from hsiwq.alerts.messages import headline
+
+    site = site_with(rule, target_class="III")
+    r, state, trs = site.rules[0], AlertState(), []
+    for i, v in enumerate(series):
+        rec_ = rec(i * 10, "rejected", "Ed too low") if v == "rej" else rec(i * 10, **v)
+        obs = observe(r, state, rec_, site.waterbody, site.lat, site.lon)
+        state, new = step(r, state, obs, rec_.time, site.id)
+        trs += [t for t in new if t.change in ("firing", "resolved")]
+    assert [t.change for t in trs] == ["firing", "resolved"]
+    assert en in headline(trs[0], "en", "taihu", "Asia/Shanghai")
+    assert zh in headline(trs[0], "zh", "太湖", "Asia/Shanghai")
+    for lang in ("en", "zh"):
+        assert headline(trs[1], lang, "taihu", "Asia/Shanghai").startswith(("RESOLVED", "【告警解除】"))

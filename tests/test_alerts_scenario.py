@@ -229,3 +229,74 @@ def test_real_simulated_bundles_through_the_chain(tmp_path, monkeypatch):
     assert seen == [("accepted", []), ("accepted", ["firing"]), ("rejected", []), ("accepted", ["resolved"])]
     notes = notifications(ws)
     assert [(n["status"], n["rule"]) for n in notes] == [("firing", "chl-bloom"), ("resolved", "chl-bloom")]
+
+
+GAP_CONFIG = """
+[sites.taihu]
+lat = 31.40
+lon = 120.18
+timezone = "Asia/Shanghai"
+
+[[sites.taihu.rules]]
+kind = "gap"
+minutes = 60
+severity = "warning"
+
+[[subscribers]]
+name = "ops"
+channel = "file"
+target = "notifications/ops.jsonl"
+language = "zh"
+
+[[subscribers]]
+name = "duty-officer"
+channel = "file"
+target = "notifications/duty-officer.jsonl"
+"""
+
+
+def test_data_gap_by_the_clock_counts_daylight_only(tmp_path):
+    cfg = tmp_path / "sites.toml"
+    cfg.write_text(GAP_CONFIG)
+    config, _ = load_config(cfg)
+    ws = Workspace(tmp_path / "home")
+    records = [r for r in day_records() if r.labels["verdict"] == "accepted"]
+    until_10 = [r for r in records if r.time.astimezone(LOCAL).hour < 10]
+    play(config, ws, until_10)  # the monitor goes silent after 09:50
+    local = lambda hhmm, day=0: datetime.fromisoformat(utc(hhmm)) + timedelta(days=day)  # noqa: E731
+    assert check_gaps(config, ws, now=local("10:45")) == []
+    (tr,) = check_gaps(config, ws, now=local("10:51"))  # 61 min of daylight since 09:50
+    assert (tr.rule_id, tr.change, tr.category) == ("gap-60min", "firing", "data")
+    assert check_gaps(config, ws, now=local("11:30")) == []  # still firing: nothing new
+    site = config.sites["taihu"]
+    back = [r for r in records if r.time.isoformat() == utc("12:00")][0]
+    (tr,) = after_write(site, config, ws, back, now=local("12:01"))
+    assert tr.change == "resolved"
+    last = [r for r in records if r.time.astimezone(LOCAL).strftime("%H:%M") == "16:50"][0]
+    after_write(site, config, ws, last, now=local("16:51"))
+    # the evening and the night do not count: no gap until an hour of daylight next morning
+    for hhmm in ("18:00", "23:00"):
+        assert check_gaps(config, ws, now=local(hhmm)) == []
+    assert check_gaps(config, ws, now=local("07:10", day=1)) == []  # 30 min last evening + 18 this morning
+    fired = check_gaps(config, ws, now=local("07:25", day=1))
+    assert [t.change for t in fired] == ["firing"]
+    notes = notifications(ws)
+    assert [n["change"] for n in notes] == ["firing", "resolved", "firing"]
+    assert "no valid acquisition for 61 min of daylight (limit 60 min); last valid: 2026-07-21 09:50" in notes[0]["message"]
+    assert "Accepted acquisitions per hour" in notes[0]["text"]
+    zh = [json.loads(x) for x in (ws.root / "notifications" / "ops.jsonl").read_text().splitlines()]
+    assert zh[0]["message"].startswith("【告警·警告】taihu：已 61 分钟无有效采集（仅计白天）")
+
+
+def test_rejected_acquisitions_raise_a_gap_but_not_a_water_alert(tmp_path):
+    cfg = tmp_path / "sites.toml"
+    cfg.write_text(GAP_CONFIG + '\n[[sites.taihu.rules]]\nid = "chl-bloom"\nparam = "chl_a"\nabove = 50.0\n')
+    config, _ = load_config(cfg)
+    ws = Workspace(tmp_path / "home")
+    site = config.sites["taihu"]
+    changes = []
+    for i in range(10):  # 10:00–11:30 local, every acquisition rejected with absurd values
+        rec = Record(datetime.fromisoformat(utc("10:00")) + timedelta(minutes=10 * i),
+                     {"chl_a": 5000.0, "chl_a_ood": 0.0}, {"verdict": "rejected", "reason": "cloud: Li/Ed"})
+        changes += after_write(site, config, ws, rec, now=rec.time + timedelta(seconds=30))
+    assert [(t.rule_id, t.change) for t in changes] == [("gap-60min", "firing")]

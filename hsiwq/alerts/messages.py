@@ -36,7 +36,7 @@ PHRASES = {
         "who_cyano": ("{pname} {value} {unit} reached {level_name} ({threshold} {unit}, {guideline})",
                       "{pname} back to {value} {unit}, below the WHO alert levels"),
         "gb3838": ("{pname} {value} {unit} is Class {cls} (GB 3838-2002), worse than target "
-                   "Class {target} (limit {threshold} {unit})",
+                   "Class {target} (limit {threshold} {unit}){note}",
                    "back to target Class {target} or better ({pname} {value} {unit})"),
         "tli": ("trophic level index TLI(Σ) {value}: {cls_en}, worse than {worse}",
                 "TLI(Σ) back to {value} ({cls_en})"),
@@ -51,7 +51,7 @@ PHRASES = {
                       "{pname} 回落至 {value} {unit}（解除线 {clear} {unit}）"),
         "who_cyano": ("{pname} {value} {unit}，达到{level_name_zh}（{threshold} {unit}，{guideline}）",
                       "{pname} 回落至 {value} {unit}，低于WHO预警级别"),
-        "gb3838": ("{pname} {value} {unit}，为GB 3838-2002 {cls_zh}，劣于目标{target_zh}（限值 {threshold} {unit}）",
+        "gb3838": ("{pname} {value} {unit}，为GB 3838-2002 {cls_zh}，劣于目标{target_zh}（限值 {threshold} {unit}）{note}",
                    "恢复至目标{target_zh}或更优（{pname} {value} {unit}）"),
         "tli": ("综合营养状态指数 TLI(Σ) {value}，{cls_zh}，劣于{worse_zh}",
                 "TLI(Σ) 回落至 {value}（{cls_zh}）"),
@@ -103,10 +103,11 @@ def _fields(tr: Transition, lang: str, tz: str) -> dict[str, str]:
          "level_name_zh": str(d.get("level_name_zh", tr.level_name)), "guideline": str(d.get("guideline", "")),
          "cls": str(d.get("class", "")), "target": str(d.get("target", "")),
          "cls_en": str(d.get("class", "")).replace("_", " "), "worse": "", "worse_zh": "",
-         "ratio": fmt(d.get("ratio")), "base": fmt(d.get("base")), "window": fmt(d.get("window_minutes")),
+         "ratio": f"{d['ratio']:.3g}" if d.get("ratio") is not None else "–", "base": fmt(d.get("base")),
+         "window": _g(d.get("window_minutes")), "note": "",
          "verb": "fell" if d.get("direction") == "fall" else "rose",
          "verb_zh": "下降" if d.get("direction") == "fall" else "上升",
-         "gap": fmt(d.get("gap_minutes")),
+         "gap": f"{d['gap_minutes']:.0f}" if d.get("gap_minutes") is not None else "–",
          "daylight": " of daylight" if d.get("daylight_only") else "",
          "daylight_zh": "（仅计白天）" if d.get("daylight_only") else "",
          "last": local_time(datetime.fromisoformat(last), tz, lang) if last else ("none" if lang == "en" else "无"),
@@ -117,8 +118,8 @@ def _fields(tr: Transition, lang: str, tz: str) -> dict[str, str]:
         zh = dict(zip(GB3838_CLASSES, GB3838_CLASSES_ZH))
         f.update(cls_zh=zh.get(f["cls"], f["cls"]), target_zh=zh.get(f["target"], f["target"]))
         if p is not None and not p.optically_active:
-            f["unit"] += (" (estimated from optical covariance, lower confidence)" if lang == "en"
-                          else "（由光学参数协变关系估算，置信度较低）")
+            f["note"] = ("; estimated from optical covariance, lower confidence" if lang == "en"
+                         else "；由光学参数协变关系估算，置信度较低")
     if tr.kind == "tli":
         from .classes import TLI_CLASSES, TLI_CLASSES_ZH
 
