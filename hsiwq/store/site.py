@@ -291,7 +291,8 @@ class SiteStore:
                 time.sleep(0.01)
         else:
             raise StoreError(self.objects.url(), "the store kept changing while being read; retry")
-        return _to_dataset(batch, quantities or list(QUANTITIES), labels, with_rrs, with_maps,
+        return _to_dataset(batch, list(QUANTITIES) if quantities is None else quantities, labels,
+                           with_rrs, with_maps,
                            self.objects.url())
 
     def _small(self, t0: int | None, t1: int | None) -> tuple[Batch, list[str]]:
