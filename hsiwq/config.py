@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .alerts.rules import RULE_KINDS, Rule, Severity, ThresholdRule, check_site_rules, with_default_kind
+from .alerts.rules import RULE_KINDS, Gb3838Rule, Rule, Severity, ThresholdRule
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
 
@@ -28,8 +28,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def with_default_kind(rules: object) -> object:
+    """Rule tables without ``kind`` are threshold rules."""
+    if isinstance(rules, list):
+        return [{"kind": "threshold", **r} if isinstance(r, dict) and "kind" not in r else r
+                for r in rules]
+    return rules
+
+
+def check_site_rules(rules: list, target_class: str | None) -> list:
+    """Unique ids; GB 3838 rules get the site's target class when they name none."""
+    out, seen = [], set()
+    for r in rules:
+        if isinstance(r, Gb3838Rule) and r.target is None:
+            if target_class is None:
+                raise ValueError("a gb3838 rule needs 'target' or the site's 'target_class'")
+            r = r.model_copy(update={"target": target_class})
+        if r.rule_id in seen:
+            raise ValueError(f"two rules with id {r.rule_id!r}; give them distinct 'id's")
+        seen.add(r.rule_id)
+        out.append(r)
+    return out
+
+
 class Site(_Strict):
-    """One monitoring site."""
+    """One monitoring site.
+
+    Besides position, time zone, region, water body, sensor, schedule and ROI: ``name_zh``
+    (the name in Chinese messages), ``target_class`` (GB 3838-2002 target class, used by
+    ``gb3838`` rules that name none) and ``rules`` (alert rules, see
+    :mod:`hsiwq.alerts.rules` and docs/alerts.md).
+    """
 
     id: str
     name: str = ""
@@ -66,7 +95,7 @@ class Site(_Strict):
 
 
 class SitesConfig(_Strict):
-    """The whole configuration file."""
+    """The whole configuration file: sites, alert subscribers and ``[alerting]`` settings."""
 
     sites: dict[str, Site]
     subscribers: list[Subscriber] = Field(default_factory=list)

@@ -304,3 +304,20 @@ def test_secrets_never_reach_logs_or_files(tmp_path, monkeypatch, caplog):
     for secret in (SECRET, "tok-XYZ-987", "pw-ABC-123"):
         assert secret not in caplog.text and secret not in files
     assert "${HSIWQ_TEST_TOKEN}" in files  # the placeholder, not its value, is kept
+
+
+def test_concurrent_delivery_passes_send_each_message_once(tmp_path, receiver):
+    """Pipeline and scheduler delivering at the same time: the outbox lock serialises them."""
+    receiver.secret = None
+    config = make_config([{"name": "hook", "channel": "webhook", "target": receiver.url}])
+    ws = Workspace(tmp_path)
+    for i, chl in enumerate([80, 30] * 5):  # 10 state changes, queued while nobody delivers
+        write(ws, config, record(i * 10, chl), deliver=False)
+    assert len(Outbox(ws.alerts_dir, ws.root).pending_docs()) == 10
+    threads = [threading.Thread(target=deliver_pending, args=(config, ws)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(receiver.posts) == 10 and len({p["body"]["id"] for p in receiver.posts}) == 10
+    assert [p["body"]["status"] for p in receiver.posts] == ["firing", "resolved"] * 5

@@ -16,7 +16,8 @@ from typing import Annotated, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..params import PARAMETER_IDS, PARAMETERS
-from .classes import GB3838_CLASSES, TLI_CLASSES, WHO_PRESETS, class_number
+from .classes import (GB3838_CLASSES, GB3838_CLASSES_ZH, TLI_CLASSES, TLI_CLASSES_ZH, WHO_PRESETS,
+                      class_number)
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -164,8 +165,6 @@ class Gb3838Rule(_Rule):
         return f"gb3838-{self.target or 'site'}"
 
     def level_name(self, level: int, lang: str = "en") -> str:
-        from .classes import GB3838_CLASSES_ZH
-
         k = class_number(self.target or "III") + level
         names = GB3838_CLASSES_ZH if lang == "zh" else GB3838_CLASSES
         return names[min(k, 6)] if level >= 1 else ""
@@ -195,8 +194,6 @@ class TliRule(_Rule):
         return f"tli-{self.worse_than}"
 
     def level_name(self, level: int, lang: str = "en") -> str:
-        from .classes import TLI_CLASSES_ZH
-
         names = TLI_CLASSES_ZH if lang == "zh" else TLI_CLASSES
         return names[min(self.base_class + level, 5)] if level >= 1 else ""
 
@@ -305,26 +302,3 @@ class SensorRule(_Rule):
 Rule = Annotated[Union[ThresholdRule, WhoCyanoRule, Gb3838Rule, TliRule, RateRule, GapRule,
                        SensorRule], Field(discriminator="kind")]
 RULE_KINDS = ("threshold", "who_cyano", "gb3838", "tli", "rate", "gap", "sensor")
-
-
-def with_default_kind(rules: object) -> object:
-    """Rule tables without ``kind`` are threshold rules."""
-    if isinstance(rules, list):
-        return [{"kind": "threshold", **r} if isinstance(r, dict) and "kind" not in r else r
-                for r in rules]
-    return rules
-
-
-def check_site_rules(rules: list, target_class: str | None) -> list:
-    """Unique ids; GB 3838 rules get the site's target class when they name none."""
-    out, seen = [], set()
-    for r in rules:
-        if isinstance(r, Gb3838Rule) and r.target is None:
-            if target_class is None:
-                raise ValueError("a gb3838 rule needs 'target' or the site's 'target_class'")
-            r = r.model_copy(update={"target": target_class})
-        if r.rule_id in seen:
-            raise ValueError(f"two rules with id {r.rule_id!r}; give them distinct 'id's")
-        seen.add(r.rule_id)
-        out.append(r)
-    return out
