@@ -85,3 +85,10 @@ def test_errors_are_one_line_without_traceback(firing, args, msg):
                           env=cli_env(firing.root), timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert msg in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_damaged_state_is_reported_on_one_line(firing):
+    (firing.alerts_dir / "state.json").write_text("{not json")
+    proc = subprocess.run([sys.executable, "-m", "hsiwq", "alerts", "list"], capture_output=True, text=True,
+                          env=cli_env(firing.root), timeout=120)
+    assert proc.returncode == 2 and "damaged alert state" in proc.stderr and "Traceback" not in proc.stderr

@@ -12,16 +12,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import HsiwqError
 from ..workspace import Workspace
 from .engine import AlertState
 from .notify import Outbox
-from .state import Silence, StateFile
+from .state import AlertError, Silence, StateFile
 
-
-class AlertError(HsiwqError):
-    """An alert operation cannot be done (unknown alert, not firing, bad silence)."""
-
+__all__ = ["AlertError", "ack", "add_silence", "history", "list_alerts", "list_silences",
+           "outbox_status", "parse_duration", "remove_silence"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
 

@@ -22,7 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import HsiwqError
 from .engine import AlertState
+
+
+class AlertError(HsiwqError):
+    """An alert operation cannot be done (unknown alert, not firing, bad silence, damaged state)."""
 
 
 @dataclass
@@ -93,12 +98,16 @@ class StateFile:
     def load(self) -> Book:
         """A snapshot of the saved state (empty when nothing was saved yet)."""
         states: dict[str, AlertState] = {}
-        if self.path.is_file():
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            states = {k: AlertState.from_dict(v) for k, v in raw.items()}
         silences: list[Silence] = []
-        if self.silences_path.is_file():
-            silences = [Silence(**s) for s in json.loads(self.silences_path.read_text(encoding="utf-8"))]
+        try:
+            if self.path.is_file():
+                raw = json.loads(self.path.read_text(encoding="utf-8"))
+                states = {k: AlertState.from_dict(v) for k, v in raw.items()}
+            if self.silences_path.is_file():
+                silences = [Silence(**s) for s in json.loads(self.silences_path.read_text(encoding="utf-8"))]
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise AlertError(self.dir, f"damaged alert state ({type(exc).__name__}: {exc}); "
+                                       "fix or move away state.json / silences.json") from None
         return Book(states, silences, saved_silences=[asdict(s) for s in silences])
 
     def _save(self, book: Book) -> None:
