@@ -297,3 +297,21 @@ def test_expected_acquisitions_of_a_schedule():
     assert [str(t) for t in mondays] == ["2026-07-06T09:00:00", "2026-07-13T09:00:00",
                                          "2026-07-20T09:00:00", "2026-07-27T09:00:00"]
     assert expected_times("not a schedule", t0, t1) is None
+
+
+def test_models_in_service_from_either_label_form(config):
+    import xarray as xr
+
+    from hsiwq.report.data import models_in_service
+
+    t = np.array(["2026-07-01T00:00", "2026-07-01T01:00", "2026-07-01T02:00"], dtype="datetime64[ns]")
+    joined = xr.Dataset({"model_version": ("time", np.array(["chl_a=a;tss=b", "chl_a=a;tss=b", "chl_a=c"], object))},
+                        coords={"time": t})
+    per_param = xr.Dataset({"chl_a_model": ("time", np.array(["a", "a", "c"], object)),
+                            "tss_model": ("time", np.array(["b", "b", ""], object))}, coords={"time": t})
+    for ds in (joined, per_param):
+        models, note = models_in_service(ds, config.sites["taihu-north"], Workspace(Path("/nonexistent")))
+        assert [(m.by_parameter, m.n) for m in models] == [({"chl_a": "c"}, 1), ({"chl_a": "a", "tss": "b"}, 2)]
+        assert models[1].first == t[0] and models[1].last == t[1]
+        assert note.startswith("none")
+

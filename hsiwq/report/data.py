@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..config import Site, SitesConfig
@@ -139,10 +140,10 @@ def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
                                      "(process some acquisitions first)")
     start, end = _utc(start), _utc(end)
     if start is not None and end is not None and end < start:
-        raise ConfigError("--end", f"the period ends ({end:%Y-%m-%d %H:%M}) before it starts "
+        raise ConfigError("period", f"it ends ({end:%Y-%m-%d %H:%M}) before it starts "
                                    f"({start:%Y-%m-%d %H:%M})")
     if start is None or end is None:
-        times = store.read(quantities=[], with_rrs=False)["time"].values
+        times = store.read(quantities=["valid_fraction"], with_rrs=False)["time"].values
         if times.size == 0:
             raise StoreError(store.path, "the store holds no record yet")
         first, newest = (_pydt(times.min()), _pydt(times.max()))
@@ -321,26 +322,25 @@ def models_in_service(ds: xr.Dataset, site: Site, workspace: Workspace) -> tuple
     """The model versions behind a period's values, newest first, with registry metadata."""
     n = ds.sizes.get("time", 0)
     per_param = [pid for pid in PARAMETERS if f"{pid}_model" in ds]
-    if n == 0 or ("model_version" not in ds and not per_param):
+    if per_param and not any((ds[f"{pid}_model"].values.astype(str) != "").any() for pid in per_param):
+        per_param = []  # an older store: only the joined label
+    keys = [f"{pid}_model" for pid in per_param] or (["model_version"] if "model_version" in ds else [])
+    if n == 0 or not keys:
         return [], "no values in this period"
-    if per_param:  # one label per parameter: join them into one version string per row
-        cols = {pid: ds[f"{pid}_model"].values.astype(str) for pid in per_param}
-        labels = np.array([";".join(f"{pid}={cols[pid][i]}" for pid in per_param if cols[pid][i])
-                           for i in range(n)], dtype=object)
-        if not any(labels) and "model_version" in ds:
-            labels = ds["model_version"].values.astype(str)
-    else:
-        labels = ds["model_version"].values.astype(str)
-    times = ds["time"].values
+    df = pd.DataFrame({k: ds[k].values.astype(str) for k in keys})
+    df["time"] = ds["time"].values
     found: dict[str, ModelInService] = {}
-    for lab, t in zip(labels, times, strict=True):
-        if not lab:
-            continue
-        m = found.get(lab)
-        if m is None:
-            found[lab] = ModelInService(lab, parse_model_label(lab), t, t, 1)
+    for key, g in df.groupby(keys, sort=False)["time"]:
+        key = key if isinstance(key, tuple) else (key,)
+        if per_param:
+            by_parameter = {pid: v for pid, v in zip(per_param, key, strict=True) if v}
         else:
-            m.first, m.last, m.n = min(m.first, t), max(m.last, t), m.n + 1
+            by_parameter = parse_model_label(key[0])
+        if not by_parameter:
+            continue
+        label = ";".join(f"{pid}={v}" for pid, v in by_parameter.items())
+        found[label] = ModelInService(label, by_parameter, g.min().to_datetime64(),
+                                      g.max().to_datetime64(), int(g.size))
     models = sorted(found.values(), key=lambda m: m.last, reverse=True)
     note = _attach_registry_metadata(models, site, workspace)
     return models, note

@@ -109,6 +109,40 @@ def _accepted(src: Source) -> np.ndarray:
     return src.ds["verdict"].values.astype(str) == "accepted"
 
 
+def rule_id(rule: object) -> str:
+    """A rule's id, whatever its kind."""
+    return str(getattr(rule, "rule_id", None) or getattr(rule, "id", None) or getattr(rule, "kind", "rule"))
+
+
+def alert_levels(src: Source, pid: str) -> list[tuple[float, str, str]]:
+    """The site's alert levels on a parameter: (level, legend label, line style).
+
+    Threshold rules give their level (dashed) and clear level (dotted); WHO cyanobacteria
+    rules on chlorophyll-a give their alert levels (dash-dot). Other rule kinds draw nothing.
+    """
+    out: list[tuple[float, str, str]] = []
+    for rule in src.site.rules:
+        if getattr(rule, "param", None) != pid:
+            continue
+        rid = rule_id(rule)
+        above, below = getattr(rule, "above", None), getattr(rule, "below", None)
+        if above is not None or below is not None:
+            level = float(above if above is not None else below)
+            out.append((level, f"alert {rid} {'>' if above is not None else '<'} {level:g}", "--"))
+            clear = getattr(rule, "clear", None)
+            if clear is not None and clear != level:
+                out.append((float(clear), f"clears at {clear:g}", ":"))
+        elif getattr(rule, "kind", None) == "who_cyano":
+            try:
+                from ..alerts.classes import WHO_PRESETS  # type: ignore[import-not-found]
+
+                for level, name, *_ in WHO_PRESETS[rule.guideline]:  # type: ignore[attr-defined]
+                    out.append((float(level), f"{name} ({level:g})", "-."))
+            except (ImportError, AttributeError, KeyError, TypeError, ValueError):
+                continue
+    return out
+
+
 def _time_axis(ax, src: Source) -> None:
     start, end = src.start.astype("datetime64[s]"), src.end.astype("datetime64[s]")
     span = max((end - start).astype(np.int64), 600)
@@ -173,11 +207,8 @@ def parameter_limits(sources: list[Source], pid: str) -> tuple[float, float]:
                 top = max(top, float(v.max()))
     data_top = top
     for src in sources:
-        for rule in src.site.rules:
-            if rule.param == pid:
-                for level in (rule.above, rule.below, rule.clear):
-                    if level is not None:
-                        top = max(top, float(level))
+        for level, _, _ in alert_levels(src, pid):
+            top = max(top, level)
         limits, _ = class_limits(pid, src.site.waterbody)
         if limits and data_top > 0:
             above = [x for x in limits if x > data_top * 1.02]
@@ -259,17 +290,9 @@ def parameter_figure(src: Source, pid: str, ylim: tuple[float, float],
                 transform=tr, ls="none")
         handles.append(Line2D([], [], marker="|", color=REJECTED, ls="none", ms=9,
                               label="rejected acquisition"))
-    for rule in src.site.rules:
-        if rule.param != pid:
-            continue
-        above = rule.above is not None
-        level = float(rule.above if above else rule.below)
-        ax.axhline(level, color=THRESHOLD, ls="--", lw=1.5)
-        handles.append(Line2D([], [], color=THRESHOLD, ls="--",
-                              label=f"alert {rule.rule_id} {'>' if above else '<'} {level:g}"))
-        if rule.clear is not None and rule.clear != level:
-            ax.axhline(rule.clear, color=THRESHOLD, ls=":", lw=1.3)
-            handles.append(Line2D([], [], color=THRESHOLD, ls=":", label=f"clears at {rule.clear:g}"))
+    for level, label, style in alert_levels(src, pid):
+        ax.axhline(level, color=THRESHOLD, ls=style, lw=1.5 if style == "--" else 1.3)
+        handles.append(Line2D([], [], color=THRESHOLD, ls=style, label=label))
     if handles:
         ax.legend(handles=handles, loc="upper left", framealpha=0.85, ncols=2 if len(handles) > 2 else 1)
     ax.set_ylim(*ylim)
@@ -426,7 +449,7 @@ def maps_figure(maps) -> str:
 def alert_intervals(src: Source) -> dict[str, list[tuple[np.datetime64, np.datetime64, bool]]]:
     """Firing intervals by rule: (start, end, still firing at the end of the period)."""
     start, end = src.start.astype("datetime64[s]"), src.end.astype("datetime64[s]")
-    rules = [r.rule_id for r in src.site.rules]
+    rules = [rule_id(r) for r in src.site.rules]
     for e in src.alerts.events:
         if e.rule not in rules:
             rules.append(e.rule)
