@@ -480,7 +480,7 @@ def alerts_figure(src: Source) -> str:
     """One row per rule: firing intervals as red bars, firing ▲ and resolved ▼ notifications."""
     intervals = alert_intervals(src)
     rules = list(intervals)
-    fig = _figure(height=1.6 + 0.45 * max(len(rules), 1))
+    fig = _figure(height=1.9 + 0.45 * max(len(rules), 1))
     ax = fig.add_subplot()
     for i, rule in enumerate(rules):
         for a, b, still in intervals[rule]:
@@ -502,7 +502,7 @@ def alerts_figure(src: Source) -> str:
         ax.text(0.5, 0.5, "no alert in this period", transform=ax.transAxes, ha="center",
                 va="center", color="#555")
     ax.set_yticks(range(len(rules)), rules)
-    ax.set_ylim(-0.7, max(len(rules), 1) - 0.3)
+    ax.set_ylim(max(len(rules), 1) - 0.4, -1.5)  # rules top-down in configuration order, room for the legend
     ax.grid(axis="y", visible=False)
     handles = [Line2D([], [], marker="^", color=THRESHOLD, ls="none", label="firing sent"),
                Line2D([], [], marker="v", color="#2e7d32", ls="none", label="resolved sent"),
