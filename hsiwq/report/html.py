@@ -16,7 +16,7 @@ import numpy as np
 from ..params import PARAMETERS
 from . import figures as F
 from .data import Source
-from .indicators import TLI_TERMS, class_limits, gb_class, tli, tli_class
+from .indicators import TLI_PARAMS, class_limits, gb_class, tli, tli_class
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
@@ -202,8 +202,8 @@ def _tli(sources: list[Source], tlis: list[np.ndarray]) -> str:
            "(weights r²/Σr² over the components available at each acquisition); classes &lt;30 "
            "oligotrophic, 30–50 mesotrophic, 50–60 light, 60–70 middle, &gt;70 hypereutrophic.</p><div class=grid>"]
     for src, idx in zip(sources, tlis, strict=True):
-        have = [pid for pid in TLI_TERMS if pid in src.ds and np.isfinite(src.ds[pid].values).any()]
-        missing = [pid for pid in TLI_TERMS if pid not in have]
+        have = [pid for pid in TLI_PARAMS if pid in src.ds and np.isfinite(src.ds[pid].values).any()]
+        missing = [pid for pid in TLI_PARAMS if pid not in have]
         cap = f"<b>{escape(src.label)}</b> · from {escape(', '.join(have) or 'nothing')}"
         if missing:
             cap += escape(f" (no values of {', '.join(missing)})")
@@ -374,7 +374,7 @@ def render(sources: list[Source], *, title: str | None = None, back_link: str | 
     """The whole report page for one or more sources (a comparison when several)."""
     generated = generated or datetime.now(timezone.utc)
     title = title or ("Water quality: " + " vs ".join(s.label for s in sources))
-    tlis = [tli({pid: s.ds[pid].values for pid in TLI_TERMS if pid in s.ds})[0] if s.n
+    tlis = [tli({pid: s.ds[pid].values for pid in TLI_PARAMS if pid in s.ds})[0] if s.n
             else np.zeros(0) for s in sources]
     with F.drawing():
         y_spectra = F.spectra_limits(sources)

@@ -1,12 +1,15 @@
-"""Trophic state (China's TLI) and GB 3838-2002 water-quality classes of stored values.
+"""Trophic state (China's TLI) and GB 3838-2002 classes, as the report shows them.
+
+The formulas live in :mod:`hsiwq.alerts.classes` (shared with the alert rules, until an
+``hsiwq.indicators`` module takes them); this module adds what a report needs on top: TLI
+series with the number of components each value used, display names, and a note saying
+which GB 3838 limits apply to a parameter at a kind of water body.
 
 References
 ----------
 - GB 3838-2002, *Environmental quality standards for surface water*, Table 1 (class limits).
-- Jin Xiangcan et al. (1990), *Eutrophication of China's lakes* / Wang Mingcui et al. (2002),
-  "Application of the comprehensive trophic level index", *Environmental Monitoring in
-  China* 18(5): the TLI(Σ) formulas, the correlation weights (chl-a 1, TP 0.84, TN 0.82,
-  SD −0.83, COD_Mn 0.83) and the classes <30, 30–50, 50–60, 60–70, >70.
+- Jin X., Tu Q. (1990); Wang M. et al. (2002): TLI(Σ), weights r_j²/Σr² with r = 1 (chl-a),
+  0.84 (TP), 0.82 (TN), −0.83 (SD), 0.83 (COD_Mn); classes <30, 30–50, (50, 60], (60, 70], >70.
 """
 
 from __future__ import annotations
@@ -16,28 +19,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..params import GB3838_TP_RIVER, PARAMETERS
+from ..alerts.classes import TLI_BOUNDS, TLI_R, gb3838_class, gb3838_limits, tli_series
+from ..alerts.classes import tli_class as _tli_class_number
 
-#: TLI(j) = 10 (a + b ln x_j) and the correlation r_j of each component with chl-a.
-#: chl-a in mg/m³ (= µg/L), SD in m, TP, TN and COD_Mn in mg/L.
-TLI_TERMS: dict[str, tuple[float, float, float]] = {
-    "chl_a": (2.5, 1.086, 1.0),
-    "tp": (9.436, 1.624, 0.84),
-    "tn": (5.453, 1.694, 0.82),
-    "secchi": (5.118, -1.94, -0.83),
-    "cod_mn": (0.109, 2.661, 0.83),
-}
-
-#: Trophic classes by TLI(Σ): (upper bound, name); TLI < 30 is oligotrophic, the other
-#: bounds are inclusive (30 ≤ TLI ≤ 50 mesotrophic, 50 < TLI ≤ 60 light eutrophic, …).
-TLI_CLASSES: tuple[tuple[float, str], ...] = (
-    (30.0, "oligotrophic"),
-    (50.0, "mesotrophic"),
-    (60.0, "light eutrophic"),
-    (70.0, "middle eutrophic"),
-    (math.inf, "hypereutrophic"),
-)
-
+#: Parameters of TLI(Σ), chlorophyll-a (the reference) first.
+TLI_PARAMS: tuple[str, ...] = tuple(TLI_R)
+#: Trophic classes by TLI(Σ): (upper bound, name); the bounds above 30 are inclusive.
+TLI_CLASSES: tuple[tuple[float, str], ...] = tuple(zip(
+    (*TLI_BOUNDS, math.inf),
+    ("oligotrophic", "mesotrophic", "light eutrophic", "middle eutrophic", "hypereutrophic"),
+    strict=True))
 #: GB 3838 class names, I … V and worse than V.
 GB_CLASS_NAMES: tuple[str, ...] = ("I", "II", "III", "IV", "V", "worse than V")
 
@@ -45,54 +36,36 @@ GB_CLASS_NAMES: tuple[str, ...] = ("I", "II", "III", "IV", "V", "worse than V")
 def tli(values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """China's comprehensive trophic level index TLI(Σ) of each acquisition.
 
-    Each acquisition uses the components it has (finite, positive values of ``chl_a``,
-    ``tp``, ``tn``, ``secchi``, ``cod_mn``), with the weights W_j = r_j² / Σ r_k²
-    renormalised over those components. Chlorophyll-a is the reference parameter of the
-    weights: without it the index is NaN (as in the alert rules' TLI).
+    Each acquisition uses the components it has (finite, positive ``chl_a``, ``tp``, ``tn``,
+    ``secchi``, ``cod_mn``), the weights renormalised over them; chlorophyll-a, the
+    reference of the weights, is required.
 
     Parameters
     ----------
     values : mapping of str to ndarray
-        Parameter series in catalogue units (same length); missing ids are ignored.
+        Parameter series in catalogue units (same length); other ids are ignored.
 
     Returns
     -------
     index : ndarray
         TLI(Σ), NaN where chlorophyll-a is not available.
     n_components : ndarray of int
-        How many components each value used.
+        How many components each value used (0 where the index is NaN).
     """
-    n = max((np.asarray(v).size for v in values.values()), default=0)
-    num = np.zeros(n)
-    den = np.zeros(n)
-    count = np.zeros(n, dtype=int)
-    for pid, (a, b, r) in TLI_TERMS.items():
-        if pid not in values:
-            continue
-        x = np.asarray(values[pid], dtype=float)
-        ok = np.isfinite(x) & (x > 0)
-        w = r * r
-        part = np.where(ok, 10.0 * (a + b * np.log(np.where(ok, x, 1.0))), 0.0)
-        num += np.where(ok, w * part, 0.0)
-        den += np.where(ok, w, 0.0)
-        count += ok
-    chl = np.asarray(values.get("chl_a", np.full(n, np.nan)), dtype=float)
-    has_chl = np.isfinite(chl) & (chl > 0)
-    index = np.where(has_chl, num / np.where(den > 0, den, 1.0), np.nan)
-    return index, np.where(has_chl, count, 0)
-
+    cols = {p: np.asarray(values[p], dtype=float) for p in TLI_PARAMS if p in values}
+    if "chl_a" not in cols:
+        n = max((np.asarray(v).size for v in values.values()), default=0)
+        return np.full(n, np.nan), np.zeros(n, dtype=int)
+    index = tli_series(cols)
+    count = sum((np.isfinite(c) & (c > 0)).astype(int) for c in cols.values())
+    return index, np.where(np.isfinite(index), count, 0)
 
 
 def tli_class(index: float) -> str:
     """Trophic class name of a TLI(Σ) value ('' for NaN)."""
     if not math.isfinite(index):
         return ""
-    if index < TLI_CLASSES[0][0]:
-        return TLI_CLASSES[0][1]
-    for upper, name in TLI_CLASSES[1:]:
-        if index <= upper:
-            return name
-    return TLI_CLASSES[-1][1]
+    return TLI_CLASSES[_tli_class_number(index) - 1][1]
 
 
 def class_limits(pid: str, waterbody: str) -> tuple[tuple[float, ...] | None, str]:
@@ -102,27 +75,21 @@ def class_limits(pid: str, waterbody: str) -> tuple[tuple[float, ...] | None, st
     -------
     (limits or None, note)
         None when the standard sets no limit for this parameter and water body; the note
-        says which table row applies or why none does.
+        says which limits apply or why none do.
     """
-    p = PARAMETERS[pid]
-    if p.gb3838_limits is None:
-        return None, "no GB 3838 limit"
+    limits = gb3838_limits(pid, waterbody)
     if pid == "tp":
-        if waterbody == "river":
-            return GB3838_TP_RIVER, "GB 3838 TP limits for rivers"
-        return p.gb3838_limits, "GB 3838 TP limits for lakes and reservoirs"
-    if pid == "tn":
-        if waterbody == "river":
-            return None, "GB 3838 sets TN limits for lakes and reservoirs only"
-        return p.gb3838_limits, "GB 3838 TN limits for lakes and reservoirs"
-    return p.gb3838_limits, "GB 3838-2002 Table 1"
+        note = "GB 3838 TP limits for " + ("rivers" if waterbody == "river" else "lakes and reservoirs")
+    elif pid == "tn":
+        note = ("GB 3838 sets TN limits for lakes and reservoirs only" if limits is None
+                else "GB 3838 TN limits for lakes and reservoirs")
+    else:
+        note = "GB 3838-2002 Table 1" if limits is not None else "no GB 3838 limit"
+    return limits, note
 
 
 def gb_class(value: float, limits: tuple[float, ...] | None) -> str:
     """GB 3838 class (I … V, 'worse than V') of a value; '' when unknown or not applicable."""
     if limits is None or value is None or not math.isfinite(value):
         return ""
-    for name, upper in zip(GB_CLASS_NAMES, limits, strict=False):
-        if value <= upper:
-            return name
-    return GB_CLASS_NAMES[-1]
+    return GB_CLASS_NAMES[gb3838_class(value, limits) - 1]
