@@ -7,10 +7,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from hsiwq.alerts.service import check_gaps
 from hsiwq.config import load_config
 from hsiwq.errors import HsiwqError
 from hsiwq.inbox import archive, pending_bundles, quarantine
 from hsiwq.pipeline import ProcessResult, process_bundle
+from hsiwq.store import Policy, SiteStore
 from hsiwq.workspace import Workspace
 
 
@@ -32,7 +34,19 @@ def process_one(bundle: str, site_id: str, home: str, config_file: str | None) -
     """Process one bundle through the library's chain."""
     config, _ = load_config(config_file)
     ws = Workspace.resolve(home)
-    return process_bundle(Path(bundle), config.sites[site_id], config, ws)
+    return process_bundle(Path(bundle), config.sites[site_id], config, ws,
+                          store_policy=Policy(maintain_probability=0))
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
+def upkeep(site_id: str, home: str, config_file: str | None) -> dict[str, int]:
+    """After a run: fold/compact the site's store, then data-gap checks, repeats and retries."""
+    config, _ = load_config(config_file)
+    ws = Workspace.resolve(home)
+    done = SiteStore(ws.store_path(site_id)).maintain() if ws.store_path(site_id).exists() else {}
+    one_site = config.model_copy(update={"sites": {site_id: config.sites[site_id]}})
+    check_gaps(one_site, ws)
+    return done
 
 
 @flow(name="process-site", log_prints=False)
@@ -59,6 +73,7 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
             continue
         archive(path, ws.archive(site_id))
         results.append(result)
+    upkeep(site_id, str(ws.root), str(cfg_path))
     if results:
         create_markdown_artifact(key=f"site-{site_id}", markdown=results_markdown(site_id, results),
                                  description=f"hsiwq results of {site_id}")

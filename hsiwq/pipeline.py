@@ -23,7 +23,7 @@ from .io.calibration import load_calibrations, select_calibration
 from .radiometry.correct import correct_bundle
 from .retrieval.defaults import Retrieval
 from .retrieval.service import retrieve_region
-from .store import Record, SiteStore
+from .store import Policy, Record, SiteStore
 from .workspace import Workspace
 
 
@@ -83,7 +83,8 @@ def summarise(corrected: xr.Dataset, region: str, workspace: Workspace) -> tuple
 
 
 def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
-                   workspace: Workspace, *, deliver: bool = True) -> ProcessResult:
+                   workspace: Workspace, *, deliver: bool = True,
+                   store_policy: Policy | None = None) -> ProcessResult:
     """Run the whole chain on one bundle and record its results.
 
     Parameters
@@ -98,6 +99,10 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
         Where the store, alert state and outbox live.
     deliver : bool
         Deliver queued notifications right away (else leave them in the outbox).
+    store_policy : Policy, optional
+        When the store write may fold or compact by itself; a scheduler that runs
+        ``SiteStore.maintain()`` after each run passes ``Policy(maintain_probability=0)``
+        to keep that work off the write path.
 
     Returns
     -------
@@ -129,7 +134,7 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     t0 = _time.perf_counter()
     record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
                      bundle.meta.ancillary)
-    SiteStore(workspace.store_path(site.id)).write(record)
+    SiteStore(workspace.store_path(site.id), policy=store_policy).write(record)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     transitions = after_write(site, config, workspace, record, deliver=deliver)
