@@ -81,11 +81,12 @@ def cli(ctx: click.Context, home: str | None, config: str | None, debug: bool) -
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-from .commands import correct, process, simulate  # noqa: E402  (register commands)
+from .commands import correct, process, simulate, status  # noqa: E402  (register commands)
 
 cli.add_command(simulate)
 cli.add_command(correct)
 cli.add_command(process)
+cli.add_command(status)
 
 #: Modules holding further built-in commands, each exposing ``COMMANDS`` (a list of click
 #: commands): the store (series, compact), alerts, and models.

@@ -124,3 +124,25 @@ def _in_time_order(bundles, bundle_time) -> tuple[list[str], list[str]]:
         except HsiwqError as exc:
             failures.append(str(exc))
     return [p for _, p in sorted(dated)], failures
+
+
+@click.command()
+@click.pass_obj
+def status(obj) -> None:
+    """Per site: last acquisition, last valid one, backlog, quarantine and firing alerts."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .status import site_status
+
+    config, _ = obj.load_config()
+    table = Table(title=f"Sites ({obj.workspace().root})")
+    for col in ("site", "last acquisition", "last valid", "records", "backlog", "quarantined", "alerts"):
+        table.add_column(col)
+    fmt = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "–"  # noqa: E731
+    for st in site_status(config, obj.workspace()):
+        table.add_row(*(escape(str(c)) for c in (st.site, fmt(st.last_acquisition), fmt(st.last_valid),
+                                                 st.records, st.backlog, st.quarantined,
+                                                 ", ".join(st.firing) or "–")))
+    Console(width=150).print(table)

@@ -1,0 +1,74 @@
+"""Per-site operational status: what an operator checks first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from .alerts.admin import list_alerts
+from .config import SitesConfig
+from .errors import StoreError
+from .inbox import pending_bundles
+from .store import SiteStore
+from .workspace import Workspace
+
+
+@dataclass
+class SiteStatus:
+    """Status of one site.
+
+    Attributes
+    ----------
+    site : str
+    last_acquisition : datetime or None
+        Newest acquisition in the store (any verdict).
+    last_valid : datetime or None
+        Newest accepted acquisition.
+    records : int
+        Acquisitions stored.
+    backlog : int
+        Bundles waiting in the inbox.
+    quarantined : int
+        Bundles in quarantine.
+    firing : list of str
+        Rules of the site that are firing (or pending), with severity.
+    """
+
+    site: str
+    last_acquisition: datetime | None = None
+    last_valid: datetime | None = None
+    records: int = 0
+    backlog: int = 0
+    quarantined: int = 0
+    firing: list[str] = field(default_factory=list)
+
+
+def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
+    """The status of every configured site."""
+    alerts = list_alerts(workspace)
+    out = []
+    for site_id in config.sites:
+        st = SiteStatus(site_id)
+        try:
+            ds = SiteStore(workspace.store_path(site_id)).read(quantities=[], with_rrs=False)
+        except StoreError:
+            ds = None
+        if ds is not None and ds.sizes.get("time", 0):
+            times = ds["time"].values
+            st.records = int(times.size)
+            st.last_acquisition = _dt(times[-1])
+            ok = np.asarray(ds["verdict"].values == "accepted")
+            st.last_valid = _dt(times[ok][-1]) if ok.any() else None
+        ready, unreadable = pending_bundles(workspace.inbox(site_id))
+        st.backlog = len(ready) + len(unreadable)
+        q = workspace.quarantine(site_id)
+        st.quarantined = sum(1 for p in q.iterdir() if p.is_dir()) if q.is_dir() else 0
+        st.firing = [f"{a['rule']} {a['status']} ({a['severity']})" for a in alerts if a["site"] == site_id]
+        out.append(st)
+    return out
+
+
+def _dt(t: np.datetime64) -> datetime:
+    return datetime.fromisoformat(str(np.datetime_as_string(t, unit="s")) + "+00:00")
