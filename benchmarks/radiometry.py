@@ -101,7 +101,7 @@ from hsiwq.io.calibration import load_calibrations, select_calibration
 from hsiwq.radiometry.correct import CorrectionOptions, correct_bundle
 
 def correct(p, c):
-    b = read_bundle(p, lazy=lazy == "1")
+    b = read_bundle(p, lazy=True) if lazy == "1" else read_bundle(p)
     cal = select_calibration(load_calibrations(c), b.meta.sensor, b.meta.time)
     opts = CorrectionOptions(threads=None if threads == "None" else int(threads))
     return correct_bundle(b, cal, lat=31.4, lon=120.18, options=opts)

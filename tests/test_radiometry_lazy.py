@@ -33,7 +33,7 @@ BAD_BANDS = (10, 50)  # bbl = 0: the kept bands then form three runs
 def write_bundle(root: Path, *, dtype: str = "uint16", interleave: str = "bil",
                  byteorder: str = "little", offset: int = 0, order: str = "sorted",
                  ignore: bool = True, dark: bool = False, ny: int = 24, nx: int = 30,
-                 ) -> tuple[Path, object, float]:
+                 last_nm: float = 900.0) -> tuple[Path, object, float]:
     """A bundle on disk from :func:`synthetic`, with the water cube stored as asked.
 
     Returns the bundle folder, its calibration and the saturation level used [DN].
@@ -54,6 +54,7 @@ def write_bundle(root: Path, *, dtype: str = "uint16", interleave: str = "bil",
         dn[BOTH_PIXEL + (90,)] = sat  # NO_DATA and SATURATED
     bbl = np.ones(WL.size, dtype=int)
     bbl[list(BAD_BANDS)] = 0
+    bbl[WL > last_nm] = 0
     perm = {"sorted": np.arange(WL.size), "reversed": np.arange(WL.size)[::-1],
             "shuffled": np.random.default_rng(5).permutation(WL.size)}[order]
     extra: dict[str, object] = {"bbl": list(bbl[perm])}
@@ -161,6 +162,14 @@ def test_without_ignore_value_and_with_no_usable_band(tmp_path):
         **narrow.channels, "sky": sky}))
     xr.testing.assert_identical(a, b)
     assert a.sizes["wavelength"] == 0 and a.attrs["verdict"] == "rejected"
+
+
+@pytest.mark.parametrize("last_nm", [690.0, 760.0])
+def test_lazy_equals_eager_without_nir_bands(tmp_path, last_nm):
+    path, cal, _ = write_bundle(tmp_path, interleave="bsq", last_nm=last_nm)
+    ds = assert_same_correction(path, cal, CorrectionOptions(threads=2, block_mb=0.02))
+    assert ds["wavelength"].values[-1] <= last_nm
+    assert np.isnan(ds.attrs["glint_slope"]) == (last_nm < 700)
 
 
 def test_a_sliced_lazy_cube_is_read_as_an_array(tmp_path):

@@ -145,7 +145,7 @@ def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
         like = values if isinstance(values, np.ndarray) else np.empty((0, 0, 0))
     rrs = allocate_like(like, (ny, nx, nb))
     qc = np.zeros((ny, nx), dtype=np.uint16)
-    planes = np.full((4, ny, nx), np.nan, dtype=np.float32)
+    planes = np.empty((4, ny, nx), dtype=np.float32)  # filled block by block (NaN if no test)
     products = np.moveaxis(planes, 0, -1)
     fails = np.zeros((ny, nx), dtype=bool)
     step = max(1, int(block_mb * 2**20 // max(1, nx * nb * 4)))
@@ -170,28 +170,37 @@ def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
             src = None
         else:
             src = np.asarray(values[y0:y1])
-        qc[y0:y1] = correct_block(src, out, corr, bands, options, products[y0:y1],
-                                  planes=planes_ab, counts=counts)
+        qc[y0:y1] = correct_block(src, out, corr, bands, options, planes=planes_ab,
+                                  counts=counts)
+
+    # The band averages and the water tests on them go by groups of lines (~16 k pixels):
+    # they read a dozen bands of lines just corrected (still in cache), in fewer and longer
+    # numpy calls than block by block, with temporaries still small.
+    group = max(step, 16_384 // max(1, nx))
 
     def run_share(share: np.ndarray) -> None:
+        done = int(share[0])
+        end = min(ny, int(share[-1]) + step)
         for y0 in share:
             work(int(y0))
-        # the water tests on the band averages, by groups of lines (~16 k pixels: fewer,
-        # longer numpy calls than per block, temporaries still small)
-        lines = max(1, 16_384 // max(1, nx))
-        y_end = min(ny, int(share[-1]) + step)
-        for y0 in range(int(share[0]), y_end, lines):
-            y1 = min(y_end, y0 + lines)
-            fails[y0:y1] = fails_water_tests(products[y0:y1], bands, options)
+            y1 = min(ny, int(y0) + step)
+            if y1 - done >= group or y1 == end:
+                bands.products(rrs[done:y1], out=products[done:y1])
+                fails[done:y1] = fails_water_tests(products[done:y1], bands, options)
+                done = y1
 
     starts = np.arange(0, ny, step)
     n = min(threads if threads is not None else min(2, os.cpu_count() or 1), starts.size)
     if n <= 1:
         if starts.size:
             run_share(starts)
-    else:  # one contiguous share of blocks per thread: few hand-overs
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            list(pool.map(run_share, np.array_split(starts, n)))
+    else:  # one contiguous share of blocks per thread (this one included): few hand-overs
+        shares = np.array_split(starts, n)
+        with ThreadPoolExecutor(max_workers=n - 1) as pool:
+            others = [pool.submit(run_share, share) for share in shares[1:]]
+            run_share(shares[0])
+            for future in others:
+                future.result()
     return rrs, qc, products, fails
 
 
@@ -202,7 +211,7 @@ def _exact_counts(dtype: np.dtype, source: Any) -> bool:
 
 
 def correct_block(src: np.ndarray | None, out: np.ndarray, corr: AffineCorrection,
-                  bands: QCBands, options: qcm.QCOptions, products: np.ndarray, *,
+                  bands: QCBands, options: qcm.QCOptions, *,
                   planes: tuple[np.ndarray, np.ndarray] | None = None,
                   counts: list[np.ndarray] | None = None) -> np.ndarray:
     """Correct one block of lines into ``out`` and flag its pixels.
@@ -217,8 +226,6 @@ def correct_block(src: np.ndarray | None, out: np.ndarray, corr: AffineCorrectio
         float32 (lines, x, kept bands) output [sr-1], written in place.
     corr, bands, options
         As for :func:`run_blocks`.
-    products : ndarray
-        float32 (lines, x, 4), receives the band averages [sr-1] (see :mod:`.pixelqc`).
     planes : (ndarray, ndarray), optional
         ``corr.a`` and ``corr.b`` broadcast to (1, x, kept bands), laid out like ``out``.
     counts : list of ndarray, optional
@@ -263,7 +270,6 @@ def correct_block(src: np.ndarray | None, out: np.ndarray, corr: AffineCorrectio
                 eps += corr.epsilon_weights[i] * out[..., i]
             out -= eps[..., None]
     qcm.add_flag(flags, negative_flags(out, bands, options), qcm.NEGATIVE_RRS)
-    bands.products(out, out=products)
     return flags
 
 
@@ -277,16 +283,21 @@ def _flag_saturation(views: list[np.ndarray], sat: float, flags: np.ndarray) -> 
     views = [v for v in views if v.size]
     if not views:
         return
+    floats = views[0].dtype.kind == "f"
     with np.errstate(invalid="ignore"):
-        if not any(np.isnan(p) or p >= sat for p in (v.max() for v in views)):
+        peaks = [v.max() for v in views]
+        if not any(p >= sat for p in peaks) and not (floats and np.isnan(peaks).any()):
             return
         peak = views[0].max(axis=-1)
         for v in views[1:]:
             np.maximum(peak, v.max(axis=-1), out=peak)  # NaN propagates
-        no_data = np.isnan(peak)
-        qcm.add_flag(flags, no_data, qcm.NO_DATA)
         qcm.add_flag(flags, peak >= sat, qcm.SATURATED)
+        if not floats:
+            return
+        no_data = np.isnan(peak)
         if no_data.any():  # the other bands of a NaN pixel may be saturated too
+            qcm.add_flag(flags, no_data, qcm.NO_DATA)
             idx = np.nonzero(no_data)
             fmax = np.fmax.reduce([np.fmax.reduce(v[idx], axis=-1) for v in views], axis=0)
-            flags[idx[0][fmax >= sat], idx[1][fmax >= sat]] |= qcm.SATURATED
+            hit = fmax >= sat
+            flags[idx[0][hit], idx[1][hit]] |= qcm.SATURATED

@@ -105,17 +105,20 @@ class QCBands:
         rrs : ndarray
             Rrs [sr-1], shape (..., bands).
         out : ndarray, optional
-            float32 array of shape (..., 4) to fill (a skipped test's column is left as is).
+            float32 array of shape (..., 4) to fill.
 
         Returns
         -------
         ndarray
             float32, shape (..., 4) [sr-1]; a skipped test's column is NaN.
         """
-        if out is None:
+        fresh = out is None
+        if fresh:
             out = np.full(rrs.shape[:-1] + (4,), np.nan, dtype=np.float32)
         for col, win in enumerate(self.windows):
             if win is None:
+                if not fresh:
+                    out[..., col] = np.nan
                 continue
             w0, w1 = win
             acc = out[..., col]
