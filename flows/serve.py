@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from prefect import serve
@@ -10,10 +9,9 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 
 from hsiwq.config import Site, SitesConfig
 from hsiwq.errors import ConfigError
+from hsiwq.schedule import parse_schedule
 
 from .site import process_site
-
-_EVERY = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(s|sec|seconds|m|min|minutes)$", re.IGNORECASE)
 
 
 def schedule_kwargs(site: Site) -> dict[str, object]:
@@ -21,15 +19,11 @@ def schedule_kwargs(site: Site) -> dict[str, object]:
 
     A schedule is a five-field cron expression (``"*/2 * * * *"``) or ``"every N s|min"``.
     """
-    text = site.schedule.strip()
-    m = _EVERY.match(text)
-    if m:
-        value = float(m.group(1)) * (60 if m.group(2).lower().startswith("m") else 1)
-        return {"interval": timedelta(seconds=value)}
-    if len(text.split()) == 5:
-        return {"cron": text}
-    raise ConfigError(f"sites.{site.id}.schedule", f"{text!r} is neither a 5-field cron "
-                                                     "expression nor 'every N s|min'")
+    try:
+        kind, value = parse_schedule(site.schedule)
+    except ValueError as exc:
+        raise ConfigError(f"sites.{site.id}.schedule", str(exc)) from None
+    return {"interval": timedelta(seconds=float(value))} if kind == "interval" else {"cron": value}
 
 
 def deployments(config: SitesConfig, home: str, config_file: str | None) -> list:

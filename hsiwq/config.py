@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .alerts.rules import RULE_KINDS, Gb3838Rule, Rule, Severity, ThresholdRule
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
+from .schedule import parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
 
@@ -78,6 +79,12 @@ class Site(_Strict):
     @classmethod
     def _default_kind(cls, v: object) -> object:
         return with_default_kind(v)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, v: str) -> str:
+        parse_schedule(v)  # raises ValueError with the reason
+        return v
 
     @field_validator("timezone")
     @classmethod

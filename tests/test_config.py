@@ -36,3 +36,15 @@ def test_workspace_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HSIWQ_HOME", "")
     assert Workspace.resolve().root.name == ".hsiwq"
     assert Workspace.resolve(tmp_path).root == tmp_path.resolve()
+
+
+@pytest.mark.parametrize("schedule,ok", [("*/2 * * * *", True), ("every 30 s", True), ("every 5 min", True),
+                                         ("*/2 * * *", False), ("61 * * * *", False), ("hourly", False)])
+def test_schedule_validation(tmp_path, schedule, ok):
+    f = tmp_path / "sites.toml"
+    f.write_text(f"[sites.a]\nlat = 1\nlon = 0\nschedule = '{schedule}'\n")
+    if ok:
+        assert load_config(f)[0].sites["a"].schedule == schedule
+    else:
+        with pytest.raises(ConfigError, match="sites.a.schedule"):
+            load_config(f)

@@ -18,7 +18,7 @@ from hsiwq.params import PARAMETER_IDS
 from hsiwq.pipeline import process_bundle
 from hsiwq.report import Period, build_report, write_report
 from hsiwq.report.indicators import class_limits, gb_class, tli, tli_class
-from hsiwq.report.schedule import expected_times
+from hsiwq.schedule import expected_times
 from hsiwq.workspace import Workspace
 
 from .conftest import cli_env, sample_bundles

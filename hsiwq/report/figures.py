@@ -33,7 +33,7 @@ from matplotlib.transforms import blended_transform_factory
 from ..params import PARAMETERS
 from .data import Source
 from .indicators import GB_CLASS_NAMES, TLI_CLASSES, class_limits
-from .schedule import expected_times
+from ..schedule import expected_times
 
 # --- style -------------------------------------------------------------------------------
 #: Width and height of a figure [in] and its resolution [dpi]: 5.4 in × 120 dpi = 648 px, with

@@ -1,7 +1,7 @@
-"""How many acquisitions a site's schedule expects in a period.
+"""Site schedules: parsing them, and the acquisitions they expect in a period.
 
 A site's ``schedule`` is a five-field cron expression (``"*/2 * * * *"``, UTC, as the Prefect
-deployments use it) or ``"every N s|min"`` (see ``flows/serve.py``).
+deployments use it) or ``"every N s|min"``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,36 @@ def _field(text: str, lo: int, hi: int) -> tuple[set[int], bool]:
             raise ValueError(f"{text!r} out of range {lo}-{hi}")
         values.update(range(a, b + 1, step))
     return values, text.strip() != "*"
+
+
+def parse_schedule(schedule: str) -> tuple[str, float | str]:
+    """Validate a schedule.
+
+    Returns
+    -------
+    ("interval", seconds) or ("cron", expression)
+
+    Raises
+    ------
+    ValueError
+        With the reason, for anything else.
+    """
+    text = schedule.strip()
+    m = _EVERY.match(text)
+    if m:
+        step = float(m.group(1)) * (60 if m.group(2).lower().startswith("m") else 1)
+        if step <= 0:
+            raise ValueError(f"{text!r}: the interval must be positive")
+        return "interval", step
+    parts = text.split()
+    if len(parts) != 5:
+        raise ValueError(f"{text!r} is neither a 5-field cron expression nor 'every N s|min'")
+    for p, (name, lo, hi) in zip(parts, _FIELDS, strict=True):
+        try:
+            _field(p, lo, hi)
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: bad {name} field ({exc})") from None
+    return "cron", text
 
 
 def expected_times(schedule: str, start: np.datetime64, end: np.datetime64) -> np.ndarray | None:
