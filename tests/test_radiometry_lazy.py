@@ -19,7 +19,9 @@ import xarray as xr
 from hsiwq.io.bundle import read_bundle
 from hsiwq.io.envi import EnviArray, envi_source, write_envi
 from hsiwq.radiometry import CorrectionOptions, correct_bundle
+from hsiwq.radiometry import _fused
 from hsiwq.radiometry import correct as correct_module
+from hsiwq.radiometry import kernel as kernel_module
 from hsiwq.radiometry import qc as q
 
 from .test_radiometry_correct import ED_WL, WL, calibration, synthetic
@@ -84,18 +86,39 @@ def write_bundle(root: Path, *, dtype: str = "uint16", interleave: str = "bil",
 
 def assert_same_correction(path: Path, cal, options: CorrectionOptions = CorrectionOptions(),
                            **kwargs) -> xr.Dataset:
-    """Correct the bundle read eagerly and lazily; the two datasets must be identical."""
+    """Correct the bundle read eagerly and lazily (with each kernel): all identical.
+
+    Returns the lazy dataset, with ``fused`` in its attributes telling whether the compiled
+    one-pass kernel ran.
+    """
     eager = read_bundle(path)
-    lazy = read_bundle(path, lazy=True)
-    assert envi_source(eager.water) is None and envi_source(lazy.water) is not None
+    assert envi_source(eager.water) is None
     ref = correct_bundle(eager, cal, options=options, **kwargs)
-    with mock.patch.object(correct_module, "run_blocks", wraps=correct_module.run_blocks) as spy:
-        out = correct_bundle(lazy, cal, options=options, **kwargs)
-    if spy.called:  # the kernel was given the raw file, not loaded values
-        assert isinstance(spy.call_args.args[0], EnviArray)
-    xr.testing.assert_identical(out, ref)
-    assert np.array_equal(out["rrs"].values, ref["rrs"].values, equal_nan=True)
-    return out
+    fused_used = False
+    chosen: list[object] = []
+
+    def fused_kernel(*args, **kw):
+        chosen.append(kernel_module._fused_kernel.__wrapped__(*args, **kw))
+        return chosen[-1]
+
+    fused_kernel.__wrapped__ = kernel_module._fused_kernel  # type: ignore[attr-defined]
+    for engine in ("numpy", "auto"):
+        lazy = read_bundle(path, lazy=True)
+        assert envi_source(lazy.water) is not None
+        chosen.clear()
+        with mock.patch.object(correct_module, "run_blocks",
+                               wraps=correct_module.run_blocks) as spy, \
+                mock.patch.object(kernel_module, "_fused_kernel", fused_kernel):
+            out = correct_bundle(lazy, cal, options=replace(options, engine=engine), **kwargs)
+        if spy.called:  # the kernel was given the raw file, not loaded values
+            assert isinstance(spy.call_args.args[0], EnviArray)
+            if engine == "auto":
+                fused_used = bool(chosen) and chosen[-1] is not None
+            else:
+                assert not chosen
+        xr.testing.assert_identical(out, ref)
+        assert np.array_equal(out["rrs"].values, ref["rrs"].values, equal_nan=True)
+    return out.assign_attrs(fused=fused_used)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -112,6 +135,9 @@ def test_lazy_equals_eager_for_every_layout(tmp_path, interleave, byteorder, dty
     assert qc[BOTH_PIXEL] & q.NO_DATA and qc[BOTH_PIXEL] & q.SATURATED
     assert np.isnan(ds["rrs"].values[NAN_PIXEL]).sum() == 1
     assert ds.sizes["wavelength"] == WL.size - len(BAD_BANDS)
+    plain = dtype in ("uint8", "int16", "uint16", "float32") and not (
+        interleave == "bsq" and byteorder == "big" and dtype != "uint8")  # mapped, not swapped
+    assert ds.attrs["fused"] == (plain and _fused.kernels() is not None)
 
 
 @pytest.mark.parametrize("order", ["reversed", "shuffled"])
@@ -170,6 +196,15 @@ def test_lazy_equals_eager_without_nir_bands(tmp_path, last_nm):
     ds = assert_same_correction(path, cal, CorrectionOptions(threads=2, block_mb=0.02))
     assert ds["wavelength"].values[-1] <= last_nm
     assert np.isnan(ds.attrs["glint_slope"]) == (last_nm < 700)
+
+
+@pytest.mark.parametrize("ignore", [True, False])
+def test_saturation_level_is_compared_in_float32(tmp_path, ignore):
+    path, cal, sat = write_bundle(tmp_path, ignore=ignore)
+    level = np.nextafter(sat + 1, np.inf)  # rounds to sat + 1 in float32, the counts hit it
+    water = replace(cal.channels["water"], saturation_dn=level)
+    ds = assert_same_correction(path, replace(cal, channels={**cal.channels, "water": water}))
+    assert ds["qc"].values[SAT_PIXEL] & q.SATURATED
 
 
 def test_a_sliced_lazy_cube_is_read_as_an_array(tmp_path):

@@ -70,6 +70,9 @@ class CorrectionOptions:
         Size of the blocks of lines processed at a time [MiB of float32 Rrs].
     threads : int or None
         Worker threads for the cube (None: up to 2, the cores available).
+    engine : {"auto", "numpy"}
+        Kernel of a lazily read cube: "auto" uses the one-pass compiled kernel when numba is
+        installed (same results), "numpy" never does.
     """
 
     qc: qcm.QCOptions = field(default_factory=qcm.QCOptions)
@@ -78,6 +81,7 @@ class CorrectionOptions:
     dark_per_sample: bool = False
     block_mb: float = 2.0
     threads: int | None = None
+    engine: str = "auto"
 
 
 def correct_bundle(
@@ -284,7 +288,8 @@ def _correct_cube(water: xr.DataArray, kidx: np.ndarray, coef: Any, ed: np.ndarr
     source = envi_source(water)
     values = source if source is not None else water.values
     rrs, qc, prod, fails = run_blocks(values, corr, bands, options.qc,
-                                      block_mb=options.block_mb, threads=options.threads)
+                                      block_mb=options.block_mb, threads=options.threads,
+                                      engine=options.engine)
     if not coefs_ok:
         qc |= qcm.NO_DATA
     return rrs, qc, prod, fails, bands, nir_done

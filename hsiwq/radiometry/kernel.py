@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _fused
 from . import qc as qcm
 from .pixelqc import QCBands, fails_water_tests, negative_flags
 from .dn import apply_nonlinearity
@@ -101,7 +102,7 @@ def allocate_like(values: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray
 
 def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
                options: qcm.QCOptions, *, block_mb: float = 2.0, threads: int | None = None,
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               engine: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Correct the whole cube.
 
     Parameters
@@ -122,6 +123,11 @@ def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
         Output block size [MiB].
     threads : int or None
         Worker threads (default: up to 2, the cores available).
+    engine : {"auto", "numpy"}
+        "auto": a raw source is corrected by the one-pass compiled kernel
+        (:mod:`._fused`) when numba is installed and the case is plain (8/16-bit integer or
+        float32 counts in native byte order, no non-linearity, no NIR correction); "numpy":
+        always the numpy kernel. Both give identical results.
 
     Returns
     -------
@@ -143,6 +149,9 @@ def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
         like = values.raw_lines(0, 1)
     else:
         like = values if isinstance(values, np.ndarray) else np.empty((0, 0, 0))
+    if source and like.ndim == 3 and abs(like.strides[2]) > abs(like.strides[0]):
+        # BSQ file: lay Rrs out by line (as BIL), so that each block is written contiguously
+        like = like.transpose(0, 2, 1).copy().transpose(0, 2, 1)
     rrs = allocate_like(like, (ny, nx, nb))
     qc = np.zeros((ny, nx), dtype=np.uint16)
     planes = np.empty((4, ny, nx), dtype=np.float32)  # filled block by block (NaN if no test)
@@ -156,11 +165,16 @@ def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
     b_plane = allocate_like(rrs, (1, nx, nb))
     b_plane[...] = corr.b
     planes_ab = (a_plane, b_plane)
+    fused = _fused_kernel(values, like, corr, bands, options, a_plane, b_plane) \
+        if source and engine == "auto" else None
 
     def work(y0: int) -> None:
         y1 = min(ny, y0 + step)
         out = rrs[y0:y1]
         counts = None
+        if fused is not None:
+            fused(values.raw_lines(y0, y1), out, qc[y0:y1])
+            return
         if source:
             raw = values.raw_lines(y0, y1)
             for s0, s1, d0 in corr.runs:
@@ -204,6 +218,49 @@ def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
     return rrs, qc, products, fails
 
 
+def _fused_kernel(source: Any, like: np.ndarray, corr: AffineCorrection, bands: QCBands,
+                  options: qcm.QCOptions, a_plane: np.ndarray, b_plane: np.ndarray) -> Any:
+    """A function (raw lines, output block, flags block) running :mod:`._fused`, or None.
+
+    None when numba is missing or the case is not plain (see :func:`run_blocks`).
+    """
+    if (corr.nonlinearity is not None or corr.epsilon_weights is not None
+            or like.dtype not in _FUSED_DTYPES or not like.dtype.isnative):
+        return None
+    compiled = _fused.kernels()
+    if compiled is None:
+        return None
+    outer, inner = compiled
+    kidx = np.concatenate([np.arange(s0, s1) for s0, s1, _ in corr.runs]).astype(np.intp)
+    ignore = getattr(source, "ignore_value", None)
+    ign32 = np.float32(np.nan)
+    has_ignore = False
+    if ignore is not None:  # as to_float32: NaN where float32(DN) equals a float32 ignore value
+        with np.errstate(over="ignore"):
+            ign32 = np.float32(ignore)
+        has_ignore = bool(float(ign32) == ignore)
+    args = (np.float32(corr.saturation_dn), has_ignore, ign32, int(bands.negative.start),
+            int(bands.negative.stop), -np.float32(options.negative_tolerance))
+    bands_inner = abs(a_plane.strides[2]) <= abs(a_plane.strides[1])
+    if bands_inner:  # BIP: (lines, samples, bands) in memory
+        a_m, b_m = a_plane[0], b_plane[0]
+
+        runs = np.asarray(corr.runs, dtype=np.intp).reshape(-1, 3)
+
+        def run(raw: np.ndarray, out: np.ndarray, flags: np.ndarray) -> None:
+            inner(raw, runs, out, a_m, b_m, *args, flags)
+    else:  # BIL, BSQ: rows of samples, band by band
+        a_m, b_m = a_plane[0].T, b_plane[0].T
+
+        def run(raw: np.ndarray, out: np.ndarray, flags: np.ndarray) -> None:
+            outer(raw.transpose(0, 2, 1), kidx, out.transpose(0, 2, 1), a_m, b_m, *args,
+                  flags)
+    return run
+
+
+_FUSED_DTYPES = tuple(np.dtype(t) for t in ("uint8", "int16", "uint16", "float32"))
+
+
 def _exact_counts(dtype: np.dtype, source: Any) -> bool:
     """Whether raw counts of ``dtype`` test like their float32 values (no NaN to insert)."""
     return (np.can_cast(dtype, np.float32, "safe")
@@ -238,8 +295,8 @@ def correct_block(src: np.ndarray | None, out: np.ndarray, corr: AffineCorrectio
         Flags (lines, x): NO_DATA, SATURATED, NEGATIVE_RRS.
     """
     flags = np.zeros(out.shape[:2], dtype=np.uint16)
-    if src is None:
-        _flag_saturation(counts or [out], corr.saturation_dn, flags)
+    if src is None:  # compared as float32 values would be (exact for these counts)
+        _flag_saturation(counts or [out], float(np.float32(corr.saturation_dn)), flags)
     else:
         _flag_saturation([src[..., s0:s1] for s0, s1, _ in corr.runs], corr.saturation_dn,
                          flags)
