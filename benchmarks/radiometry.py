@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,12 @@ def _calibration(path: Path, cal_dir: Path):
     return select_calibration(load_calibrations(cal_dir), meta.sensor, meta.time)
 
 
-def speed(path: Path, cal_dir: Path, repeat: int, threads: int | None = None) -> dict[str, float]:
-    """Best-of-``repeat`` seconds of the floor, the lazy correction and the eager one."""
+def speed(path: Path, cal_dir: Path, repeat: int, threads: int | None = None,
+          details: bool = False) -> dict[str, float]:
+    """Best-of-``repeat`` seconds of the floor, the lazy correction and the eager one.
+
+    With ``details``, also the lazy correction with the numpy kernel and on one thread.
+    """
     from hsiwq.io.bundle import read_bundle
     from hsiwq.io.envi import read_envi
     from hsiwq.radiometry.correct import CorrectionOptions, correct_bundle
@@ -69,12 +74,20 @@ def speed(path: Path, cal_dir: Path, repeat: int, threads: int | None = None) ->
     cal = _calibration(path, cal_dir)
     options = CorrectionOptions(threads=threads)
     eager = read_bundle(path)
+
+    def lazy(opts: CorrectionOptions):
+        return lambda: correct_bundle(read_bundle(path, lazy=True), cal, lat=LAT, lon=LON,
+                                      options=opts)
+
     runs = {
         "floor": lambda: read_envi(path / "water.hdr", name="water").values,
-        "lazy": lambda: correct_bundle(read_bundle(path, lazy=True), cal, lat=LAT, lon=LON,
-                                       options=options),
+        "lazy": lazy(options),
         "eager": lambda: correct_bundle(eager, cal, lat=LAT, lon=LON, options=options),
     }
+    if details:
+        runs["lazy numpy"] = lazy(replace(options, engine="numpy"))
+        runs["lazy 1 thread"] = lazy(replace(options, threads=1))
+        runs["lazy numpy 1 thread"] = lazy(replace(options, engine="numpy", threads=1))
     best = {name: float("inf") for name in runs}
     for name, fn in runs.items():  # warm up (page cache, imports, memoised sun position)
         fn()
@@ -154,14 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         ny, nx, nb = SPEED_SHAPE
         path, cal_dir = make_bundle(work, SPEED_SHAPE)
-        t = speed(path, cal_dir, args.repeat, args.threads)
+        t = speed(path, cal_dir, args.repeat, args.threads, details=True)
         threads = "default (up to 2)" if args.threads is None else str(args.threads)
+        from hsiwq.radiometry import _fused
+
+        kernel = "numba one-pass" if _fused.kernels() is not None else "numpy (no numba)"
         print(f"hsiwq radiometry benchmark — numpy {np.__version__}, best of {args.repeat}, "
-              f"threads {threads}")
+              f"threads {threads}, kernel {kernel}")
         print(f"\n{ny}×{nx}×{nb} uint16 BIL acquisition")
         print(f"  floor: read water cube → float32         {t['floor'] * 1e3:8.1f} ms   1.00")
         print(f"  lazy read_bundle + correct_bundle        {t['lazy'] * 1e3:8.1f} ms "
               f"{t['lazy'] / t['floor']:6.2f}   (target ≤ 1.5)")
+        for key, label in (("lazy numpy", "  … with the numpy kernel"),
+                           ("lazy 1 thread", "  … on one thread"),
+                           ("lazy numpy 1 thread", "  … numpy kernel, one thread")):
+            print(f"  {label:40s} {t[key] * 1e3:8.1f} ms {t[key] / t['floor']:6.2f}")
         print(f"  correct_bundle of an eagerly read bundle {t['eager'] * 1e3:8.1f} ms "
               f"{t['eager'] / t['floor']:6.2f}")
         if args.skip_memory:
