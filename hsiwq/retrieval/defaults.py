@@ -1,21 +1,32 @@
 """The out-of-the-box retrieval: published, calibration-free estimates per parameter.
 
-The optically active parameters come from the semi-analytical spectral inversion
-(:mod:`.inversion`, with the region's SIOPs when it has them) — chlorophyll-a,
+By default the optically active parameters come from the semi-analytical spectral
+inversion (:mod:`.inversion`, with the region's SIOPs when it has them) — chlorophyll-a,
 phycocyanin, TSS, CDOM and the Secchi depth from the fitted IOPs (Lee et al. 2015) — and
-turbidity from Dogliotti et al. (2015). The five parameters that are not optically active have
-no honest default: only a regional model returns them.
+turbidity from Dogliotti et al. (2015). Any registered algorithm (:mod:`.algorithms`,
+including ``hsiwq.algorithms`` plugins) can replace one per region (``"algorithms"`` in the
+region's file). The five parameters that are not optically active have no honest default:
+only a regional model (:mod:`hsiwq.models`) returns them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..bio_optics.iops import IOPModel
-from .inversion import GENERIC_INLAND, invert_spectra
-from .sediment import turbidity_dogliotti2015
+from ..errors import ConfigError
+from ..params import PARAMETERS
+from .algorithms import RetrievalContext, load_algorithms, run_algorithm
+from .inversion import GENERIC_INLAND
+
+#: The default algorithm of each optically active parameter.
+DEFAULT_ALGORITHMS: dict[str, str] = {
+    "chl_a": "saa-lee1999", "phycocyanin": "saa-lee1999", "tss": "saa-lee1999",
+    "turbidity": "dogliotti2015", "secchi": "saa-lee1999", "cdom": "saa-lee1999",
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,8 @@ class Retrieval:
         Bounds of the 68 % interval, where known [catalogue units].
     ood : dict of str to ndarray
         1 where the spectrum lies outside the model's domain, 0 inside, where known.
+    owt : ndarray or None
+        Optical water type of each spectrum (name), where a regional model gives one.
     """
 
     values: dict[str, np.ndarray]
@@ -39,12 +52,15 @@ class Retrieval:
     lo: dict[str, np.ndarray] = field(default_factory=dict)
     hi: dict[str, np.ndarray] = field(default_factory=dict)
     ood: dict[str, np.ndarray] = field(default_factory=dict)
+    owt: np.ndarray | None = None
 
 
 def retrieve_defaults(rrs: np.ndarray, wavelength_nm: np.ndarray, *,
                       siop: IOPModel = GENERIC_INLAND, siop_name: str = "generic-inland",
-                      sun_zenith_deg: float = 30.0) -> Retrieval:
-    """Every default parameter for each spectrum.
+                      sun_zenith_deg: float = 30.0,
+                      choice: Mapping[str, str] | None = None,
+                      parameters: Sequence[str] | None = None) -> Retrieval:
+    """The default parameters of each spectrum.
 
     Parameters
     ----------
@@ -58,18 +74,45 @@ def retrieve_defaults(rrs: np.ndarray, wavelength_nm: np.ndarray, *,
         Their name, recorded with the values.
     sun_zenith_deg : float
         Solar zenith angle [deg] (for Kd and the Secchi depth).
+    choice : mapping of str to str, optional
+        Algorithm name per parameter, overriding :data:`DEFAULT_ALGORITHMS`.
+    parameters : sequence of str, optional
+        Only these parameters (default: every one that has a default).
 
     Returns
     -------
     Retrieval
         Values in the catalogue's units (NaN where an algorithm does not apply).
+
+    Raises
+    ------
+    ConfigError
+        When ``choice`` names an unknown algorithm or one that does not return its parameter.
     """
-    spectra = np.atleast_2d(rrs)
-    inv = invert_spectra(spectra, wavelength_nm, siop, sun_zenith_deg=sun_zenith_deg)
-    saa = f"saa-lee1999:{siop_name}"
-    values = {"chl_a": inv.chl_a, "phycocyanin": inv.phycocyanin, "tss": inv.tss,
-              "cdom": inv.cdom, "secchi": inv.secchi,
-              "turbidity": turbidity_dogliotti2015(spectra, wavelength_nm)}
-    algorithms = {"chl_a": saa, "phycocyanin": saa, "tss": saa, "cdom": saa,
-                  "secchi": f"lee2015:{siop_name}", "turbidity": "dogliotti2015"}
+    spectra = np.atleast_2d(np.asarray(rrs, dtype=float))
+    wl = np.asarray(wavelength_nm, dtype=float)
+    chosen = dict(DEFAULT_ALGORITHMS)
+    chosen.update(choice or {})
+    wanted = [p for p in (parameters if parameters is not None else PARAMETERS) if p in chosen]
+    if not wanted:
+        return Retrieval({})
+    registry = load_algorithms()
+    ctx = RetrievalContext(siop=siop, siop_name=siop_name, sun_zenith_deg=sun_zenith_deg)
+    by_algorithm: dict[str, list[str]] = {}
+    for pid in wanted:
+        name = chosen[pid]
+        alg = registry.get(name)
+        if alg is None:
+            raise ConfigError(name, f"unknown retrieval algorithm for {pid}; known: {', '.join(sorted(registry))}")
+        if pid not in alg.parameters:
+            raise ConfigError(name, f"does not return {pid} (it returns {', '.join(alg.parameters)})")
+        by_algorithm.setdefault(name, []).append(pid)
+    values, algorithms = {}, {}
+    for name, pids in by_algorithm.items():
+        alg = registry[name]
+        out = run_algorithm(alg, spectra, wl, ctx)
+        for pid in pids:
+            values[pid] = out[pid]
+            label = getattr(alg, "label_for", None)
+            algorithms[pid] = label(ctx, pid) if callable(label) else str(alg.name)
     return Retrieval(values, algorithms)

@@ -1,16 +1,61 @@
 """What the pipeline asks of retrieval: every parameter of a region's spectrum.
 
-This is the seam between the processing chain and the models: today the published defaults
-with the region's SIOPs; regional learned models plug in here.
+The seam between the processing chain and the models: for each parameter, the region's
+model in service in the registry (:mod:`hsiwq.models.registry`) when there is one — with its
+68 % interval and out-of-domain flag — else the published default with the region's SIOPs
+(and the region's choice of algorithm). The label recorded with every value says which
+(``<region>/<version>:<candidate>`` or the default algorithm).
+
+A model that cannot be loaded (changed file, foreign types) is never used: the error is
+logged and that parameter falls back to its default, so processing goes on.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import numpy as np
 
 from ..workspace import Workspace
-from .defaults import Retrieval, retrieve_defaults
-from .regions import load_region_siop
+from .defaults import DEFAULT_ALGORITHMS, Retrieval, retrieve_defaults
+from .regions import load_region
+
+log = logging.getLogger(__name__)
+_LOCK = threading.Lock()
+_CACHE: dict[tuple[str, str], tuple[tuple, dict, dict]] = {}
+
+
+def service_models(region: str, workspace: Workspace) -> tuple[dict, dict[str, str]]:
+    """The region's models in service, verified and loaded (cached until promotion changes).
+
+    Returns
+    -------
+    models : dict
+        Parameter → (version, :class:`hsiwq.models.regional.ParameterModel`).
+    errors : dict of str to str
+        Parameter → why its model in service could not be loaded.
+    """
+    from ..models.registry import ModelRegistry, RegistryError
+
+    registry = ModelRegistry(workspace.registry_dir)
+    if not (registry.root / region).is_dir():
+        return {}, {}
+    key = (str(registry.root), region)
+    signature = registry.service_signature(region)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0] == signature:
+            return hit[1], hit[2]
+    models, errors = {}, {}
+    for pid, version in registry.in_service(region).items():
+        try:
+            models[pid] = (version, registry.load(region, pid, version))
+        except RegistryError as exc:
+            errors[pid] = str(exc)
+    with _LOCK:
+        _CACHE[key] = (signature, models, errors)
+    return models, errors
 
 
 def retrieve_region(rrs: np.ndarray, wavelength_nm: np.ndarray, *, region: str,
@@ -24,16 +69,32 @@ def retrieve_region(rrs: np.ndarray, wavelength_nm: np.ndarray, *, region: str,
     wavelength_nm : ndarray
         Band centres [nm].
     region : str
-        Region id of the site (chooses SIOPs and models).
+        Region id of the site (chooses models, SIOPs and default algorithms).
     workspace : Workspace
-        Where regional calibration files live.
+        Where the registry and regional calibration files live.
     sun_zenith_deg : float
         Solar zenith angle [deg].
 
     Returns
     -------
     Retrieval
+        Every parameter with a model or a default; ``lo``/``hi``/``ood`` for those from a
+        model.
     """
-    siop, siop_name = load_region_siop(region, workspace.regions_dir)
-    return retrieve_defaults(rrs, wavelength_nm, siop=siop, siop_name=siop_name,
-                             sun_zenith_deg=sun_zenith_deg)
+    from ..models.predict import predict_models
+
+    spectra = np.atleast_2d(np.asarray(rrs, dtype=float))
+    wl = np.asarray(wavelength_nm, dtype=float)
+    settings = load_region(region, workspace.regions_dir)
+    models, errors = service_models(region, workspace)
+    for pid, err in errors.items():
+        log.error("model in service for %s/%s not used (falling back to the default): %s", region, pid, err)
+    need = [p for p in DEFAULT_ALGORITHMS if p not in models]
+    base = retrieve_defaults(spectra, wl, siop=settings.siop, siop_name=settings.siop_name,
+                             sun_zenith_deg=sun_zenith_deg, choice=settings.algorithms, parameters=need)
+    if not models:
+        return base
+    pred = predict_models(models, spectra, wl, region)
+    values = dict(base.values) | pred.values
+    algorithms = dict(base.algorithms) | pred.labels
+    return Retrieval(values, algorithms, dict(pred.lo), dict(pred.hi), dict(pred.ood), pred.owt)

@@ -1,0 +1,219 @@
+"""``hsiwq`` commands of the models: calibrate, predict, models (list|promote|rollback), matchup.
+
+See design.md §3.5 and docs/models.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import HsiwqError
+
+
+class ModelsCommandError(HsiwqError):
+    """A models command was given bad input."""
+
+
+def _registry(obj):
+    from .models.registry import ModelRegistry
+
+    return ModelRegistry(obj.workspace().registry_dir)
+
+
+def _fmt(x, digits: int = 1) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "–" if x in (None, "") else str(x)
+    return "–" if v != v else f"{v:.{digits}f}"
+
+
+@click.command("calibrate")
+@click.option("--region", required=True, help="Region id (the site's 'region').")
+@click.option("--matchups", "matchups_file", required=True, type=click.Path(dir_okay=False),
+              metavar="FILE.csv", help="Matchup table: Rrs_<nm> columns and lab values (design §3.4).")
+@click.option("--promote", is_flag=True, help="Put the new version in service.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Report folder (default <home>/reports/<region>-<version>).")
+@click.option("--author", default=None, help="Recorded in the registry (default: user name).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Parameters fitted in parallel.")
+@click.option("--folds", type=click.IntRange(3, 20), default=None,
+              help="Cross-validation folds (default 5, or 3 beyond 1,000 matchups).")
+@click.pass_obj
+def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, folds) -> None:
+    """Fit every parameter present in the matchups, cross-validated by sampling day,
+    print the metrics beside the defaults and the model in service, register the new
+    version (and promote it with --promote), and write a report with scatter plots."""
+    from .models.calibrate import calibrate_region
+    from .models.calibrator import RegionCalibrator
+    from .models.matchups import read_matchups
+
+    ws = obj.workspace().ensure()
+    m = read_matchups(matchups_file)
+    click.echo(f"{m.source}: {len(m.table)} matchups, {m.wavelength_nm.size} bands "
+               f"{m.wavelength_nm[0]:g}–{m.wavelength_nm[-1]:g} nm, parameters: {', '.join(m.present)}; "
+               f"cross-validation grouped by {m.group_by}")
+    run = calibrate_region(m, region, ws, calibrator=RegionCalibrator(n_jobs=jobs, n_splits=folds),
+                           promote=promote, report_dir=report_dir, author=author)
+    from .params import PARAMETERS
+
+    head = (f"{'parameter':12s} {'n':>5s} {'chosen':14s} {'MdSA%':>7s} {'SSPB%':>7s} {'R2':>6s} "
+            f"{'RMSE':>6s} {'cov68':>6s} {'default MdSA%':>14s} {'in service MdSA%':>17s}")
+    click.echo(head)
+    for pid, rep in run.outcome.reports.items():
+        mt = rep.metrics[rep.chosen]
+        d = run.default_metrics.get(pid, {})
+        s = run.service_metrics.get(pid, {})
+        star = "" if PARAMETERS[pid].optically_active else " *"
+        click.echo(f"{pid + star:12s} {rep.n:5d} {rep.chosen:14s} {_fmt(mt['mdsa']):>7s} {_fmt(mt['sspb']):>7s} "
+                   f"{_fmt(mt['r2'], 2):>6s} {_fmt(mt['rmse'], 3):>6s} {_fmt(rep.interval_coverage, 2):>6s} "
+                   f"{_fmt(d.get('mdsa')):>14s} "
+                   f"{(_fmt(s.get('mdsa')) + ' (' + run.service_versions[pid] + ')') if pid in run.service_versions else '–':>17s}")
+    for pid, why in run.outcome.skipped.items():
+        click.echo(f"{pid:12s} skipped: {why}")
+    click.echo("* not optically active: estimated through regional covariance only (lower confidence)")
+    if run.n_dropped:
+        click.echo(f"{run.n_dropped} matchups dropped: spectra incomplete over the model grid")
+    click.echo(f"registered {region} {run.version} ({len(run.outcome.models)} parameters, "
+               f"{run.outcome.seconds:.1f} s){'; promoted to service' if run.promoted else ''}")
+    click.echo(f"report: {run.report}")
+
+
+@click.command("predict")
+@click.option("--region", required=True, help="Region id.")
+@click.option("--rrs", "rrs_file", required=True, type=click.Path(dir_okay=False), metavar="FILE.csv",
+              help="Spectra table: Rrs_<nm> columns [sr-1], other columns carried through.")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), metavar="OUT.csv")
+@click.option("--version", default=None,
+              help="Model version to use instead of those in service ('defaults': none).")
+@click.option("--sun-zenith", type=float, default=30.0, show_default=True,
+              help="Sun zenith angle [deg] for the default Secchi depth.")
+@click.pass_obj
+def predict(obj, region, rrs_file, out_file, version, sun_zenith) -> None:
+    """Every parameter of each spectrum with <id>_lo, <id>_hi (68 % interval) and <id>_ood
+    (1: outside the model's training domain; empty for defaults, which have none).
+
+    Other columns are carried through (parameter columns of the input as <id>_input); 'owt'
+    is the optical water type and 'model_version' what produced each parameter."""
+    import numpy as np
+    import pandas as pd
+
+    from .models.registry import ModelRegistry
+    from .models.reprocess import models_for, retrieve_with_models
+    from .models.spectra import SpectraError, spectra_from_table
+    from .params import PARAMETER_IDS
+    from .retrieval.regions import load_region
+
+    ws = obj.workspace()
+    path = Path(rrs_file)
+    if not path.is_file():
+        raise SpectraError(path, "no such file")
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SpectraError(path, f"not a readable CSV table ({' '.join(str(exc).split())})") from None
+    rrs, wl = spectra_from_table(table, where=str(path))
+    models = models_for(ModelRegistry(ws.registry_dir), region, version)
+    r = retrieve_with_models(models, region, load_region(region, ws.regions_dir), rrs, wl, sun_zenith)
+    keep = [c for c in table.columns if not str(c).startswith("Rrs_")]
+    # parameter columns of the input (e.g. lab values of a matchup table) are kept as <id>_input
+    out = table[keep].rename(columns={p: f"{p}_input" for p in PARAMETER_IDS if p in keep}).copy()
+    n = len(table)
+    for pid in PARAMETER_IDS:
+        out[pid] = r.values.get(pid, np.full(n, np.nan))
+        out[f"{pid}_lo"] = r.lo.get(pid, np.full(n, np.nan))
+        out[f"{pid}_hi"] = r.hi.get(pid, np.full(n, np.nan))
+        out[f"{pid}_ood"] = r.ood.get(pid, np.full(n, np.nan))
+    if r.owt is not None:
+        out["owt"] = r.owt
+    out["model_version"] = ";".join(f"{k}={v}" for k, v in sorted(r.algorithms.items()))
+    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(out_file, index=False)
+    from_models = sorted(models)
+    click.echo(f"wrote {out_file}: {n} spectra; regional models for {', '.join(from_models) or 'none'}"
+               f"; defaults for {', '.join(p for p in r.algorithms if p not in models) or 'none'}")
+
+
+@click.group("models")
+def models() -> None:
+    """The model registry: list, promote, roll back."""
+
+
+@models.command("list")
+@click.option("--region", default=None, help="Only this region.")
+@click.pass_obj
+def models_list(obj, region) -> None:
+    """Registered models with their CV metrics; '*' marks those in service."""
+    rows = _registry(obj).list(region)
+    if not rows:
+        click.echo("no registered models" + (f" for region {region}" if region else ""))
+        return
+    click.echo(f"{'':1s} {'region':12s} {'parameter':12s} {'version':8s} {'created':20s} {'candidate':14s} "
+               f"{'n':>5s} {'MdSA%':>7s} {'SSPB%':>7s} {'author':10s}")
+    for e in rows:
+        cv = e.meta.get("cv", {})
+        click.echo(f"{'*' if e.in_service else ' '} {e.region:12s} {e.parameter:12s} {e.version:8s} "
+                   f"{e.meta.get('created_at', ''):20s} {e.meta.get('candidate', ''):14s} "
+                   f"{e.meta.get('n_train', 0):5d} {_fmt(cv.get('mdsa')):>7s} {_fmt(cv.get('sspb')):>7s} "
+                   f"{str(e.meta.get('author', '')):10s}")
+
+
+@models.command("promote")
+@click.option("--region", required=True)
+@click.option("--version", required=True, help="Version to put in service (e.g. v3).")
+@click.option("--param", "params", multiple=True, help="Only these parameters (repeatable).")
+@click.pass_obj
+def models_promote(obj, region, version, params) -> None:
+    """Put a registered version in service (all its parameters, or --param ones)."""
+    changed = _registry(obj).promote(region, version, list(params) or None)
+    click.echo(f"{region} {version} in service for {', '.join(changed) or 'nothing new (already in service)'}")
+
+
+@models.command("rollback")
+@click.option("--region", required=True)
+@click.option("--param", "params", multiple=True, help="Only these parameters (repeatable).")
+@click.pass_obj
+def models_rollback(obj, region, params) -> None:
+    """Put back the previously served version (or the defaults when there was none)."""
+    out = _registry(obj).rollback(region, list(params) or None)
+    for pid, v in out.items():
+        click.echo(f"{region}/{pid}: now {v or 'the default algorithm (no model)'}")
+
+
+@click.command("matchup")
+@click.option("--site", required=True, help="Site whose store holds the acquisitions.")
+@click.option("--samples", "samples_file", required=True, type=click.Path(dir_okay=False),
+              metavar="LAB.csv", help="Lab samples: a 'time' column (UTC) and parameter columns.")
+@click.option("--window", type=float, default=30.0, show_default=True,
+              help="Largest time difference between sample and acquisition [min].")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), metavar="FILE.csv",
+              help="Output (default <LAB>_matchups.csv beside the lab table).")
+@click.pass_obj
+def matchup(obj, site, samples_file, window, out_file) -> None:
+    """Build a matchup table: each lab sample with the ROI spectrum of the nearest valid
+    acquisition of the site within the window."""
+    import pandas as pd
+
+    from .models.matchup_builder import MatchupError, build_matchups
+    from .store import SiteStore
+
+    path = Path(samples_file)
+    if not path.is_file():
+        raise MatchupError(path, "no such file")
+    try:
+        samples = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise MatchupError(path, f"not a readable CSV table ({' '.join(str(exc).split())})") from None
+    ws = obj.workspace()
+    ds = SiteStore(ws.store_path(site)).read()
+    result = build_matchups(ds, samples, window_minutes=window, where=str(path))
+    target = Path(out_file) if out_file else path.with_name(path.stem + "_matchups.csv")
+    result.table.to_csv(target, index=False)
+    click.echo(f"wrote {target}: {len(result.table)} matchups from {result.n_samples} samples "
+               f"({result.n_unmatched} without a valid acquisition within ±{window:g} min)")
+
+
+COMMANDS = [calibrate, predict, models, matchup]

@@ -1,0 +1,301 @@
+"""Calibrating a region's models from its matchups.
+
+:class:`RegionCalibrator` is the template a region's calibration clones. ``fit`` takes the
+matchup spectra (any grid), the lab values of some or all parameters (NaN = not measured)
+and the sampling groups (days), and
+
+1. resamples the spectra to a common grid and computes the spectral features;
+2. splits the matchups into folds **by group**, so that samples of one day never sit on
+   both sides of a split;
+3. cross-fits the physics stage (regional SIOPs + MAP inversion; each fold's physics
+   features come from a stage fitted without that fold) and learns the optical water types;
+4. for each parameter with enough lab values, scores every candidate regressor
+   (:mod:`.candidates`) by its cross-validated MdSA in log space, keeps the best, refits it
+   on all the parameter's matchups, calibrates its 68 % interval on the held-out residuals
+   (:mod:`.uncertainty`) and learns its training domain (:mod:`.domain`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
+
+from ..bio_optics.iops import IOPModel
+from ..params import PARAMETER_IDS
+from .candidates import CANDIDATES, ENSEMBLE_MEMBERS, make_candidates
+from .domain import DomainModel
+from .features import SpectralFeatures
+from .metrics import mdsa, summary
+from .owt import OpticalWaterTypes
+from .physics import CONSTITUENTS, RegionalPhysics
+from .regional import ParameterModel, RegionStages
+from .spectra import common_grid, resample
+from .uncertainty import ConformalInterval
+
+
+@dataclass
+class ParameterReport:
+    """Cross-validation of one parameter.
+
+    Attributes
+    ----------
+    parameter : str
+    n : int — matchups with a lab value
+    chosen : str — the candidate kept
+    metrics : dict — candidate name → {mdsa, sspb, r2, rmse, n} of its held-out predictions,
+        and ``selected`` for the whole procedure including the choice of candidate
+    y, oof : ndarray — lab values and the held-out predictions of the whole procedure
+    seconds : float — time spent on this parameter
+    """
+
+    parameter: str
+    n: int
+    chosen: str
+    metrics: dict[str, dict[str, float]]
+    y: np.ndarray
+    oof: np.ndarray
+    seconds: float = 0.0
+    interval_coverage: float = float("nan")
+
+
+@dataclass
+class CalibrationOutcome:
+    """What :meth:`RegionCalibrator.fit` produced (also its ``result_`` attribute)."""
+
+    models: dict[str, ParameterModel]
+    reports: dict[str, ParameterReport]
+    skipped: dict[str, str] = field(default_factory=dict)
+    n_matchups: int = 0
+    n_groups: int = 0
+    siop: IOPModel | None = None
+    seconds: float = 0.0
+
+
+def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    oof = np.full(ly.size, np.nan)
+    for train, test in folds:
+        if train.size < 5 or test.size == 0:
+            continue
+        oof[test] = np.ravel(clone(template).fit(Z[train], ly[train]).predict(Z[test]))
+    return oof
+
+
+def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                   folds: list[tuple[np.ndarray, np.ndarray]], candidates: dict, names: tuple[str, ...],
+                   n_base: int, chi2: np.ndarray | None, level: float, random_state: int,
+                   threads: int | None):
+    """Select, refit and calibrate one parameter's regressor (runs in a worker)."""
+    t0 = time.perf_counter()
+    with threadpool_limits(limits=threads), warnings.catch_warnings():
+        # GP hyperparameters at their bounds are normal here (irrelevant ARD dimensions)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        rows = np.flatnonzero(np.isfinite(y) & (y > 0))
+        pos = np.full(y.size, -1)
+        pos[rows] = np.arange(rows.size)
+        sub_folds = [(pos[tr][pos[tr] >= 0], pos[te][pos[te] >= 0]) for tr, te in folds]
+        Zr, ly = Z[rows], np.log(y[rows])
+        oofs: dict[str, np.ndarray] = {}
+        for name in names:
+            if name == "ensemble":
+                continue
+            oofs[name] = _oof_predictions(candidates[name], Zr, ly, sub_folds)
+        if "ensemble" in names and all(m in oofs for m in ENSEMBLE_MEMBERS if m in candidates):
+            oofs["ensemble"] = np.mean([oofs[m] for m in ENSEMBLE_MEMBERS if m in candidates], axis=0)
+        truth = np.exp(ly)
+        metrics = {k: summary(truth, np.exp(v)) for k, v in oofs.items()}
+        chosen = min(oofs, key=lambda k: (np.nan_to_num(metrics[k]["mdsa"], nan=np.inf), names.index(k)))
+        regressor = clone(candidates[chosen]).fit(Zr, ly)
+        honest = _selection_aware(oofs, ly, sub_folds, names)
+        difficulty = [honest] + ([chi2[rows]] if chi2 is not None else [])
+        interval = ConformalInterval(level=level).fit(ly - honest, np.column_stack(difficulty))
+        misfit = np.exp(chi2[rows]) if chi2 is not None else None
+        domain = DomainModel(random_state=random_state).fit(Zr[:, :n_base], groups=groups[rows], misfit=misfit)
+        log_range = (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995)))
+        oof = honest
+    metrics["selected"] = summary(truth, np.exp(oof))
+    return pid, chosen, regressor, interval, domain, log_range, metrics, truth, np.exp(oof), time.perf_counter() - t0
+
+
+def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
+                     folds: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...]) -> np.ndarray:
+    """Held-out predictions of the whole procedure *including* the choice of candidate.
+
+    For each fold, the candidate is chosen on the other folds' held-out predictions and its
+    prediction for this fold is kept; choosing on the same residuals that calibrate the
+    interval would make it too narrow (selection optimism).
+    """
+    out = np.full(ly.size, np.nan)
+    for _, test in folds:
+        mask = np.ones(ly.size, bool)
+        mask[test] = False
+
+        def score(k: str) -> float:
+            r = np.abs(oofs[k][mask] - ly[mask])
+            return float(np.nanmedian(r)) if np.isfinite(r).any() else np.inf
+
+        best = min(oofs, key=lambda k: (score(k), names.index(k)))
+        out[test] = oofs[best][test]
+    return out
+
+
+class RegionCalibrator(BaseEstimator):
+    """Template of a region's calibration (see the module docstring).
+
+    Parameters
+    ----------
+    parameters : sequence of str or None
+        Ids of the columns of ``Y`` (default: the 11 catalogue parameters in order).
+    candidates : sequence of str
+        Candidate regressors to compare (:data:`hsiwq.models.candidates.CANDIDATES`).
+    n_splits : int or None
+        Cross-validation folds (by group); None: 5 up to 1,000 matchups, 3 beyond (the
+        training folds are then large enough, and calibration stays within a minute).
+    interval_level : float
+        Coverage of the prediction interval [-].
+    physics : bool
+        Use the physics stage (regional SIOPs + MAP inversion) when chlorophyll-a,
+        phycocyanin, TSS and CDOM have lab values.
+    owt : bool
+        Use optical-water-type memberships as features.
+    grid_step_nm : float
+        Spacing of the common grid [nm].
+    min_samples : int
+        Fewest lab values a parameter needs to get a model.
+    siop : IOPModel or None
+        Starting SIOPs of the physics stage (the region's file, if any).
+    n_jobs : int
+        Parameters fitted in parallel (processes).
+    random_state : int
+        Seed of the folds and the estimators.
+
+    Attributes
+    ----------
+    result_ : CalibrationOutcome
+    """
+
+    def __init__(self, parameters=None, candidates=CANDIDATES, n_splits: int | None = None,
+                 interval_level: float = 0.68, physics: bool = True, owt: bool = True,
+                 grid_step_nm: float = 5.0, min_samples: int = 20, siop: IOPModel | None = None,
+                 n_jobs: int = 1, random_state: int = 0):
+        self.parameters = parameters
+        self.candidates = candidates
+        self.n_splits = n_splits
+        self.interval_level = interval_level
+        self.physics = physics
+        self.owt = owt
+        self.grid_step_nm = grid_step_nm
+        self.min_samples = min_samples
+        self.siop = siop
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _validate(self, X, Y, wavelength_nm, groups):
+        ids = tuple(self.parameters or PARAMETER_IDS)
+        unknown = set(ids) - set(PARAMETER_IDS)
+        if unknown:
+            raise ValueError(f"unknown parameter ids {sorted(unknown)}")
+        bad = set(self.candidates) - set(CANDIDATES)
+        if bad or not self.candidates:
+            raise ValueError(f"unknown candidates {sorted(bad)}; known: {', '.join(CANDIDATES)}")
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        Y = np.asarray(Y, dtype=float).reshape(X.shape[0], -1)
+        wl = np.asarray(wavelength_nm, dtype=float)
+        if X.shape[1] != wl.size:
+            raise ValueError(f"spectra have {X.shape[1]} bands but {wl.size} wavelengths")
+        if Y.shape[1] != len(ids):
+            raise ValueError(f"Y has {Y.shape[1]} columns for {len(ids)} parameters")
+        g = np.arange(X.shape[0]) if groups is None else np.asarray(groups)
+        if g.shape[0] != X.shape[0]:
+            raise ValueError("groups must have one entry per spectrum")
+        return ids, X, Y, wl, g
+
+    def fit(self, X, Y, *, wavelength_nm, groups=None):
+        """Calibrate from matchup spectra ``X`` (n, n_band) [sr-1] and lab values ``Y`` (n, p).
+
+        Returns
+        -------
+        self
+        """
+        t_start = time.perf_counter()
+        with threadpool_limits(limits=1):
+            return self._fit(X, Y, wavelength_nm, groups, t_start)
+
+    def _fit(self, X, Y, wavelength_nm, groups, t_start: float):
+        ids, X, Y, wl, g = self._validate(X, Y, wavelength_nm, groups)
+        grid = common_grid(wl, self.grid_step_nm)
+        xg = resample(X, wl, grid)
+        usable = np.all(np.isfinite(xg), axis=1)
+        X, xg, Y, g = X[usable], xg[usable], Y[usable], g[usable]
+        n_groups = np.unique(g).size
+        if n_groups < 3:
+            raise ValueError(f"need matchups from at least 3 groups (days), got {n_groups}")
+        n_splits = self.n_splits or (5 if xg.shape[0] <= 1000 else 3)
+        splitter = GroupKFold(min(n_splits, n_groups), shuffle=True, random_state=self.random_state)
+        folds = list(splitter.split(xg, groups=g))
+        features = SpectralFeatures(wavelength_nm=tuple(grid)).fit(xg)
+        F = features.transform(xg)
+
+        physics, P = None, np.zeros((xg.shape[0], 0))
+        cols = [ids.index(c) if c in ids else None for c in CONSTITUENTS]
+        if self.physics and None not in cols:
+            Yc = Y[:, cols]
+            template = RegionalPhysics(siop=self.siop)
+            if np.sum(np.all(np.isfinite(Yc), axis=1)) >= template.min_complete:
+                P = np.full((xg.shape[0], 8), np.nan)
+                for train, test in folds:
+                    stage = clone(template).fit(X[train], Yc[train], wavelength_nm=wl, features=F[train],
+                                                groups=g[train])
+                    P[test] = stage.transform(X[test], wavelength_nm=wl, features=F[test])
+                physics = clone(template).fit(X, Yc, wavelength_nm=wl, features=F, groups=g)
+                P = np.where(np.isfinite(P), P, np.nanmedian(P, axis=0))
+        owt, O = None, np.zeros((xg.shape[0], 0))
+        if self.owt:
+            owt = OpticalWaterTypes(wavelength_nm=tuple(grid), random_state=self.random_state).fit(xg)
+            O = owt.transform(xg)
+        stages = RegionStages(uuid.uuid4().hex, grid, features, physics, owt)
+        Z = np.hstack([F, P, O])
+        candidates = make_candidates(F.shape[1], P.shape[1] + O.shape[1], n_physics=P.shape[1],
+                                     random_state=self.random_state)
+        names = tuple(c for c in CANDIDATES if c in self.candidates and c in candidates)
+        chi2 = P[:, -1] if physics is not None else None
+
+        todo, skipped = [], {}
+        for j, pid in enumerate(ids):
+            n_lab = int(np.sum(np.isfinite(Y[:, j]) & (Y[:, j] > 0)))
+            if n_lab < self.min_samples:
+                skipped[pid] = f"{n_lab} lab values (at least {self.min_samples} needed)"
+            else:
+                todo.append((pid, Y[:, j]))
+        n_jobs = max(1, min(int(self.n_jobs), len(todo) or 1))
+        threads = 1  # two cores: one thread per worker beats oversubscribed BLAS/OpenMP
+        jobs = (delayed(_fit_parameter)(pid, Z, y, g, folds, candidates, names, F.shape[1], chi2,
+                                        self.interval_level, self.random_state, threads)
+                for pid, y in todo)
+        results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
+        models, reports = {}, {}
+        for pid, chosen, reg, interval, domain, log_range, metrics, truth, oof, secs in results:
+            n_train = int(truth.size)
+            models[pid] = ParameterModel(pid, stages, chosen, reg, interval, domain, log_range, n_train)
+            half = interval.half_width(np.column_stack([np.log(oof)] + ([chi2[np.isfinite(Y[:, ids.index(pid)]) & (Y[:, ids.index(pid)] > 0)]] if chi2 is not None else [])))
+            inside = np.abs(np.log(truth / oof)) <= half
+            reports[pid] = ParameterReport(pid, n_train, chosen, metrics, truth, oof, secs,
+                                           float(np.mean(inside)))
+        self.result_ = CalibrationOutcome(models, reports, skipped, int(xg.shape[0]), int(n_groups),
+                                          None if physics is None else physics.siop_,
+                                          time.perf_counter() - t_start)
+        return self
+
+
+def jobs_to_list(jobs):
+    """Run delayed calls in this process."""
+    for fn, args, kwargs in jobs:
+        yield fn(*args, **kwargs)

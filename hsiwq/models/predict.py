@@ -1,0 +1,48 @@
+"""Predicting with a region's models: every parameter with its interval and domain flag."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .regional import ParameterModel, StageOutput
+
+
+@dataclass
+class ModelPredictions:
+    """Per parameter id: values, 68 % bounds [catalogue units], out-of-domain flags (1/0),
+    the label recorded with the values (``<region>/<version>:<candidate>``), and the optical
+    water type of each spectrum (None without a typology)."""
+
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    lo: dict[str, np.ndarray] = field(default_factory=dict)
+    hi: dict[str, np.ndarray] = field(default_factory=dict)
+    ood: dict[str, np.ndarray] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    owt: np.ndarray | None = None
+
+
+def predict_models(models: Mapping[str, tuple[str, ParameterModel]], rrs: np.ndarray,
+                   wavelength_nm: np.ndarray, region: str) -> ModelPredictions:
+    """Apply models (parameter → (version, model)) to spectra (n, n_band) [sr-1].
+
+    Stages shared by several models (same calibration) are computed once.
+    """
+    rrs = np.atleast_2d(np.asarray(rrs, dtype=float))
+    cache: dict[str, StageOutput] = {}
+    out = ModelPredictions()
+    for pid, (version, model) in models.items():
+        res = model.predict(rrs, wavelength_nm, cache)
+        out.values[pid], out.lo[pid], out.hi[pid] = res["value"], res["lo"], res["hi"]
+        out.ood[pid] = res["ood"].astype(float)
+        out.labels[pid] = f"{region}/{version}:{model.candidate}"
+        if out.owt is None and model.stages.owt is not None:
+            stage = cache[model.stages.key]
+            names = np.array(model.stages.owt.names_ + [""], dtype=object)
+            idx = np.full(rrs.shape[0], len(names) - 1)
+            if stage.owt.shape[0]:
+                idx[stage.valid] = np.argmax(stage.owt, axis=1)
+            out.owt = names[idx]
+    return out

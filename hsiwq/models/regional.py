@@ -1,0 +1,200 @@
+"""Per-region models: the shared stages and one fitted model per parameter.
+
+A region's calibration (:class:`hsiwq.models.calibrator.RegionCalibrator`) produces
+
+- one :class:`RegionStages` — the common grid, the spectral features, the physics stage
+  (regional SIOPs + MAP inversion) and the optical water types, shared by all parameters of
+  that calibration; and
+- one :class:`ParameterModel` per parameter — the regressor chosen by cross-validation, its
+  conformal interval, its training domain and the range of its training values.
+
+Each :class:`ParameterModel` carries its stages, so it is stored, promoted and rolled back
+on its own; at prediction, parameters whose stages are the same object identity (the same
+``key``) share one computation of them through a cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .domain import DomainModel
+from .features import SpectralFeatures
+from .owt import OpticalWaterTypes
+from .physics import RegionalPhysics
+from .spectra import resample
+from .uncertainty import ConformalInterval
+
+#: Margin (factor) beyond the training range of a parameter before a value is out of domain.
+RANGE_MARGIN = 1.5
+
+
+@dataclass
+class StageOutput:
+    """The shared stages evaluated on spectra (rows ``valid`` only carry values)."""
+
+    valid: np.ndarray
+    features: np.ndarray
+    physics: np.ndarray
+    owt: np.ndarray
+
+    def design(self) -> np.ndarray:
+        """The stacked design matrix [features | physics | water-type memberships]."""
+        return np.hstack([self.features, self.physics, self.owt])
+
+
+class RegionStages:
+    """The stages a region's parameter models share (fitted by the calibrator).
+
+    Attributes
+    ----------
+    key : str
+        Identity of this set of stages (shared-computation cache key).
+    grid : ndarray
+        Common wavelength grid of the features [nm].
+    features : SpectralFeatures
+    physics : RegionalPhysics or None
+    owt : OpticalWaterTypes or None
+    """
+
+    def __init__(self, key: str, grid: np.ndarray, features: SpectralFeatures,
+                 physics: RegionalPhysics | None, owt: OpticalWaterTypes | None):
+        self.key = key
+        self.grid = np.asarray(grid, dtype=float)
+        self.features = features
+        self.physics = physics
+        self.owt = owt
+
+    @property
+    def n_physics(self) -> int:
+        return 0 if self.physics is None else len(self.physics.feature_names_out_)
+
+    @property
+    def n_owt(self) -> int:
+        return 0 if self.owt is None else int(self.owt.n_types_)
+
+    def feature_names(self) -> list[str]:
+        names = list(self.features.feature_names_out_)
+        if self.physics is not None:
+            names += list(self.physics.feature_names_out_)
+        if self.owt is not None:
+            names += [f"owt_{n}" for n in self.owt.names_]
+        return names
+
+    def transform(self, rrs: np.ndarray, wavelength_nm: np.ndarray) -> StageOutput:
+        """Evaluate the stages on spectra ``rrs`` (n, n_band) [sr-1] on ``wavelength_nm``."""
+        rrs = np.atleast_2d(np.asarray(rrs, dtype=float))
+        wl = np.asarray(wavelength_nm, dtype=float)
+        xg = resample(rrs, wl, self.grid)
+        valid = np.all(np.isfinite(xg), axis=1)
+        n_valid = int(valid.sum())
+        feats = self.features.transform(xg[valid]) if n_valid else np.zeros((0, len(self.features.feature_names_out_)))
+        phys = np.zeros((n_valid, self.n_physics))
+        if self.physics is not None and n_valid:
+            phys = self.physics.transform(rrs[valid], wavelength_nm=wl, features=feats)
+            bad = ~np.all(np.isfinite(phys), axis=1)
+            if bad.any():  # a band the physics needs is missing: the row is unusable
+                keep = np.flatnonzero(valid)
+                valid[keep[bad]] = False
+                feats, phys = feats[~bad], phys[~bad]
+                xg_valid = xg[valid]
+            else:
+                xg_valid = xg[valid]
+        else:
+            xg_valid = xg[valid]
+        owt = (self.owt.transform(xg_valid) if self.owt is not None and xg_valid.shape[0]
+               else np.zeros((xg_valid.shape[0], self.n_owt)))
+        return StageOutput(valid, feats, phys, owt)
+
+
+class ParameterModel:
+    """A fitted regional model of one parameter (made by the calibrator).
+
+    Attributes
+    ----------
+    parameter : str
+        Parameter id.
+    stages : RegionStages
+        The shared stages it was trained on.
+    candidate : str
+        Name of the chosen regressor.
+    regressor : estimator
+        Fitted on the stacked design matrix, predicting ln(value).
+    interval : ConformalInterval
+        Calibrated on cross-validated residuals.
+    domain : DomainModel
+        Training domain of its spectral features.
+    log_range : tuple of float
+        ln of the 0.5 % and 99.5 % quantiles of its training values.
+    n_train : int
+        Number of training matchups.
+    """
+
+    def __init__(self, parameter: str, stages: RegionStages, candidate: str, regressor,
+                 interval: ConformalInterval, domain: DomainModel, log_range: tuple[float, float],
+                 n_train: int):
+        self.parameter = parameter
+        self.stages = stages
+        self.candidate = candidate
+        self.regressor = regressor
+        self.interval = interval
+        self.domain = domain
+        self.log_range = (float(log_range[0]), float(log_range[1]))
+        self.n_train = int(n_train)
+
+    @property
+    def wavelength_range_nm(self) -> tuple[float, float]:
+        return float(self.stages.grid[0]), float(self.stages.grid[-1])
+
+    def difficulty(self, log_pred: np.ndarray, out: StageOutput) -> np.ndarray:
+        """Covariates of the interval width: ln ŷ and, with physics, ln χ² of the MAP fit."""
+        cols = [log_pred]
+        if self.stages.physics is not None:
+            cols.append(out.physics[:, -1])
+        return np.column_stack(cols)
+
+    def predict(self, rrs: np.ndarray, wavelength_nm: np.ndarray,
+                cache: dict[str, StageOutput] | None = None) -> dict[str, np.ndarray]:
+        """Values, interval bounds and out-of-domain flags of spectra.
+
+        Parameters
+        ----------
+        rrs : ndarray
+            Spectra (n, n_band) [sr-1].
+        wavelength_nm : ndarray
+            Their band centres [nm].
+        cache : dict, optional
+            Shared stage outputs by stage key (filled on first use).
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``value``, ``lo``, ``hi`` [catalogue unit] and ``ood`` (1/0), each (n,); unusable
+            spectra give NaN values and ``ood`` 1.
+        """
+        rrs = np.atleast_2d(np.asarray(rrs, dtype=float))
+        n = rrs.shape[0]
+        if cache is not None and self.stages.key in cache:
+            out = cache[self.stages.key]
+        else:
+            out = self.stages.transform(rrs, wavelength_nm)
+            if cache is not None:
+                cache[self.stages.key] = out
+        result = {k: np.full(n, np.nan) for k in ("value", "lo", "hi")}
+        result["ood"] = np.ones(n, dtype=np.int8)
+        if not out.valid.any():
+            return result
+        log_pred = np.ravel(self.regressor.predict(out.design()))
+        half = self.interval.half_width(self.difficulty(log_pred, out))
+        lo_r, hi_r = self.log_range
+        margin = np.log(RANGE_MARGIN)
+        beyond = (log_pred < lo_r - margin) | (log_pred > hi_r + margin)
+        misfit = np.exp(out.physics[:, -1]) if self.stages.physics is not None else None
+        ood = self.domain.flag(out.features, misfit) | beyond.astype(np.int8)
+        v = out.valid
+        result["value"][v] = np.exp(log_pred)
+        result["lo"][v] = np.exp(log_pred - half)
+        result["hi"][v] = np.exp(log_pred + half)
+        result["ood"][v] = ood
+        return result
