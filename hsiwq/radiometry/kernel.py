@@ -21,8 +21,9 @@ The few per-pixel band averages the QC needs, and the spectral water tests on th
 computed per block too. The saturation and no-data tests run on the raw counts when they
 convert exactly to float32 (8/16-bit integers, float32; no ignore value), else on the float32
 block; they, and the negative-Rrs test, first check the block as a whole and go per pixel
-only where the block trips them. Blocks run on a small thread pool (numpy's element-wise
-loops release the GIL; BLAS is avoided, as OpenBLAS serialises concurrent callers).
+only where the block trips them. Groups of blocks run on a small thread pool, taken from a
+shared queue (numpy's element-wise loops and the compiled kernel release the GIL; BLAS is
+avoided, as OpenBLAS serialises concurrent callers).
 
 References
 ----------
@@ -34,6 +35,7 @@ References
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -190,32 +192,34 @@ def run_blocks(values: Any, corr: AffineCorrection, bands: QCBands,
         qc[y0:y1] = correct_block(src, out, corr, bands, options, planes=planes_ab,
                                   counts=counts)
 
-    # The band averages and the water tests on them go by groups of lines (~16 k pixels):
-    # they read a dozen bands of lines just corrected (still in cache), in fewer and longer
-    # numpy calls than block by block, with temporaries still small.
-    group = max(step, 16_384 // max(1, nx))
+    # Work goes by groups of whole blocks (~16 k pixels): the band averages and the water
+    # tests on them are computed per group, on lines just corrected (still in cache), in
+    # fewer and longer numpy calls than block by block. Threads take the next group from a
+    # shared queue, so that a thread slowed down by other processes holds up no fixed share.
+    per_group = step * max(1, -(-(16_384 // max(1, nx)) // step))
+    groups = iter(range(0, ny, per_group))
+    lock = threading.Lock()
 
-    def run_share(share: np.ndarray) -> None:
-        done = int(share[0])
-        end = min(ny, int(share[-1]) + step)
-        for y0 in share:
-            work(int(y0))
-            y1 = min(ny, int(y0) + step)
-            if y1 - done >= group or y1 == end:
-                bands.products(rrs[done:y1], out=products[done:y1])
-                fails[done:y1] = fails_water_tests(products[done:y1], bands, options)
-                done = y1
+    def run_groups() -> None:
+        while True:
+            with lock:
+                g0 = next(groups, None)
+            if g0 is None:
+                return
+            g1 = min(ny, g0 + per_group)
+            for y0 in range(g0, g1, step):
+                work(y0)
+            bands.products(rrs[g0:g1], out=products[g0:g1])
+            fails[g0:g1] = fails_water_tests(products[g0:g1], bands, options)
 
-    starts = np.arange(0, ny, step)
-    n = min(threads if threads is not None else min(2, os.cpu_count() or 1), starts.size)
+    n_groups = -(-ny // per_group)
+    n = min(threads if threads is not None else min(2, os.cpu_count() or 1), n_groups)
     if n <= 1:
-        if starts.size:
-            run_share(starts)
-    else:  # one contiguous share of blocks per thread (this one included): few hand-overs
-        shares = np.array_split(starts, n)
+        run_groups()
+    else:  # this thread works too
         with ThreadPoolExecutor(max_workers=n - 1) as pool:
-            others = [pool.submit(run_share, share) for share in shares[1:]]
-            run_share(shares[0])
+            others = [pool.submit(run_groups) for _ in range(n - 1)]
+            run_groups()
             for future in others:
                 future.result()
     return rrs, qc, products, fails
