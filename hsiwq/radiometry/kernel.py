@@ -18,7 +18,7 @@ Two sources of counts:
   (:mod:`._fused`) instead of five numpy passes, with the same results.
 
 The few per-pixel band averages the QC needs, and the spectral water tests on them, are
-computed per block too. The saturation and no-data tests run on the raw counts when they
+computed per group of blocks (~16 k pixels), on lines still in cache. The saturation and no-data tests run on the raw counts when they
 convert exactly to float32 (8/16-bit integers, float32; no ignore value), else on the float32
 block; they, and the negative-Rrs test, first check the block as a whole and go per pixel
 only where the block trips them. Groups of blocks run on a small thread pool, taken from a
