@@ -28,7 +28,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --suite all
 
 samples: $(STAMP)
 	$(BIN)/hsiwq simulate --samples sample_cubes

@@ -53,6 +53,27 @@ class ProcessResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+#: Most valid pixels entering the ROI-median spectrum; larger scenes are sampled with a fixed
+#: stride (the median's sampling error is then ≈ 1.25 σ/√32768 ≈ 0.7 % of the pixel spread).
+MEDIAN_PIXELS = 32768
+
+
+def band_medians(pixels: np.ndarray) -> np.ndarray:
+    """Median of each band over pixels, shape (n, n_band) → (n_band,), as ``np.median``.
+
+    Partitions a band-major copy in place, ~5× faster than ``np.median(pixels, axis=0)`` on a
+    512 × 512 scene.
+    """
+    n = pixels.shape[0]
+    bands = np.ascontiguousarray(pixels.T, dtype="float32")
+    k = n // 2
+    if n % 2:
+        bands.partition(k, axis=1)
+        return bands[:, k].copy()
+    bands.partition((k - 1, k), axis=1)
+    return ((bands[:, k - 1].astype("float64") + bands[:, k]) / 2).astype("float32")
+
+
 def summarise(corrected: xr.Dataset, region: str, workspace: Workspace) -> tuple[Retrieval, np.ndarray]:
     """Parameters of the ROI-median Rrs spectrum of a corrected acquisition.
 
@@ -74,8 +95,12 @@ def summarise(corrected: xr.Dataset, region: str, workspace: Workspace) -> tuple
     """
     wl = corrected["wavelength"].values
     valid = corrected["valid"].values
-    pixels = corrected["rrs"].values[valid]  # (n_valid, n_wl)
-    spectrum = (np.median(pixels, axis=0) if pixels.shape[0] else np.full(wl.size, np.nan)).astype("float32")
+    rows = np.flatnonzero(valid.ravel())
+    if rows.size > MEDIAN_PIXELS:  # a systematic sample: the median of 32k pixels is exact enough
+        rows = rows[:: -(-rows.size // MEDIAN_PIXELS)]
+    ys, xs = np.unravel_index(rows, valid.shape)
+    pixels = corrected["rrs"].values[ys, xs]  # (n, n_wl), whatever the cube's memory layout
+    spectrum = band_medians(pixels) if pixels.shape[0] else np.full(wl.size, np.nan, dtype="float32")
     sun_zenith = float(corrected.attrs.get("sun_zenith_deg", 30.0))
     retrieval = retrieve_region(spectrum, wl, region=region, workspace=workspace,
                                 sun_zenith_deg=sun_zenith if np.isfinite(sun_zenith) else 30.0)

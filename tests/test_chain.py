@@ -68,3 +68,11 @@ def test_reprocessing_is_harmless(home):
     assert ds.sizes["time"] == len(bundles)
     lines = (ws.root / "notifications" / "duty-officer.jsonl").read_text().splitlines()
     assert len(lines) == 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 1000, 1001])
+def test_band_medians_equal_numpy(n):
+    from hsiwq.pipeline import band_medians
+
+    x = np.random.default_rng(n).random((n, 7)).astype("float32")
+    np.testing.assert_allclose(band_medians(x), np.median(x, axis=0), rtol=1e-6)
