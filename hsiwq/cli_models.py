@@ -42,8 +42,11 @@ def _fmt(x, digits: int = 1) -> str:
               help="Parameters fitted in parallel.")
 @click.option("--folds", type=click.IntRange(3, 20), default=None,
               help="Cross-validation folds (default 5, or 3 beyond 1,000 matchups).")
+@click.option("--candidates", default=None, metavar="A,B,...",
+              help="Candidate regressors to compare (default all: ridge-physics, ridge, pls, gp, "
+                   "hgb, ensemble).")
 @click.pass_obj
-def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, folds) -> None:
+def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, folds, candidates) -> None:
     """Fit every parameter present in the matchups, cross-validated by sampling day,
     print the metrics beside the defaults and the model in service, register the new
     version (and promote it with --promote), and write a report with scatter plots."""
@@ -56,8 +59,18 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
     click.echo(f"{m.source}: {len(m.table)} matchups, {m.wavelength_nm.size} bands "
                f"{m.wavelength_nm[0]:g}–{m.wavelength_nm[-1]:g} nm, parameters: {', '.join(m.present)}; "
                f"cross-validation grouped by {m.group_by}")
-    run = calibrate_region(m, region, ws, calibrator=RegionCalibrator(n_jobs=jobs, n_splits=folds),
-                           promote=promote, report_dir=report_dir, author=author)
+    template = RegionCalibrator(n_jobs=jobs, n_splits=folds)
+    if candidates:
+        from .models.candidates import CANDIDATES
+
+        names = tuple(c.strip() for c in candidates.split(",") if c.strip())
+        unknown = sorted(set(names) - set(CANDIDATES))
+        if unknown or not names:
+            raise ModelsCommandError("--candidates", f"unknown {', '.join(unknown) or '(none given)'}; "
+                                                     f"known: {', '.join(CANDIDATES)}")
+        template.set_params(candidates=names)
+    run = calibrate_region(m, region, ws, calibrator=template, promote=promote,
+                           report_dir=report_dir, author=author)
     from .params import PARAMETERS
 
     head = (f"{'parameter':12s} {'n':>5s} {'chosen':14s} {'MdSA%':>7s} {'SSPB%':>7s} {'R2':>6s} "

@@ -19,6 +19,8 @@ and the medians used to fill gaps.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.signal import savgol_filter
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -107,7 +109,10 @@ class SpectralFeatures(TransformerMixin, BaseEstimator):
         self.n_features_in_ = wl.size
         self.fill_ = np.zeros(0)
         alg = self._algorithm_block(X, wl)
-        self.fill_ = np.nan_to_num(np.nanmedian(alg, axis=0), nan=0.0) if alg.shape[1] else np.zeros(0)
+        if alg.shape[1]:
+            with warnings.catch_warnings():  # an algorithm with no value anywhere: fill with 0
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self.fill_ = np.nan_to_num(np.nanmedian(alg, axis=0), nan=0.0)
         return self
 
     def get_feature_names_out(self, input_features=None):

@@ -2,7 +2,8 @@
 
 Every stored acquisition with a complete ROI-median spectrum is retrieved again with the
 chosen models and its record rewritten through the store's API (same acquisition time, so
-the new row replaces the old one; verdict, reason, QC and geometry figures are kept).
+the new row replaces the old one; verdict, reason, QC and geometry figures are kept, and so
+are the downsampled maps, which reprocessing from ROI spectra cannot recompute).
 Records already carrying the same model labels are skipped, so running it twice changes
 nothing the second time (idempotent). Rejected acquisitions stay without values.
 """
@@ -17,7 +18,7 @@ import numpy as np
 from ..params import PARAMETER_IDS
 from ..retrieval.defaults import DEFAULT_ALGORITHMS, Retrieval, retrieve_defaults
 from ..retrieval.regions import load_region
-from ..store import Record, SiteStore
+from ..store import LABELS, QUANTITIES, Record, SiteStore
 from ..workspace import Workspace
 from .predict import predict_models
 from .registry import ModelRegistry, RegistryError
@@ -91,12 +92,19 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
     ReprocessResult
     """
     store = SiteStore(workspace.store_path(site))
-    ds = store.read(start=start, end=end)
+    ds = store.read(start=start, end=end, with_maps=True)
     registry = ModelRegistry(workspace.registry_dir)
     models = models_for(registry, region, version)
     settings = load_region(region, workspace.regions_dir)
     wl = ds["wavelength"].values
-    quantities = [str(v) for v in ds.data_vars if v not in ("rrs", "verdict", "reason", "model_version")]
+    quantities = [q for q in QUANTITIES if q in ds]
+    model_labels = {"model_version"} | {f"{p}_model" for p in PARAMETER_IDS}
+    kept_labels = [k for k in LABELS if k in ds and k not in model_labels]
+    maps_at: dict = {}
+    if "maps" in ds:
+        params = [str(p) for p in ds["map_parameter"].values]
+        for j, t in enumerate(ds["map_time"].values):
+            maps_at[np.datetime64(t, "s")] = {p: ds["maps"].values[j, k] for k, p in enumerate(params)}
     rewritten = unchanged = missing = 0
     labels = ""
     for i in range(ds.sizes["time"]):
@@ -106,7 +114,8 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
             missing += 1
             continue
         sza = float(ds["sun_zenith_deg"].values[i]) if "sun_zenith_deg" in ds else 30.0
-        r = retrieve_with_models(models, region, settings, spectrum[None, :], wl, sza if np.isfinite(sza) else 30.0)
+        r = retrieve_with_models(models, region, settings, spectrum[None, :], wl,
+                                 sza if np.isfinite(sza) else 30.0)
         labels = ";".join(f"{k}={v}" for k, v in sorted(r.algorithms.items()))
         if str(ds["model_version"].values[i]) == labels:
             unchanged += 1
@@ -119,10 +128,13 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
             for pid, arr in kind.items():
                 values[pid + suffix] = float(arr[0]) if accepted else float("nan")
         values["processed_at"] = datetime.now(timezone.utc).timestamp()
-        t = datetime.fromtimestamp(ds["time"].values[i].astype("datetime64[s]").astype(int), tz=timezone.utc)
-        store.write(Record(time=t, values=values,
-                           labels={"verdict": str(ds["verdict"].values[i]),
-                                   "reason": str(ds["reason"].values[i]), "model_version": labels},
-                           rrs=spectrum, wavelength=wl))
+        new_labels = {k: str(ds[k].values[i]) for k in kept_labels}
+        new_labels["model_version"] = labels
+        new_labels.update({f"{pid}_model": str(v) for pid, v in r.algorithms.items()})
+        t64 = ds["time"].values[i].astype("datetime64[s]")
+        t = datetime.fromtimestamp(int(t64.astype(np.int64)), tz=timezone.utc)
+        store.write(Record(time=t, values={k: v for k, v in values.items() if k in QUANTITIES},
+                           labels={k: v for k, v in new_labels.items() if k in LABELS},
+                           rrs=spectrum, wavelength=wl, maps=maps_at.get(t64)))
         rewritten += 1
     return ReprocessResult(site, rewritten, unchanged, missing, labels)

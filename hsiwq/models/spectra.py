@@ -24,8 +24,7 @@ class SpectraError(HsiwqError):
 
 def rrs_columns(wavelength_nm: ArrayLike) -> list[str]:
     """Column names ``Rrs_<nm>`` for band centres [nm] (shortest exact decimal form)."""
-    return [f"Rrs_{float(w):g}" if float(w) != round(float(w)) else f"Rrs_{int(round(float(w)))}"
-            for w in np.asarray(wavelength_nm, dtype=float)]
+    return [f"Rrs_{float(w):.10g}" for w in np.asarray(wavelength_nm, dtype=float)]
 
 
 def spectra_from_table(table: pd.DataFrame, where: str = "table") -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +59,7 @@ def spectra_from_table(table: pd.DataFrame, where: str = "table") -> tuple[np.nd
         dup = wl[1:][np.diff(wl) <= 0][0]
         raise SpectraError(where, f"wavelength {dup:g} nm appears in more than one Rrs column")
     try:
-        rrs = table[[c for _, c in found]].apply(pd.to_numeric, errors="raise").to_numpy(float)
+        rrs = np.array(table[[c for _, c in found]].apply(pd.to_numeric, errors="raise").to_numpy(float))
     except (ValueError, TypeError) as exc:
         raise SpectraError(where, f"non-numeric value in an Rrs column ({exc})") from None
     return rrs, wl
@@ -92,7 +91,8 @@ def resampling_matrix(source_nm: ArrayLike, target_nm: ArrayLike) -> np.ndarray:
     m = np.zeros((src.size, tgt.size))
     for j, (c, h) in enumerate(zip(tgt, half)):
         inside = np.flatnonzero(np.abs(src - c) <= h)
-        if inside.size >= 3:  # a finer source grid: average (less noise)
+        whole = src[0] <= c - h and c + h <= src[-1]  # a box cut by the grid's end is biased
+        if inside.size >= 3 and whole:  # a finer source grid: average (less noise)
             m[inside, j] = 1.0 / inside.size
             continue
         hi = int(np.clip(np.searchsorted(src, c), 1, src.size - 1))

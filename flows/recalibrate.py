@@ -1,0 +1,179 @@
+"""Prefect flows of the models: recalibration and reprocessing (thin layers over hsiwq).
+
+- ``recalibrate-region``: lab samples → matchup table from the site's stored ROI spectra →
+  calibration (registered as a new version) → comparison with the models in service →
+  optional promotion of the parameters whose new model is at least as good.
+- ``reprocess-site``: recompute a site's history from its stored ROI spectra with a given
+  model version (or those in service), rewriting records through the store's API;
+  idempotent (records already produced by the same models are left alone).
+
+Call them like functions (Prefect's embedded mode), after
+:func:`flows.env.configure_prefect`; or deploy them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from hsiwq.errors import HsiwqError
+
+
+def _transient(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's retry_condition_fn signature
+    """Retry I/O failures only, never bad data."""
+    try:
+        state.result()
+    except HsiwqError:
+        return False
+    except OSError:
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
+def build_matchup_table(home: str, site: str, samples_csv: str, window_minutes: float, out_csv: str) -> dict:
+    """Pair lab samples with the site's nearest valid acquisitions; write the matchup CSV."""
+    import pandas as pd
+
+    from hsiwq.models.matchup_builder import build_matchups
+    from hsiwq.store import SiteStore
+    from hsiwq.workspace import Workspace
+
+    ws = Workspace.resolve(home)
+    result = build_matchups(SiteStore(ws.store_path(site)).read(), pd.read_csv(samples_csv),
+                            window_minutes=window_minutes, where=samples_csv)
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(out_csv, index=False)
+    return {"path": out_csv, "matchups": len(result.table), "unmatched": result.n_unmatched}
+
+
+@task
+def calibrate_task(home: str, region: str, matchups_csv: str, jobs: int = 2,
+                   candidates: tuple[str, ...] | None = None) -> dict:
+    """Calibrate and register (not promote); the metrics of the new, default and served models."""
+    from hsiwq.models.calibrate import calibrate_region
+    from hsiwq.models.calibrator import RegionCalibrator
+    from hsiwq.models.matchups import read_matchups
+    from hsiwq.workspace import Workspace
+
+    ws = Workspace.resolve(home).ensure()
+    template = RegionCalibrator(n_jobs=jobs)
+    if candidates:
+        template.set_params(candidates=tuple(candidates))
+    run = calibrate_region(read_matchups(matchups_csv), region, ws, calibrator=template)
+    return {
+        "version": run.version, "report": str(run.report),
+        "new": {p: r.metrics[r.chosen]["mdsa"] for p, r in run.outcome.reports.items()},
+        "default": {p: m["mdsa"] for p, m in run.default_metrics.items()},
+        "service": {p: m["mdsa"] for p, m in run.service_metrics.items()},
+        "service_versions": dict(run.service_versions),
+    }
+
+
+@task
+def compare(summary: dict, tolerance: float = 0.0) -> list[str]:
+    """Parameters whose new model is at least as good as what serves them now.
+
+    The new model's held-out MdSA is compared with the served model's MdSA on the same
+    matchups (in-sample for it if they were its training data: a conservative test), or,
+    without a served model, with the default algorithm's; parameters without either (the
+    non-optical ones on a first calibration) qualify.
+    """
+    better = []
+    for pid, new in summary["new"].items():
+        old = summary["service"].get(pid, summary["default"].get(pid))
+        if old is None or old != old or new <= old * (1.0 + tolerance):
+            better.append(pid)
+    return better
+
+
+@task
+def promote_task(home: str, region: str, version: str, parameters: list[str]) -> list[str]:
+    from hsiwq.models.registry import ModelRegistry
+    from hsiwq.workspace import Workspace
+
+    if not parameters:
+        return []
+    return ModelRegistry(Workspace.resolve(home).registry_dir).promote(region, version, parameters,
+                                                                       by="recalibrate-flow")
+
+
+@flow(name="recalibrate-region", log_prints=False)
+def recalibrate(home: str, region: str, site: str, samples_csv: str, *, window_minutes: float = 30.0,
+                promote: bool = False, tolerance: float = 0.0, jobs: int = 2,
+                candidates: list[str] | None = None) -> dict:
+    """Matchups from a site's store → calibration → comparison → optional promotion.
+
+    Parameters
+    ----------
+    home : str
+        Workspace folder.
+    region : str
+        Region whose models are recalibrated.
+    site : str
+        Site whose stored spectra are matched with the samples.
+    samples_csv : str
+        Lab samples (a ``time`` column and parameter columns).
+    window_minutes : float
+        Matchup time window [min].
+    promote : bool
+        Promote the parameters whose new model is at least as good (see :func:`compare`).
+    tolerance : float
+        Relative MdSA margin a new model may be worse by and still count as good as [-].
+    jobs : int
+        Parameters fitted in parallel.
+    candidates : list of str, optional
+        Candidate regressors (default: all).
+
+    Returns
+    -------
+    dict
+        The version, the per-parameter metrics, the parameters found better and promoted.
+    """
+    logger = get_run_logger()
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    out_csv = str(Path(home) / "matchups" / f"{site}-{stamp}.csv")
+    built = build_matchup_table(home, site, samples_csv, window_minutes, out_csv)
+    logger.info("%s: %d matchups (%d samples unmatched)", site, built["matchups"], built["unmatched"])
+    summary = calibrate_task(home, region, built["path"], jobs, tuple(candidates) if candidates else None)
+    better = compare(summary, tolerance)
+    promoted = promote_task(home, region, summary["version"], better) if promote else []
+    logger.info("%s %s registered; better: %s; promoted: %s", region, summary["version"],
+                ", ".join(better) or "none", ", ".join(promoted) or "none")
+    return {**summary, "matchups": built, "better": better, "promoted": promoted}
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
+def reprocess_task(home: str, site: str, region: str, version: str | None,
+                   start: datetime | None, end: datetime | None) -> dict:
+    from hsiwq.models.reprocess import reprocess_site
+    from hsiwq.workspace import Workspace
+
+    r = reprocess_site(Workspace.resolve(home), site, region, version, start=start, end=end)
+    return {"site": r.site, "rewritten": r.rewritten, "unchanged": r.unchanged,
+            "without_spectrum": r.without_spectrum, "labels": r.labels}
+
+
+@flow(name="reprocess-site", log_prints=False)
+def reprocess(home: str, site: str, *, region: str | None = None, version: str | None = None,
+              start: datetime | None = None, end: datetime | None = None,
+              config_file: str | None = None) -> dict:
+    """Recompute a site's history with a model version (None: those in service;
+    ``"defaults"``: the published algorithms), idempotently.
+
+    ``region`` defaults to the site's region in the configuration.
+    """
+    if region is None:
+        from hsiwq.config import load_config
+        from hsiwq.workspace import Workspace
+
+        config, where = load_config(config_file or Workspace.resolve(home).config_file)
+        region = config.site(site, where=where).region
+    result = reprocess_task(home, site, region, version, start, end)
+    get_run_logger().info("%s: %d records rewritten, %d already up to date", site,
+                          result["rewritten"], result["unchanged"])
+    return result

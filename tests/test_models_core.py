@@ -1,0 +1,199 @@
+"""Building blocks of the regional models: metrics, spectra tables, simulator, features,
+physics stage, intervals, domain, water types."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hsiwq.bio_optics.forward import ForwardModel
+from hsiwq.models.domain import DomainModel
+from hsiwq.models.features import SpectralFeatures
+from hsiwq.models.metrics import mdsa, r2_log, rmse_log, sspb
+from hsiwq.models.owt import OpticalWaterTypes
+from hsiwq.models.physics import (NoiseModel, RegionalPhysics, Shapes, fit_siop, forward,
+                                  map_invert)
+from hsiwq.models.spectra import (SpectraError, common_grid, resample, rrs_columns,
+                                  spectra_from_table)
+from hsiwq.models.synthetic import NO_NOISE, simulate_matchups
+from hsiwq.models.uncertainty import ConformalInterval
+from hsiwq.params import PARAMETER_IDS
+from hsiwq.simulate.water_types import WATER_TYPES
+
+
+def test_mdsa_and_sspb_are_symmetric_in_log_space():
+    y = np.array([1.0, 10.0, 100.0])
+    assert mdsa(y, 2 * y) == pytest.approx(100.0)
+    assert mdsa(y, y / 2) == pytest.approx(100.0)
+    assert sspb(y, 2 * y) == pytest.approx(100.0)
+    assert sspb(y, y / 2) == pytest.approx(-100.0)
+    assert mdsa(y, y) == 0.0 and r2_log(y, y) == 1.0 and rmse_log(y, 10 * y) == pytest.approx(1.0)
+    # missing and non-positive pairs are ignored
+    assert mdsa([1.0, np.nan, 1.0], [1.1, 5.0, -1.0]) == pytest.approx(10.0)
+    assert np.isnan(mdsa([np.nan], [1.0]))
+
+
+def test_spectra_tables_any_order_and_grid():
+    wl = [402.5, 400, 405]
+    t = pd.DataFrame({"Rrs_405": [3.0], "site": ["x"], "Rrs_400": [1.0], "Rrs_402.5": [2.0]})
+    rrs, w = spectra_from_table(t)
+    assert list(w) == [400, 402.5, 405] and list(rrs[0]) == [1.0, 2.0, 3.0]
+    assert rrs_columns(wl) == ["Rrs_402.5", "Rrs_400", "Rrs_405"]
+    with pytest.raises(SpectraError, match="Rrs_<nm>"):
+        spectra_from_table(pd.DataFrame({"a": [1]}))
+    with pytest.raises(SpectraError, match="non-numeric"):
+        spectra_from_table(pd.DataFrame({"Rrs_400": ["x"], "Rrs_410": [1.0]}))
+
+
+def test_resample_interpolates_coarse_and_averages_fine_grids():
+    src = np.arange(400.0, 901.0, 1.0)
+    x = np.sin(src / 50.0)[None, :]
+    tgt = np.arange(400.0, 901.0, 5.0)
+    out = resample(x, src, tgt)
+    assert np.allclose(out[0], np.sin(tgt / 50.0), atol=2e-3)  # box mean of 5 fine bands
+    coarse = np.arange(398.0, 905.0, 4.2)
+    out = resample(np.sin(coarse / 50.0)[None, :], coarse, tgt)
+    assert np.allclose(out[0], np.sin(tgt / 50.0), atol=2e-3)  # linear interpolation
+    with pytest.raises(SpectraError, match="do not cover"):
+        resample(x[:, :100], src[:100], tgt)
+    # a NaN in a band nobody needs does not spread
+    y = x.copy()
+    y[0, -1] = np.nan
+    assert np.isfinite(resample(y, src, tgt[:50])).all()
+    assert common_grid(np.linspace(398, 905, 120))[[0, -1]].tolist() == [400.0, 900.0]
+
+
+def test_simulated_matchups_have_groups_missing_values_and_spectra():
+    t = simulate_matchups("eutrophic_lake", 300, seed=1, missing_fraction=0.15)
+    assert len(t) == 300 and set(PARAMETER_IDS) <= set(t.columns)
+    missing = t[list(PARAMETER_IDS)].isna().mean()
+    assert missing.between(0.08, 0.22).all()
+    days = t["time"].str[:10]
+    assert 50 < days.nunique() < 200  # several samples per sampling day
+    rrs, wl = spectra_from_table(t)
+    assert wl.size == 120 and np.isfinite(rrs).all()
+    clean = simulate_matchups("eutrophic_lake", 5, seed=1, noise=NO_NOISE)
+    r, w = spectra_from_table(clean)
+    fm = ForwardModel(w, WATER_TYPES["eutrophic_lake"].iop)
+    assert np.allclose(r, fm.rrs(clean.chl_a, clean.phycocyanin, clean.tss, clean.cdom))
+
+
+def test_features_are_finite_and_named():
+    t = simulate_matchups("clear_reservoir", 40, seed=2)
+    rrs, wl = spectra_from_table(t)
+    grid = common_grid(wl)
+    x = resample(rrs, wl, grid)
+    f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(x)
+    F = f.transform(x)
+    names = f.get_feature_names_out()
+    assert F.shape == (40, names.size) and np.isfinite(F).all()
+    assert {"L_400", "alg_gilerson2", "alg_qaa_secchi", "ratio_708_665"} <= set(names)
+    # a short grid drops what it cannot compute instead of failing
+    short = grid[grid <= 700]
+    g = SpectralFeatures(wavelength_nm=tuple(short)).fit(x[:, : short.size])
+    assert "alg_gons" not in g.get_feature_names_out()
+    with pytest.raises(ValueError, match="shape"):
+        f.transform(x[:, :10])
+
+
+def test_forward_model_matches_bio_optics_and_its_jacobian():
+    wl = np.arange(400.0, 901.0, 5.0)
+    m = WATER_TYPES["sediment_river"].iop
+    lc = np.log([[30.0, 20.0, 40.0, 1.0], [2.0, 0.2, 300.0, 0.5]])
+    s = Shapes.of(wl, m)
+    assert np.allclose(forward(s, lc), ForwardModel(wl, m).rrs(*np.exp(lc).T), rtol=1e-12)
+    r, jac = forward(s, lc, jacobian=True)
+    for k in range(4):
+        d = lc.copy()
+        d[:, k] += 1e-6
+        fd = (forward(s, d) - r) / 1e-6
+        assert np.max(np.abs(fd - jac[..., k])) <= 1e-4 * np.max(np.abs(jac[..., k])) + 1e-12
+
+
+def test_siop_fit_and_map_recover_noise_free_truth():
+    t = simulate_matchups("eutrophic_lake", 80, seed=3, noise=NO_NOISE)
+    rrs, wl = spectra_from_table(t)
+    conc = t[["chl_a", "phycocyanin", "tss", "cdom"]].to_numpy()
+    sel = (wl >= 410) & (wl <= 800)
+    siop, noise = fit_siop(wl[sel], rrs[:, sel], conc)
+    true = WATER_TYPES["eutrophic_lake"].iop
+    assert siop.aph_scale == pytest.approx(true.aph_scale, rel=0.02)
+    assert siop.b_bp_star_555 == pytest.approx(true.b_bp_star_555, rel=0.05)
+    assert siop.s_cdom == pytest.approx(true.s_cdom, rel=0.02)
+    state, _ = map_invert(Shapes.of(wl[sel], true), rrs[:, sel], np.tile(np.log([5, 1, 10, 0.7]), (80, 1)),
+                          np.full(4, 100.0), NoiseModel(), n_iter=30)
+    assert mdsa(conc[:, 0], np.exp(state[:, 0])) < 0.5
+    assert mdsa(conc[:, 2], np.exp(state[:, 2])) < 0.5
+
+
+def test_physics_stage_beats_its_prior_on_noisy_spectra():
+    train = simulate_matchups("eutrophic_lake", 150, seed=4, missing_fraction=0.15)
+    test = simulate_matchups("eutrophic_lake", 200, seed=5)
+    r, wl = spectra_from_table(train)
+    rt, _ = spectra_from_table(test)
+    grid = common_grid(wl)
+    f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(resample(r, wl, grid))
+    F, Ft = f.transform(resample(r, wl, grid)), f.transform(resample(rt, wl, grid))
+    ph = RegionalPhysics().fit(r, train[["chl_a", "phycocyanin", "tss", "cdom"]].to_numpy(),
+                               wavelength_nm=wl, features=F, groups=train.time.str[:10].to_numpy())
+    assert ph.siop_fitted_ and 0.005 < ph.noise_.relative < 0.05
+    P = ph.transform(rt, wavelength_nm=wl, features=Ft)
+    prior = ph.prior(Ft)
+    for k, pid in enumerate(("chl_a", "phycocyanin")):
+        assert mdsa(test[pid], np.exp(P[:, k])) < mdsa(test[pid], np.exp(prior[:, k]))
+    with pytest.raises(ValueError, match="fewer than 8 bands"):
+        ph.transform(rt[:, :5], wavelength_nm=wl[:5], features=Ft)
+
+
+def test_conformal_interval_covers_its_level():
+    rng = np.random.default_rng(0)
+    d = rng.uniform(0, 1, 2000)
+    r = rng.standard_normal(2000) * (0.05 + 0.3 * d)  # heteroscedastic
+    ci = ConformalInterval(0.68).fit(r[:1000], d[:1000, None])
+    hw = ci.half_width(d[1000:, None])
+    cover = np.mean(np.abs(r[1000:]) <= hw)
+    assert 0.64 < cover < 0.72
+    assert hw[d[1000:] > 0.8].mean() > 2 * hw[d[1000:] < 0.2].mean()  # wider where harder
+    with pytest.raises(ValueError):
+        ConformalInterval(1.5).fit(r, d[:, None])
+
+
+def test_domain_flags_other_water_and_few_of_its_own():
+    def feats(wt, n, seed):
+        t = simulate_matchups(wt, n, seed=seed)
+        rrs, wl = spectra_from_table(t)
+        grid = common_grid(wl)
+        return resample(rrs, wl, grid), grid
+
+    own, grid = feats("clear_reservoir", 300, 1)
+    f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(own)
+    dom = DomainModel().fit(f.transform(own))
+    new_own, _ = feats("clear_reservoir", 400, 2)
+    river, _ = feats("sediment_river", 200, 3)
+    assert dom.flag(f.transform(new_own)).mean() <= 0.05
+    assert dom.flag(f.transform(river)).mean() >= 0.95
+    bad = f.transform(new_own[:3])
+    bad[0, 0] = np.nan
+    assert dom.flag(bad)[0] == 1
+
+
+def test_learned_water_types_separate_the_simulated_waters():
+    parts = [simulate_matchups(wt, 120, seed=k) for k, wt in enumerate(WATER_TYPES)]
+    t = pd.concat(parts, ignore_index=True)
+    rrs, wl = spectra_from_table(t)
+    grid = common_grid(wl)
+    x = resample(rrs, wl, grid)
+    owt = OpticalWaterTypes(wavelength_nm=tuple(grid)).fit(x)
+    m = owt.transform(x)
+    assert owt.n_types_ >= 3 and np.allclose(m.sum(axis=1), 1.0)
+    label = owt.predict(x)
+    # each learned type is (almost) pure in one simulated water type
+    for k in np.unique(label):
+        share = t.loc[label == k, "water_type"].value_counts(normalize=True).iloc[0]
+        assert share > 0.9
+    # published class means (here: the three water types' mean shapes) by spectral angle
+    cents = np.stack([x[t.water_type == wt].mean(axis=0) for wt in WATER_TYPES])
+    pub = OpticalWaterTypes(wavelength_nm=tuple(grid), centroids=cents, centroid_wavelength_nm=grid).fit(x)
+    hit = np.array(list(WATER_TYPES))[pub.predict(x)] == t.water_type.to_numpy()
+    assert hit.mean() > 0.9  # eutrophic lake and river overlap a little
