@@ -90,9 +90,10 @@ def test_serve_three_sites(tmp_path):
     (broken / "irradiance.raw").unlink()
     for b in dianchi:
         shutil.copytree(b, ws.inbox("dianchi") / b.name)
-    proc = subprocess.Popen([sys.executable, "-m", "hsiwq", "serve", "--limit", "2"],
-                            env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    log = tmp_path / "serve.log"  # a file, not a pipe: a full pipe would block the server
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "hsiwq", "serve", "--limit", "2"],
+                                env=cli_env(home), stdout=fh, stderr=subprocess.STDOUT, text=True)
     try:
         _wait(lambda: _rows(ws, "taihu-north") == 2 and _rows(ws, "dianchi") == 3
               and _rows(ws, "yangtze-nanjing") == 2, 240, "first runs")
@@ -102,10 +103,12 @@ def test_serve_three_sites(tmp_path):
         shutil.copytree(taihu[3], ws.inbox("taihu-north") / (taihu[3].name + "-again"))
         _wait(lambda: not any(ws.inbox("taihu-north").iterdir()) and _rows(ws, "taihu-north") == 4,
               120, "late Taihu bundles")
+    except AssertionError:
+        raise AssertionError(f"{log.read_text()[-3000:]}") from None
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode in (0, -signal.SIGTERM, 130), err
+        proc.wait(timeout=60)
+    assert proc.returncode in (0, -signal.SIGTERM, 130), log.read_text()[-3000:]
     ds = SiteStore(ws.store_path("taihu-north")).read()
     assert list(ds["time"].values) == sorted(ds["time"].values)  # time order despite arrival order
     assert ds.sizes["time"] == 4  # the duplicate replaced, not added
