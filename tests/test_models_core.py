@@ -139,7 +139,7 @@ def test_physics_stage_beats_its_prior_on_noisy_spectra():
                                wavelength_nm=wl, features=F, groups=train.time.str[:10].to_numpy())
     assert ph.siop_fitted_ and 0.005 < ph.noise_.relative < 0.05
     P = ph.transform(rt, wavelength_nm=wl, features=Ft)
-    prior = ph.prior(Ft)
+    prior = ph.prior_mean(Ft)
     for k, pid in enumerate(("chl_a", "phycocyanin")):
         assert mdsa(test[pid], np.exp(P[:, k])) < mdsa(test[pid], np.exp(prior[:, k]))
     with pytest.raises(ValueError, match="fewer than 8 bands"):

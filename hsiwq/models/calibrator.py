@@ -12,7 +12,8 @@ and the sampling groups (days), and
 4. for each parameter with enough lab values, scores every candidate regressor
    (:mod:`.candidates`) by its cross-validated MdSA in log space, keeps the best, refits it
    on all the parameter's matchups, calibrates its 68 % interval on the held-out residuals
-   (:mod:`.uncertainty`) and learns its training domain (:mod:`.domain`).
+   (:mod:`.uncertainty`); the region's training domain (:mod:`.domain`) is learnt once,
+   from all the spectra, with the held-out physics misfit.
 """
 
 from __future__ import annotations
@@ -89,10 +90,9 @@ def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[
     return oof
 
 
-def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray, groups: np.ndarray,
+def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
                    folds: list[tuple[np.ndarray, np.ndarray]], candidates: dict, names: tuple[str, ...],
-                   n_base: int, chi2: np.ndarray | None, level: float, random_state: int,
-                   threads: int | None):
+                   chi2: np.ndarray | None, level: float, threads: int | None):
     """Select, refit and calibrate one parameter's regressor (runs in a worker)."""
     t0 = time.perf_counter()
     with threadpool_limits(limits=threads), warnings.catch_warnings():
@@ -117,12 +117,10 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray, groups: np.ndarray,
         honest = _selection_aware(oofs, ly, sub_folds, names)
         difficulty = [honest] + ([chi2[rows]] if chi2 is not None else [])
         interval = ConformalInterval(level=level).fit(ly - honest, np.column_stack(difficulty))
-        misfit = np.exp(chi2[rows]) if chi2 is not None else None
-        domain = DomainModel(random_state=random_state).fit(Zr[:, :n_base], groups=groups[rows], misfit=misfit)
         log_range = (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995)))
         oof = honest
     metrics["selected"] = summary(truth, np.exp(oof))
-    return pid, chosen, regressor, interval, domain, log_range, metrics, truth, np.exp(oof), time.perf_counter() - t0
+    return pid, chosen, regressor, interval, log_range, metrics, truth, np.exp(oof), time.perf_counter() - t0
 
 
 def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
@@ -261,7 +259,9 @@ class RegionCalibrator(BaseEstimator):
         if self.owt:
             owt = OpticalWaterTypes(wavelength_nm=tuple(grid), random_state=self.random_state).fit(xg)
             O = owt.transform(xg)
-        stages = RegionStages(uuid.uuid4().hex, grid, features, physics, owt)
+        misfit = np.exp(P[:, -1]) if physics is not None else None  # held-out misfits
+        domain = DomainModel(random_state=self.random_state).fit(F, groups=g, misfit=misfit)
+        stages = RegionStages(uuid.uuid4().hex, grid, features, physics, owt, domain)
         Z = np.hstack([F, P, O])
         candidates = make_candidates(F.shape[1], P.shape[1] + O.shape[1], n_physics=P.shape[1],
                                      random_state=self.random_state)
@@ -277,14 +277,14 @@ class RegionCalibrator(BaseEstimator):
                 todo.append((pid, Y[:, j]))
         n_jobs = max(1, min(int(self.n_jobs), len(todo) or 1))
         threads = 1  # two cores: one thread per worker beats oversubscribed BLAS/OpenMP
-        jobs = (delayed(_fit_parameter)(pid, Z, y, g, folds, candidates, names, F.shape[1], chi2,
-                                        self.interval_level, self.random_state, threads)
+        jobs = (delayed(_fit_parameter)(pid, Z, y, folds, candidates, names, chi2,
+                                        self.interval_level, threads)
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
         models, reports = {}, {}
-        for pid, chosen, reg, interval, domain, log_range, metrics, truth, oof, secs in results:
+        for pid, chosen, reg, interval, log_range, metrics, truth, oof, secs in results:
             n_train = int(truth.size)
-            models[pid] = ParameterModel(pid, stages, chosen, reg, interval, domain, log_range, n_train)
+            models[pid] = ParameterModel(pid, stages, chosen, reg, interval, log_range, n_train)
             half = interval.half_width(np.column_stack([np.log(oof)] + ([chi2[np.isfinite(Y[:, ids.index(pid)]) & (Y[:, ids.index(pid)] > 0)]] if chi2 is not None else [])))
             inside = np.abs(np.log(truth / oof)) <= half
             reports[pid] = ParameterReport(pid, n_train, chosen, metrics, truth, oof, secs,

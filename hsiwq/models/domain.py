@@ -34,11 +34,12 @@ from sklearn.utils.validation import check_is_fitted
 
 
 def _stats(scaler: StandardScaler, pca: PCA, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    z = scaler.transform(X)
-    t = pca.transform(z)
+    zc = (X - scaler.mean_) / scaler.scale_ - pca.mean_
+    t = zc @ pca.components_.T
     t2 = np.sum(t**2 / pca.explained_variance_, axis=1)
-    resid = z - pca.inverse_transform(t)
-    return t2, np.sum(resid**2, axis=1)
+    # |residual|² = |z|² − |t|² for orthonormal components (no back-projection needed)
+    q = np.maximum(np.einsum("ij,ij->i", zc, zc) - np.einsum("ij,ij->i", t, t), 0.0)
+    return t2, q
 
 
 class DomainModel(BaseEstimator):

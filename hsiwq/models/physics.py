@@ -16,9 +16,9 @@ non-algal absorption, power-law particle backscattering — the same equations a
 2. **MAP inversion** (:func:`map_invert`): each spectrum's ln(Chl, PC, TSS, CDOM), gain g
    and glint residual δ are the maximum a posteriori estimate under the forward model with
    the regional SIOPs, Rrs_obs = e^g·Rrs(c) + δ·10⁻⁴·(λ/550)⁻², relative + absolute noise,
-   and a Gaussian prior from a data-driven model (ridge regression on spectral features)
-   with its cross-validated error — an optimal-estimation retrieval (Rodgers 2000) by
-   batched Levenberg–Marquardt with an analytic Jacobian.
+   and a Gaussian prior — by default the region's population of lab values (mean and
+   covariance of their logarithms) — an optimal-estimation retrieval (Rodgers 2000) by
+   Levenberg–Marquardt with an analytic Jacobian.
 
 The resulting estimates are features for the per-parameter regressors: where the physics
 fits the region they carry what the spectra can tell; where it does not, cross-validation
@@ -38,6 +38,8 @@ References
 from __future__ import annotations
 
 import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -237,9 +239,20 @@ def fit_siop(wavelength_nm: np.ndarray, observed: np.ndarray, concentrations: np
     return siop, fitted
 
 
+def _compiled_kernel():
+    """The numba kernel of the MAP loop, or None (numba missing, or ``HSIWQ_NO_NUMBA`` set)."""
+    if os.environ.get("HSIWQ_NO_NUMBA"):
+        return None
+    try:
+        from ._map_kernel import map_kernel
+    except ImportError:  # pragma: no cover - numba is a dependency, but stay usable without
+        return None
+    return map_kernel
+
+
 def map_invert(s: Shapes, observed: np.ndarray, prior_mean: np.ndarray, prior_cov: np.ndarray,
-               noise: NoiseModel = NoiseModel(), n_iter: int = 8, chunk: int = 8192,
-               ) -> tuple[np.ndarray, np.ndarray]:
+               noise: NoiseModel = NoiseModel(), n_iter: int = 8, chunk: int = 4096,
+               threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Maximum a posteriori ln(Chl, PC, TSS, CDOM), gain and glint of each spectrum.
 
     Parameters
@@ -258,6 +271,8 @@ def map_invert(s: Shapes, observed: np.ndarray, prior_mean: np.ndarray, prior_co
         Levenberg–Marquardt iterations.
     chunk : int
         Spectra per batch (bounds memory).
+    threads : int
+        Batches solved at once (threads; at most the number of CPUs is useful).
 
     Returns
     -------
@@ -269,13 +284,36 @@ def map_invert(s: Shapes, observed: np.ndarray, prior_mean: np.ndarray, prior_co
     References
     ----------
     .. [1] Rodgers, C. D. (2000). Inverse Methods for Atmospheric Sounding. World Scientific.
+
+    Notes
+    -----
+    Runs the compiled kernel of :mod:`hsiwq.models._map_kernel` (parallel over spectra) when
+    numba is available, else the numpy implementation below (batched over ``chunk`` spectra
+    in ``threads`` threads); both follow the same rules.
     """
     n = observed.shape[0]
     state = np.zeros((n, 6))
     chi2 = np.zeros(n)
-    for i in range(0, n, chunk):
+    kernel = _compiled_kernel()
+    if kernel is not None and n:
+        f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+        kernel(f(observed), f(1.0 / noise.sigma(observed)), f(prior_mean), _prior_precision(prior_cov, noise),
+               f(s.aw), f(s.bbw), f(s.log_a), f(s.e), f(s.pc), f(s.cdom), f(s.nap), f(s.bbp_tss),
+               f(s.bbp_chl), f(s.glint * _GLINT_UNIT), f(_LOWER), f(_UPPER), int(n_iter), 1e-4,
+               state, chi2)
+        return state, chi2
+    starts = list(range(0, n, chunk))
+
+    def one(i: int) -> None:
         sl = slice(i, i + chunk)
         state[sl], chi2[sl] = _map_chunk(s, observed[sl], prior_mean[sl], prior_cov, noise, n_iter)
+
+    if len(starts) > 1 and threads > 1:  # numpy releases the GIL: chunks run side by side
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(one, starts))
+    else:
+        for i in starts:
+            one(i)
     return state, chi2
 
 
@@ -290,46 +328,60 @@ def _prior_precision(cov: np.ndarray, noise: NoiseModel) -> np.ndarray:
 
 
 def _map_chunk(s: Shapes, obs: np.ndarray, mu: np.ndarray, cov: np.ndarray, noise: NoiseModel,
-               n_iter: int) -> tuple[np.ndarray, np.ndarray]:
+               n_iter: int, tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Batched Levenberg–Marquardt on the rows still moving (an active set: most spectra
+    converge in two or three steps from the data-driven prior)."""
     n, nb = obs.shape
-    w = 1.0 / noise.sigma(obs)
+    f32 = np.float32
+    # the spectral arithmetic in single precision (twice as fast; Rrs is known to ~1e-3),
+    # the state, costs and 6×6 normal equations in double
+    s32 = Shapes(*(np.asarray(getattr(s, f.name), dtype=f32) for f in dataclasses.fields(Shapes)))
+    obs32 = obs.astype(f32)
+    w = (1.0 / noise.sigma(obs)).astype(f32)
     prec = _prior_precision(cov, noise)
     chol_t = np.linalg.cholesky(prec).T  # prec = chol_t.T @ chol_t
     prior_mu = np.hstack([mu, np.zeros((n, 2))])
     x = prior_mu.copy()
-    glint = s.glint * _GLINT_UNIT
+    glint = (s.glint * _GLINT_UNIT).astype(f32)
 
-    def evaluate(x: np.ndarray, jac: bool):
-        out = forward(s, x[:, :4], jacobian=jac)
-        rrs, j4 = out if jac else (out, None)
-        gain = np.exp(x[:, 4:5])
-        r = (gain * rrs + x[:, 5:6] * glint - obs) * w
-        rp = (x - prior_mu) @ chol_t.T
-        cost = (r**2).sum(1) + (rp**2).sum(1)
-        if not jac:
-            return r, rp, cost, None
-        jmat = np.empty((n, nb, 6))
-        jmat[..., :4] = gain[..., None] * j4 * w[..., None]
-        jmat[..., 4] = gain * rrs * w
-        jmat[..., 5] = glint * w
-        return r, rp, cost, jmat
+    def evaluate(x: np.ndarray, rows: np.ndarray):
+        rrs, j4 = forward(s32, x[:, :4].astype(f32), jacobian=True)
+        gain = np.exp(x[:, 4:5]).astype(f32)
+        wr = w[rows]
+        r = (gain * rrs + x[:, 5:6].astype(f32) * glint - obs32[rows]) * wr
+        rp = (x - prior_mu[rows]) @ chol_t.T
+        cost = np.einsum("ij,ij->i", r, r, dtype=np.float64) + (rp**2).sum(1)
+        jmat = np.empty((rows.size, nb, 6), dtype=f32)
+        jmat[..., :4] = j4 * (gain * wr)[..., None]
+        jmat[..., 4] = gain * rrs * wr
+        jmat[..., 5] = glint * wr
+        return r, cost, jmat
 
+    everyone = np.arange(n)
+    r, cost, jmat = evaluate(x, everyone)
     lam = np.full(n, 1e-2)
-    r, rp, cost, jmat = evaluate(x, True)
+    active = everyone
     eye = np.eye(6)
     for _ in range(n_iter):
-        jt = jmat.transpose(0, 2, 1)
-        jtj = jt @ jmat + prec
-        grad = (jt @ r[..., None])[..., 0] + (x - prior_mu) @ prec
-        damp = jtj + lam[:, None, None] * np.diagonal(jtj, axis1=1, axis2=2)[:, :, None] * eye
+        if not active.size:
+            break
+        ja = jmat[active]
+        jt = ja.transpose(0, 2, 1)
+        jtj = (jt @ ja).astype(np.float64) + prec
+        grad = (jt @ r[active][..., None])[..., 0].astype(np.float64) + (x[active] - prior_mu[active]) @ prec
+        damp = jtj + lam[active, None, None] * np.diagonal(jtj, axis1=1, axis2=2)[:, :, None] * eye
         step = np.linalg.solve(damp, -grad[..., None])[..., 0]
-        trial = x + step
+        trial = x[active] + step
         trial[:, :4] = np.clip(trial[:, :4], _LOWER, _UPPER)
-        r_t, rp_t, cost_t, j_t = evaluate(trial, True)
-        ok = np.isfinite(cost_t) & (cost_t < cost)
-        x[ok], r[ok], rp[ok], cost[ok], jmat[ok] = trial[ok], r_t[ok], rp_t[ok], cost_t[ok], j_t[ok]
-        lam = np.where(ok, lam * 0.3, lam * 10.0)
-    return x, (r**2).mean(1)
+        r_t, cost_t, j_t = evaluate(trial, active)
+        ok = np.isfinite(cost_t) & (cost_t < cost[active])
+        gain_rel = np.where(ok, (cost[active] - cost_t) / np.maximum(cost[active], 1e-12), 0.0)
+        acc = active[ok]
+        x[acc], r[acc], cost[acc], jmat[acc] = trial[ok], r_t[ok], cost_t[ok], j_t[ok]
+        lam[active] = np.where(ok, lam[active] * 0.3, lam[active] * 10.0)
+        moving = (ok & (gain_rel > tol)) | (~ok & (lam[active] < 1e4))
+        active = active[moving]
+    return x, np.einsum("ij,ij->i", r, r, dtype=np.float64) / nb
 
 
 class RegionalPhysics(BaseEstimator):
@@ -349,6 +401,13 @@ class RegionalPhysics(BaseEstimator):
         Bands used by the physics [nm].
     step_nm : float
         Least spacing of the bands used [nm].
+    prior : {"population", "ridge"}
+        Prior of the MAP inversion: ``population`` — the mean and covariance of the ln lab
+        values (a few numbers: the stage's outputs barely depend on any one matchup, so the
+        regressors stacked on them can be cross-validated honestly); ``ridge`` — a ridge
+        regression on the spectral features with its cross-validated error (sharper, but
+        its outputs carry the labels of the matchups it was fitted on, and a stacked
+        regressor's cross-validated error is then optimistic).
     siop : IOPModel or None
         Starting SIOPs (the region's file, if any); None: generic inland.
     fit_siop : bool
@@ -366,15 +425,18 @@ class RegionalPhysics(BaseEstimator):
     ----------
     siop_ : IOPModel
     noise_ : NoiseModel
-    prior_models_ : list of estimators (None where a constituent had too few labels)
+    prior_models_ : list of estimators (None with the population prior, or where a
+        constituent had too few labels)
     prior_sd_ : ndarray (4,)
+    prior_cov_ : ndarray (4, 4)
     """
 
-    def __init__(self, window_nm=(410.0, 800.0), step_nm: float = 4.0,
+    def __init__(self, window_nm=(410.0, 800.0), step_nm: float = 4.0, prior: str = "population",
                  siop: IOPModel | None = None, fit_siop: bool = True, min_complete: int = 20,
-                 max_siop_rows: int = 300, n_iter: int = 8, sun_zenith_deg: float = 30.0):
+                 max_siop_rows: int = 300, n_iter: int = 6, sun_zenith_deg: float = 30.0):
         self.window_nm = window_nm
         self.step_nm = step_nm
+        self.prior = prior
         self.siop = siop
         self.fit_siop = fit_siop
         self.min_complete = min_complete
@@ -414,6 +476,8 @@ class RegionalPhysics(BaseEstimator):
         X = np.asarray(X, dtype=float)
         Y = np.asarray(Y, dtype=float)
         F = np.asarray(features, dtype=float)
+        if self.prior not in ("population", "ridge"):
+            raise ValueError(f"prior must be 'population' or 'ridge', got {self.prior!r}")
         if Y.shape != (X.shape[0], 4) or F.shape[0] != X.shape[0]:
             raise ValueError(f"Y must have shape ({X.shape[0]}, 4) and features {X.shape[0]} rows")
         wl = np.asarray(wavelength_nm, dtype=float)
@@ -421,12 +485,12 @@ class RegionalPhysics(BaseEstimator):
         self.prior_models_, sd, means = [], np.ones(4), np.zeros(4)
         for k in range(4):
             ok = np.isfinite(Y[:, k]) & (Y[:, k] > 0)
-            if ok.sum() < 10:
-                self.prior_models_.append(None)
-                means[k] = np.log(np.nanmedian(Y[ok, k])) if ok.any() else 0.0
-                sd[k] = 3.0
-                continue
             ly = np.log(Y[ok, k])
+            means[k] = float(np.median(ly)) if ok.any() else 0.0
+            sd[k] = max(float(np.std(ly)), 0.05) if ok.sum() >= 3 else 3.0
+            if self.prior != "ridge" or ok.sum() < 10:
+                self.prior_models_.append(None)
+                continue
             model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
             g = None if groups is None else np.asarray(groups)[ok]
             n_groups = ok.sum() if g is None else np.unique(g).size
@@ -434,8 +498,11 @@ class RegionalPhysics(BaseEstimator):
             oof = cross_val_predict(model, F[ok], ly, groups=g, cv=cv)
             sd[k] = max(float(np.sqrt(np.mean((oof - ly) ** 2))), 0.01)
             self.prior_models_.append(model.fit(F[ok], ly))
-            means[k] = float(np.median(ly))
-        self.prior_sd_, self.prior_fallback_ = sd, means
+        cov = np.diag(sd**2)
+        complete = np.all(np.isfinite(Y) & (Y > 0), axis=1)
+        if self.prior == "population" and complete.sum() >= 10:
+            cov = np.cov(np.log(Y[complete]).T) + np.diag((0.05 * np.ones(4)) ** 2)
+        self.prior_sd_, self.prior_fallback_, self.prior_cov_ = sd, means, cov
         start = self.siop or GENERIC_INLAND
         complete = np.all(np.isfinite(Y) & (Y > 0), axis=1) & np.all(X[:, bands] > 0, axis=1)
         noise = NoiseModel()
@@ -456,7 +523,7 @@ class RegionalPhysics(BaseEstimator):
         check_is_fitted(self, "siop_")
         return self.feature_names_out_.copy()
 
-    def prior(self, features) -> np.ndarray:
+    def prior_mean(self, features) -> np.ndarray:
         """Prior ln concentrations (n, 4) from the data-driven models."""
         check_is_fitted(self, "siop_")
         F = np.asarray(features, dtype=float)
@@ -473,12 +540,12 @@ class RegionalPhysics(BaseEstimator):
         X = np.asarray(X, dtype=float)
         wl = np.asarray(wavelength_nm, dtype=float)
         bands = self.bands(wl)
-        mu = self.prior(features)
+        mu = self.prior_mean(features)
         s = Shapes.of(wl[bands], self.siop_)
         obs = X[:, bands]
         finite = np.all(np.isfinite(obs), axis=1)
-        state, chi2 = map_invert(s, np.where(finite[:, None], obs, 0.0), mu, self.prior_sd_,
-                                 self.noise_, self.n_iter)
+        state, chi2 = map_invert(s, np.where(finite[:, None], obs, 0.0), mu, self.prior_cov_,
+                                 self.noise_, self.n_iter, threads=min(2, os.cpu_count() or 1))
         secchi = self._secchi(state[:, :4])
         out = np.column_stack([state[:, :4], np.log(np.clip(secchi, 1e-3, 1e3)), state[:, 4:6],
                                np.log(np.maximum(chi2, 1e-6))])

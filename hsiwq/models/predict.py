@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .regional import ParameterModel, StageOutput
 
@@ -31,10 +32,17 @@ def predict_models(models: Mapping[str, tuple[str, ParameterModel]], rrs: np.nda
     Stages shared by several models (same calibration) are computed once.
     """
     rrs = np.atleast_2d(np.asarray(rrs, dtype=float))
-    cache: dict[str, StageOutput] = {}
+    # one BLAS/OpenMP thread each: on two shared cores, nested thread pools only thrash
+    # (the physics stage runs its own two threads over blocks of spectra)
+    with threadpool_limits(limits=1):
+        cache: dict[str, StageOutput] = {}
+        for _, model in models.values():  # the shared stages first, once per calibration
+            if model.stages.key not in cache:
+                cache[model.stages.key] = model.stages.transform(rrs, wavelength_nm)
+        results = [(pid, version, model, model.predict(rrs, wavelength_nm, cache))
+                   for pid, (version, model) in models.items()]
     out = ModelPredictions()
-    for pid, (version, model) in models.items():
-        res = model.predict(rrs, wavelength_nm, cache)
+    for pid, version, model, res in results:
         out.values[pid], out.lo[pid], out.hi[pid] = res["value"], res["lo"], res["hi"]
         out.ood[pid] = res["ood"].astype(float)
         out.labels[pid] = f"{region}/{version}:{model.candidate}"

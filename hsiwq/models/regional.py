@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import sklearn
 
 from .domain import DomainModel
 from .features import SpectralFeatures
@@ -32,16 +33,21 @@ RANGE_MARGIN = 1.5
 
 @dataclass
 class StageOutput:
-    """The shared stages evaluated on spectra (rows ``valid`` only carry values)."""
+    """The shared stages evaluated on spectra (rows ``valid`` only carry values; the
+    arrays hold those rows only)."""
 
     valid: np.ndarray
     features: np.ndarray
     physics: np.ndarray
     owt: np.ndarray
+    outside: np.ndarray  # 1 where the spectrum lies outside the training domain
+    _design: np.ndarray | None = None
 
     def design(self) -> np.ndarray:
-        """The stacked design matrix [features | physics | water-type memberships]."""
-        return np.hstack([self.features, self.physics, self.owt])
+        """The stacked design matrix [features | physics | water-type memberships] (built once)."""
+        if self._design is None:
+            self._design = np.hstack([self.features, self.physics, self.owt])
+        return self._design
 
 
 class RegionStages:
@@ -56,15 +62,19 @@ class RegionStages:
     features : SpectralFeatures
     physics : RegionalPhysics or None
     owt : OpticalWaterTypes or None
+    domain : DomainModel
+        Training domain of the region's spectra (features and, with physics, its misfit).
     """
 
     def __init__(self, key: str, grid: np.ndarray, features: SpectralFeatures,
-                 physics: RegionalPhysics | None, owt: OpticalWaterTypes | None):
+                 physics: RegionalPhysics | None, owt: OpticalWaterTypes | None,
+                 domain: DomainModel):
         self.key = key
         self.grid = np.asarray(grid, dtype=float)
         self.features = features
         self.physics = physics
         self.owt = owt
+        self.domain = domain
 
     @property
     def n_physics(self) -> int:
@@ -105,7 +115,10 @@ class RegionStages:
             xg_valid = xg[valid]
         owt = (self.owt.transform(xg_valid) if self.owt is not None and xg_valid.shape[0]
                else np.zeros((xg_valid.shape[0], self.n_owt)))
-        return StageOutput(valid, feats, phys, owt)
+        misfit = np.exp(phys[:, -1]) if self.physics is not None else None
+        outside = (self.domain.flag(feats, misfit) if feats.shape[0]
+                   else np.zeros(0, dtype=np.int8))
+        return StageOutput(valid, feats, phys, owt, outside)
 
 
 class ParameterModel:
@@ -123,8 +136,6 @@ class ParameterModel:
         Fitted on the stacked design matrix, predicting ln(value).
     interval : ConformalInterval
         Calibrated on cross-validated residuals.
-    domain : DomainModel
-        Training domain of its spectral features.
     log_range : tuple of float
         ln of the 0.5 % and 99.5 % quantiles of its training values.
     n_train : int
@@ -132,14 +143,12 @@ class ParameterModel:
     """
 
     def __init__(self, parameter: str, stages: RegionStages, candidate: str, regressor,
-                 interval: ConformalInterval, domain: DomainModel, log_range: tuple[float, float],
-                 n_train: int):
+                 interval: ConformalInterval, log_range: tuple[float, float], n_train: int):
         self.parameter = parameter
         self.stages = stages
         self.candidate = candidate
         self.regressor = regressor
         self.interval = interval
-        self.domain = domain
         self.log_range = (float(log_range[0]), float(log_range[1]))
         self.n_train = int(n_train)
 
@@ -170,8 +179,10 @@ class ParameterModel:
         Returns
         -------
         dict of str to ndarray
-            ``value``, ``lo``, ``hi`` [catalogue unit] and ``ood`` (1/0), each (n,); unusable
-            spectra give NaN values and ``ood`` 1.
+            ``value``, ``lo``, ``hi`` [catalogue unit] and ``ood`` (1/0), each (n,); ``ood``
+            is 1 where the spectrum is outside the region's training domain or the value
+            beyond the parameter's training range (by a factor :data:`RANGE_MARGIN`);
+            unusable spectra give NaN values and ``ood`` 1.
         """
         rrs = np.atleast_2d(np.asarray(rrs, dtype=float))
         n = rrs.shape[0]
@@ -185,13 +196,13 @@ class ParameterModel:
         result["ood"] = np.ones(n, dtype=np.int8)
         if not out.valid.any():
             return result
-        log_pred = np.ravel(self.regressor.predict(out.design()))
+        with sklearn.config_context(assume_finite=True):  # rows are finite (``valid``)
+            log_pred = np.ravel(self.regressor.predict(out.design()))
         half = self.interval.half_width(self.difficulty(log_pred, out))
         lo_r, hi_r = self.log_range
         margin = np.log(RANGE_MARGIN)
         beyond = (log_pred < lo_r - margin) | (log_pred > hi_r + margin)
-        misfit = np.exp(out.physics[:, -1]) if self.stages.physics is not None else None
-        ood = self.domain.flag(out.features, misfit) | beyond.astype(np.int8)
+        ood = out.outside | beyond.astype(np.int8)
         v = out.valid
         result["value"][v] = np.exp(log_pred)
         result["lo"][v] = np.exp(log_pred - half)
