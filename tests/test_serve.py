@@ -67,6 +67,11 @@ def _rows(ws: Workspace, site: str) -> int:
 
 
 @pytest.mark.timeout(400)
+@pytest.mark.xfail(strict=False, reason=(
+    "issue 7, open: passes in a long-lived checkout (65-120 s) but in two fresh-clone CI runs "
+    "on a loaded machine no scheduled run was picked up within 240 s and the local Prefect "
+    "server logged SQLAlchemy 'Can't evaluate bulk DML statement' while marking runs Late; "
+    "under investigation"))
 def test_serve_three_sites(tmp_path):
     home = tmp_path / "home"
     ws = Workspace(home)
