@@ -117,6 +117,14 @@ def information_limit(big, test, ids, seed: int = 0):
     return best
 
 
+class _Lines(list):
+    """Report lines, also printed as they come (a long run shows its progress)."""
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        print(line, flush=True)
+
+
 def run(args) -> str:
     from hsiwq.models.calibrator import RegionCalibrator
     from hsiwq.models.metrics import mdsa
@@ -126,9 +134,10 @@ def run(args) -> str:
     from hsiwq.params import PARAMETER_IDS, PARAMETERS
 
     ids = list(PARAMETER_IDS)
-    lines = [f"hsiwq models benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
-             f"{os.cpu_count()} CPUs; train {args.train} (15 % lab values missing), test {args.test}, "
-             f"limit {0 if args.skip_limit else args.limit_samples} simulated matchups"]
+    lines = _Lines()
+    lines.append(f"hsiwq models benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
+                 f"{os.cpu_count()} CPUs; train {args.train} (15 % lab values missing), test {args.test}, "
+                 f"limit {0 if args.skip_limit else args.limit_samples} simulated matchups")
     tests = {wt: simulate_matchups(wt, args.test, seed=100 + k) for k, wt in enumerate(WATER_TYPES)}
     models, ood_rows, summary = {}, [], []
     for k, wt in enumerate(WATER_TYPES):
@@ -251,7 +260,6 @@ def main(argv: list[str] | None = None) -> int:
         args.timing_matchups, args.predict_spectra = 300, 5000
     warnings.filterwarnings("ignore")
     text = run(args)
-    print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     return 0

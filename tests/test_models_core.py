@@ -197,3 +197,17 @@ def test_learned_water_types_separate_the_simulated_waters():
     pub = OpticalWaterTypes(wavelength_nm=tuple(grid), centroids=cents, centroid_wavelength_nm=grid).fit(x)
     hit = np.array(list(WATER_TYPES))[pub.predict(x)] == t.water_type.to_numpy()
     assert hit.mean() > 0.9  # eutrophic lake and river overlap a little
+
+
+def test_compiled_and_numpy_map_agree(monkeypatch):
+    t = simulate_matchups("sediment_river", 300, seed=9)
+    rrs, wl = spectra_from_table(t)
+    sel = (wl >= 410) & (wl <= 800)
+    s = Shapes.of(wl[sel], WATER_TYPES["sediment_river"].iop)
+    mu = np.log(t[["chl_a", "phycocyanin", "tss", "cdom"]].to_numpy()) + 0.2
+    fast, chi_fast = map_invert(s, rrs[:, sel], mu, np.full(4, 0.5), NoiseModel(), 6)
+    monkeypatch.setenv("HSIWQ_NO_NUMBA", "1")
+    ref, chi_ref = map_invert(s, rrs[:, sel], mu, np.full(4, 0.5), NoiseModel(), 6)
+    assert np.percentile(np.abs(fast - ref), 99, axis=0).max() < 5e-3  # numpy path is float32
+    assert np.allclose(chi_fast, chi_ref, rtol=1e-2, atol=1e-6)
+    assert mdsa(t["tss"], np.exp(fast[:, 2])) < 3.0

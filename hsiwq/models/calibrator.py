@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from ..bio_optics.iops import IOPModel
 from ..params import PARAMETER_IDS
-from .candidates import CANDIDATES, ENSEMBLE_MEMBERS, make_candidates
+from .candidates import CANDIDATES, ENSEMBLE_MEMBERS, PhysicsColumn, make_candidates
 from .domain import DomainModel
 from .features import SpectralFeatures
 from .metrics import mdsa, summary
@@ -265,9 +265,10 @@ class RegionCalibrator(BaseEstimator):
         Z = np.hstack([F, P, O])
         candidates = make_candidates(F.shape[1], P.shape[1] + O.shape[1], n_physics=P.shape[1],
                                      random_state=self.random_state)
-        names = tuple(c for c in CANDIDATES if c in self.candidates and c in candidates)
         chi2 = P[:, -1] if physics is not None else None
 
+        #: physics feature (column of the design matrix) that estimates a parameter directly
+        phys_column = {p: F.shape[1] + k for k, p in enumerate(CONSTITUENTS + ("secchi",))} if physics else {}
         todo, skipped = [], {}
         for j, pid in enumerate(ids):
             n_lab = int(np.sum(np.isfinite(Y[:, j]) & (Y[:, j] > 0)))
@@ -277,8 +278,13 @@ class RegionCalibrator(BaseEstimator):
                 todo.append((pid, Y[:, j]))
         n_jobs = max(1, min(int(self.n_jobs), len(todo) or 1))
         threads = 1  # two cores: one thread per worker beats oversubscribed BLAS/OpenMP
-        jobs = (delayed(_fit_parameter)(pid, Z, y, folds, candidates, names, chi2,
-                                        self.interval_level, threads)
+        def own(pid: str) -> tuple[dict, tuple[str, ...]]:
+            cands = dict(candidates)
+            if pid in phys_column and "physics" in self.candidates:
+                cands["physics"] = PhysicsColumn(column=phys_column[pid])
+            return cands, tuple(c for c in CANDIDATES if c in self.candidates and c in cands)
+
+        jobs = (delayed(_fit_parameter)(pid, Z, y, folds, *own(pid), chi2, self.interval_level, threads)
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
         models, reports = {}, {}

@@ -27,8 +27,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-#: Names of the candidates, in the order they are tried.
-CANDIDATES = ("ridge-physics", "ridge", "pls", "gp", "hgb", "ensemble")
+#: Names of the candidates, in the order they are tried (and preferred on ties).
+CANDIDATES = ("physics", "ridge-physics", "ridge", "pls", "gp", "hgb", "ensemble")
 #: Members of the ``ensemble`` candidate (mean of their ln predictions).
 ENSEMBLE_MEMBERS = ("ridge-physics", "gp", "hgb")
 _ALPHAS = tuple(np.logspace(-3, 4, 15))
@@ -122,6 +122,32 @@ def gp_mean(gp: GaussianProcessRegressor, X: np.ndarray, block: int = 8192) -> n
         np.exp(d2, out=d2)
         out[i:i + block] = c1 * (d2 @ alpha.astype(np.float32)) + c2 * (dot.sigma_0**2 * alpha.sum() + x @ lin)
     return np.ravel(gp._y_train_std) * out + np.ravel(gp._y_train_mean)
+
+
+class PhysicsColumn(RegressorMixin, BaseEstimator):
+    """The physics stage's own estimate of a parameter, with its median bias removed.
+
+    ln ŷ = X[:, column] + b, b = median(ln y − X[:, column]): one number learned, so its
+    cross-validated error is an honest measure of the physics alone.
+
+    Parameters
+    ----------
+    column : int
+        Index of the physics feature (ln of the parameter) in the design matrix.
+    """
+
+    def __init__(self, column: int = 0):
+        self.column = column
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, y_numeric=True)
+        self.bias_ = float(np.median(y - X[:, self.column]))
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "bias_")
+        X = validate_data(self, X, reset=False)
+        return X[:, self.column] + self.bias_
 
 
 class MeanRegressor(RegressorMixin, BaseEstimator):

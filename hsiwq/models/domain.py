@@ -10,10 +10,12 @@ of the standardised features (Jackson & Mudholkar 1979; MacGregor & Kourti 1995)
 - optionally a misfit of each spectrum to the region's physics (the χ² of the MAP inversion
   with the region's SIOPs): a spectrum of another water body is seldom explained by them.
 
-Each is divided by its median over held-out training spectra and they are combined by their
-maximum; the threshold is the ``quantile`` of that combined score over held-out spectra
-(cross-validation folds: each scored by a PCA fitted without it), so the false-flag rate on
-the model's own region is about 1 − ``quantile``.
+Each statistic is computed for held-out training spectra (cross-validation folds: each
+scored by a PCA fitted without it) and gets a threshold robust to the odd extreme training
+spectrum: exp(median + ``z``·1.4826·MAD) of its logarithm, but never below its ``quantile``
+over the held-out spectra. A spectrum is out of domain when any statistic exceeds its
+threshold; the false-flag rate on the model's own region stays at a few per cent, while the
+spectra of another water body lie tens to thousands of times beyond.
 
 References
 ----------
@@ -52,7 +54,10 @@ class DomainModel(BaseEstimator):
     max_components : int
         Most components.
     quantile : float
-        Quantile of held-out scores taken as the threshold [-] (false-flag rate ≈ 1 − it).
+        Least quantile of the held-out values each threshold covers [-].
+    z : float
+        Robust standard deviations (of the logarithm) from the held-out median to a
+        threshold [-].
     n_splits : int
         Folds used to score held-out spectra.
     random_state : int
@@ -61,14 +66,16 @@ class DomainModel(BaseEstimator):
     Attributes
     ----------
     threshold_ : float
-        Combined score above which a spectrum is out of domain.
+        Combined score (each statistic divided by its threshold, the largest kept) above
+        which a spectrum is out of domain (1).
     """
 
-    def __init__(self, variance: float = 0.999, max_components: int = 20, quantile: float = 0.99,
-                 n_splits: int = 5, random_state: int = 0):
+    def __init__(self, variance: float = 0.999, max_components: int = 20, quantile: float = 0.98,
+                 z: float = 3.0, n_splits: int = 5, random_state: int = 0):
         self.variance = variance
         self.max_components = max_components
         self.quantile = quantile
+        self.z = z
         self.n_splits = n_splits
         self.random_state = random_state
 
@@ -99,17 +106,23 @@ class DomainModel(BaseEstimator):
             scaler, pca = self._fit_pca(X[train])
             held_t2[test], held_q[test] = _stats(scaler, pca, X[test])
         self.scaler_, self.pca_ = self._fit_pca(X)
-        self.t2_median_ = float(np.median(held_t2))
-        self.q_median_ = float(np.median(held_q)) or 1e-12
-        combined = np.maximum(held_t2 / self.t2_median_, held_q / self.q_median_)
-        self.misfit_median_ = None
+        self.t2_threshold_ = self._threshold(held_t2)
+        self.q_threshold_ = self._threshold(held_q)
+        self.misfit_threshold_ = None
         if misfit is not None:
-            m = np.asarray(misfit, dtype=float)
-            self.misfit_median_ = float(np.nanmedian(m)) or 1e-12
-            combined = np.maximum(combined, np.nan_to_num(m / self.misfit_median_, nan=0.0))
-        self.threshold_ = float(np.quantile(combined, self.quantile))
+            self.misfit_threshold_ = self._threshold(np.asarray(misfit, dtype=float))
+        self.threshold_ = 1.0
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _threshold(self, values: np.ndarray) -> float:
+        v = values[np.isfinite(values) & (values > 0)]
+        if v.size < 5:
+            return float(np.max(v)) if v.size else 1.0
+        lv = np.log(v)
+        med = np.median(lv)
+        robust = float(np.exp(med + self.z * 1.4826 * np.median(np.abs(lv - med))))
+        return max(robust, float(np.quantile(v, self.quantile)))
 
     def score(self, X, misfit=None) -> np.ndarray:  # noqa: D102 - not sklearn's score
         """Combined distance to the domain [-] (> ``threshold_`` is out of domain)."""
@@ -117,12 +130,12 @@ class DomainModel(BaseEstimator):
         X = np.asarray(X, dtype=float)
         finite = np.all(np.isfinite(X), axis=1)
         t2, q = _stats(self.scaler_, self.pca_, np.where(finite[:, None], X, 0.0))
-        out = np.maximum(t2 / self.t2_median_, q / self.q_median_)
-        if self.misfit_median_ is not None:
+        out = np.maximum(t2 / self.t2_threshold_, q / self.q_threshold_)
+        if self.misfit_threshold_ is not None:
             if misfit is None:
                 raise ValueError("this domain was fitted with a physics misfit: pass misfit=")
             m = np.asarray(misfit, dtype=float)
-            out = np.maximum(out, np.where(np.isfinite(m), m / self.misfit_median_, np.inf))
+            out = np.maximum(out, np.where(np.isfinite(m), m / self.misfit_threshold_, np.inf))
         return np.where(finite, out, np.inf)
 
     def flag(self, X, misfit=None) -> np.ndarray:

@@ -44,6 +44,7 @@ from .regional import ParameterModel
 TRUSTED_TYPES: frozenset[str] = frozenset({
     "hsiwq.bio_optics.iops.IOPModel",
     "hsiwq.models.candidates.MeanRegressor",
+    "hsiwq.models.candidates.PhysicsColumn",
     "hsiwq.models.candidates.SubsampledRegressor",
     "hsiwq.models.candidates.bounded_lbfgs",
     "hsiwq.models.domain.DomainModel",
