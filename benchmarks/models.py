@@ -253,13 +253,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--predict-spectra", type=int, default=100000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    ap.add_argument("--timings-only", action="store_true", help="only the timings")
     ap.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = ap.parse_args(argv)
     if args.quick:
         args.train, args.test, args.limit_samples = 200, 400, 3000
         args.timing_matchups, args.predict_spectra = 300, 5000
     warnings.filterwarnings("ignore")
-    text = run(args)
+    if args.timings_only:
+        text = timings(args)
+        print(text)
+    else:
+        text = run(args)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     return 0

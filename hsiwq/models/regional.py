@@ -98,23 +98,16 @@ class RegionStages:
         wl = np.asarray(wavelength_nm, dtype=float)
         xg = resample(rrs, wl, self.grid)
         valid = np.all(np.isfinite(xg), axis=1)
-        n_valid = int(valid.sum())
-        feats = self.features.transform(xg[valid]) if n_valid else np.zeros((0, len(self.features.feature_names_out_)))
-        phys = np.zeros((n_valid, self.n_physics))
-        if self.physics is not None and n_valid:
+        feats = self.features.transform(xg[valid])
+        phys = np.zeros((feats.shape[0], self.n_physics))
+        if self.physics is not None and feats.shape[0]:
             phys = self.physics.transform(rrs[valid], wavelength_nm=wl, features=feats)
-            bad = ~np.all(np.isfinite(phys), axis=1)
-            if bad.any():  # a band the physics needs is missing: the row is unusable
-                keep = np.flatnonzero(valid)
-                valid[keep[bad]] = False
-                feats, phys = feats[~bad], phys[~bad]
-                xg_valid = xg[valid]
-            else:
-                xg_valid = xg[valid]
-        else:
-            xg_valid = xg[valid]
-        owt = (self.owt.transform(xg_valid) if self.owt is not None and xg_valid.shape[0]
-               else np.zeros((xg_valid.shape[0], self.n_owt)))
+            ok = np.all(np.isfinite(phys), axis=1)  # a band the physics needs is missing
+            if not ok.all():
+                valid[np.flatnonzero(valid)[~ok]] = False
+                feats, phys = feats[ok], phys[ok]
+        owt = (self.owt.transform(xg[valid]) if self.owt is not None and feats.shape[0]
+               else np.zeros((feats.shape[0], self.n_owt)))
         misfit = np.exp(phys[:, -1]) if self.physics is not None else None
         outside = (self.domain.flag(feats, misfit) if feats.shape[0]
                    else np.zeros(0, dtype=np.int8))

@@ -87,7 +87,7 @@ def write_report(directory: str | Path, run) -> Path:
     cand_rows = []
     for pid, rep in run.outcome.reports.items():
         cand_rows.append("<tr><td>" + pid + "</td>" + "".join(
-            f"<td>{_fmt(rep.metrics[c]['mdsa'])}</td>" for c in run.candidate_names) + "</tr>")
+            f"<td>{_fmt(rep.metrics.get(c, {}).get('mdsa'))}</td>" for c in run.candidate_names) + "</tr>")
     cands = ("<table><tr><th>parameter</th>" + "".join(f"<th>{c}</th>" for c in run.candidate_names)
              + "</tr>" + "".join(cand_rows) + "</table>")
     skipped = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in run.outcome.skipped.items())
