@@ -18,20 +18,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from hsiwq.errors import HsiwqError
-
-
-def _transient(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's retry_condition_fn signature
-    """Retry I/O failures only, never bad data."""
-    try:
-        state.result()
-    except HsiwqError:
-        return False
-    except OSError:
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-    return False
+from .retry import transient as _transient
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)

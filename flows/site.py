@@ -1,49 +1,80 @@
-"""The per-site processing flow: take the inbox's new bundles, process each once."""
+"""The per-site processing flow: take the inbox's new bundles, process each once.
+
+Inbox, archive, quarantine and store are the site's configured locations (local folders or
+``s3://`` URLs, in any mix; see :func:`hsiwq.inbox.site_locations`). Bundles on an object
+store are downloaded into a temporary folder for processing. Cubes larger than
+``[processing] tile_above_mb`` are corrected by tiles on a Dask task runner
+(:mod:`flows.tiles`).
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
 from hsiwq.alerts.service import check_gaps
 from hsiwq.config import load_config
 from hsiwq.errors import HsiwqError
-from hsiwq.inbox import archive, pending_bundles, quarantine
+from hsiwq.inbox import (Location, Pending, archive_bundle, download_bundle, list_pending,
+                         open_site_store, quarantine_bundle, site_locations)
 from hsiwq.pipeline import ProcessResult, process_bundle
-from hsiwq.store import Policy, SiteStore
+from hsiwq.store import Policy
+from hsiwq.tiles import cube_bytes
 from hsiwq.workspace import Workspace
 
+from .retry import transient
 
-def _transient(task, task_run, state) -> bool:  # noqa: ARG001 - Prefect's retry_condition_fn signature
-    """Retry only transient failures (I/O), never bad data."""
-    try:
-        state.result()
-    except HsiwqError:
-        return False
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False
+_IO = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=transient,
+           cache_policy=NO_CACHE)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
+@task(**_IO)
 def process_one(bundle: str, site_id: str, home: str, config_file: str | None) -> ProcessResult:
-    """Process one bundle through the library's chain."""
+    """Process one (local) bundle through the library's chain into the site's store."""
     config, _ = load_config(config_file)
     ws = Workspace.resolve(home)
-    return process_bundle(Path(bundle), config.sites[site_id], config, ws,
-                          store_policy=Policy(maintain_probability=0))
+    site = config.sites[site_id]
+    store = open_site_store(site, config, ws, policy=Policy(maintain_probability=0))
+    return process_bundle(Path(bundle), site, config, ws, store=store)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
+@task(**_IO)
+def list_inbox(inbox: Location) -> tuple[list[Pending], list[tuple[Pending, str]]]:
+    """The inbox's bundles in acquisition-time order, and those that cannot be dated."""
+    return list_pending(inbox)
+
+
+@task(**_IO)
+def stage(bundle: Location, tmp_dir: str) -> str:
+    """A local folder with the bundle's files (itself when local, else a download)."""
+    if bundle.local:
+        return str(bundle.path)
+    shutil.rmtree(Path(tmp_dir) / bundle.name, ignore_errors=True)  # a failed try's leftovers
+    return str(download_bundle(bundle, tmp_dir))
+
+
+@task(**_IO)
+def archive_task(bundle: Location, archive: Location) -> str:
+    return str(archive_bundle(bundle, archive))
+
+
+@task(**_IO)
+def quarantine_task(bundle: Location, quarantine: Location, reason: str) -> str:
+    return str(quarantine_bundle(bundle, quarantine, reason))
+
+
+@task(**_IO)
 def upkeep(site_id: str, home: str, config_file: str | None) -> dict[str, int]:
     """After a run: fold/compact the site's store, then data-gap checks, repeats and retries."""
     config, _ = load_config(config_file)
     ws = Workspace.resolve(home)
-    done = SiteStore(ws.store_path(site_id)).maintain() if ws.store_path(site_id).exists() else {}
+    store = open_site_store(config.sites[site_id], config, ws)
+    done = store.maintain() if store.exists() else {}
     one_site = config.model_copy(update={"sites": {site_id: config.sites[site_id]}})
     check_gaps(one_site, ws)
     return done
@@ -53,25 +84,40 @@ def upkeep(site_id: str, home: str, config_file: str | None) -> dict[str, int]:
 def process_site(site_id: str, home: str, config_file: str | None = None) -> list[ProcessResult]:
     """Process a site's inbox in acquisition-time order; archive or quarantine each bundle.
 
-    One bad bundle never stops the run: it goes to quarantine with its reason.
+    One bad bundle never stops the run: it goes to quarantine with its reason. A transient
+    failure that outlasts the retries (e.g. the object store is down) fails the run with the
+    remaining bundles left in the inbox, for the next run.
     """
     logger = get_run_logger()
     ws = Workspace.resolve(home)
     config, cfg_path = load_config(config_file or ws.config_file)
-    config.site(site_id, where=cfg_path)
-    ready, unreadable = pending_bundles(ws.inbox(site_id))
-    for path, reason in unreadable:
-        quarantine(path, ws.quarantine(site_id), reason)
-        logger.warning("quarantined %s: %s", path.name, reason)
+    site = config.site(site_id, where=cfg_path)
+    where = site_locations(site, config, ws)
+    tile_bytes = config.processing.tile_above_mb * 2**20
+    ready, unreadable = list_inbox(where.inbox)
+    for pending, reason in unreadable:
+        quarantine_task(pending.location, where.quarantine, reason)
+        logger.warning("quarantined %s: %s", pending.name, reason)
     results: list[ProcessResult] = []
-    for path in ready:
+    for pending in ready:
+        tmp = tempfile.mkdtemp(prefix="hsiwq-stage-")
         try:
-            result = process_one(str(path), site_id, str(ws.root), str(cfg_path))
-        except HsiwqError as exc:
-            quarantine(path, ws.quarantine(site_id), str(exc))
-            logger.warning("quarantined %s: %s", path.name, exc)
-            continue
-        archive(path, ws.archive(site_id))
+            local = stage(pending.location, tmp)
+            tiled = bool(tile_bytes) and cube_bytes(local) > tile_bytes
+            try:
+                if tiled:
+                    from .tiles import run_tiled
+
+                    result = run_tiled(local, site_id, str(ws.root), str(cfg_path))
+                else:
+                    result = process_one(local, site_id, str(ws.root), str(cfg_path))
+            except HsiwqError as exc:
+                quarantine_task(pending.location, where.quarantine, str(exc))
+                logger.warning("quarantined %s: %s", pending.name, exc)
+                continue
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        archive_task(pending.location, where.archive)
         results.append(result)
     upkeep(site_id, str(ws.root), str(cfg_path))
     if results:

@@ -141,8 +141,9 @@ def status(obj) -> None:
     for col in ("site", "last acquisition", "last valid", "records", "backlog", "quarantined", "alerts"):
         table.add_column(col)
     fmt = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "–"  # noqa: E731
+    _count = lambda n: n if n >= 0 else "? (unreachable)"  # noqa: E731
     for st in site_status(config, obj.workspace()):
         table.add_row(*(escape(str(c)) for c in (st.site, fmt(st.last_acquisition), fmt(st.last_valid),
-                                                 st.records, st.backlog, st.quarantined,
+                                                 st.records, _count(st.backlog), _count(st.quarantined),
                                                  ", ".join(st.firing) or "–")))
     Console(width=150).print(table)

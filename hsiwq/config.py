@@ -7,6 +7,7 @@ reason.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,12 +22,96 @@ from .schedule import parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
 
-__all__ = ["AlertingSettings", "Rule", "Severity", "Site", "SitesConfig", "SmtpSettings",
-           "Subscriber", "ThresholdRule", "load_config"]
+__all__ = ["AlertingSettings", "Processing", "Rule", "Severity", "Site", "SitesConfig",
+           "SmtpSettings", "StorageSettings", "Subscriber", "ThresholdRule", "load_config"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: URL schemes a location may use besides a plain local path.
+LOCATION_SCHEMES = ("file", "s3", "memory")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def check_location(value: str) -> str:
+    """A local path or a URL (``s3://bucket/prefix``, ``file://``, ``memory://``).
+
+    Relative local paths are taken relative to the workspace (``HSIWQ_HOME``).
+    """
+    text = value.strip()
+    if not text:
+        raise ValueError("empty location (give a folder or s3://bucket/prefix)")
+    if "://" not in text:
+        return text.rstrip("/") or "/"
+    scheme, _, rest = text.partition("://")
+    if scheme not in LOCATION_SCHEMES:
+        raise ValueError(f"unsupported scheme {scheme + '://'!r} in {text!r} "
+                         f"(use a local path or {', '.join(s + '://' for s in LOCATION_SCHEMES)})")
+    if scheme == "s3":
+        bucket = rest.split("/", 1)[0]
+        if not _BUCKET.match(bucket) or ".." in bucket:
+            raise ValueError(f"{text!r}: {bucket!r} is not a valid S3 bucket name "
+                             "(3-63 lowercase letters, digits, dots and hyphens)")
+    elif not rest.strip("/"):
+        raise ValueError(f"{text!r} names no path")
+    return text.rstrip("/")
+
+
+class StorageSettings(_Strict):
+    """``[storage]``: how ``s3://`` locations (inboxes, archives, quarantines, stores) are reached.
+
+    Unset values come from the standard AWS environment: ``AWS_ENDPOINT_URL_S3`` /
+    ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``,
+    ``AWS_DEFAULT_REGION``, ``AWS_PROFILE``. Credentials are never read from this file.
+    """
+
+    endpoint_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/.*)?$")] | None = None
+    region: Annotated[str, Field(min_length=1)] | None = None
+    anon: bool = False
+    profile: Annotated[str, Field(min_length=1)] | None = None
+
+    def fsspec_options(self) -> dict:
+        """fsspec/s3fs options for s3:// URLs (``endpoint_url`` falls back to the AWS env)."""
+        import os
+
+        client: dict[str, str] = {}
+        endpoint = (self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
+                    or os.environ.get("AWS_ENDPOINT_URL"))
+        if endpoint:
+            client["endpoint_url"] = endpoint
+        if self.region:
+            client["region_name"] = self.region
+        out: dict = {"client_kwargs": client} if client else {}
+        if self.anon:
+            out["anon"] = True
+        if self.profile:
+            out["profile"] = self.profile
+        return out
+
+
+class Processing(_Strict):
+    """``[processing]``: when a cube is corrected by tiles on a Dask cluster.
+
+    Attributes
+    ----------
+    tile_above_mb : float
+        Water cubes whose raw data file is larger than this [MiB] are corrected by tiles of
+        lines across Dask worker processes (``flows/tiles.py``); 0 disables tiling.
+    tile_rows : int
+        Lines per tile.
+    dask_workers : int
+        Worker processes of the local Dask cluster (one thread each).
+    dask_address : str or None
+        ``tcp://host:port`` of a running Dask scheduler to use instead of a local cluster
+        (its workers must see the bundle's local staging folder).
+    """
+
+    tile_above_mb: Annotated[float, Field(ge=0)] = 1024.0
+    tile_rows: Annotated[int, Field(ge=8, le=65536)] = 256
+    dask_workers: Annotated[int, Field(ge=1, le=256)] = 2
+    dask_address: Annotated[str, Field(pattern=r"^(tcp|tls|inproc)://\S+$")] | None = None
 
 
 def with_default_kind(rules: object) -> object:
@@ -74,6 +159,26 @@ class Site(_Strict):
     name_zh: str = ""
     target_class: Literal["I", "II", "III", "IV", "V"] | None = None
     rules: list[Rule] = Field(default_factory=list)
+    inbox: str | None = None
+    archive: str | None = None
+    quarantine: str | None = None
+    store: str | None = None
+
+    @field_validator("inbox", "archive", "quarantine", "store")
+    @classmethod
+    def _valid_location(cls, v: str | None) -> str | None:
+        return None if v is None else check_location(v)
+
+    @model_validator(mode="after")
+    def _distinct_locations(self) -> Site:
+        given = [(k, getattr(self, k)) for k in ("inbox", "archive", "quarantine", "store")
+                 if getattr(self, k) is not None]
+        for i, (k1, v1) in enumerate(given):
+            for k2, v2 in given[i + 1:]:
+                if v1 == v2 or v2.startswith(v1 + "/") or v1.startswith(v2 + "/"):
+                    raise ValueError(f"'{k1}' ({v1}) and '{k2}' ({v2}) overlap; give them "
+                                     "separate folders or prefixes")
+        return self
 
     @field_validator("rules", mode="before")
     @classmethod
@@ -107,6 +212,8 @@ class SitesConfig(_Strict):
     sites: dict[str, Site]
     subscribers: list[Subscriber] = Field(default_factory=list)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    processing: Processing = Field(default_factory=Processing)
 
     @model_validator(mode="after")
     def _check_subscribers(self) -> SitesConfig:

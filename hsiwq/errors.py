@@ -25,6 +25,9 @@ class HsiwqError(Exception):
         self.problem = " ".join(str(problem).split())
         super().__init__(f"{self.where}: {self.problem}")
 
+    def __reduce__(self):  # picklable across processes (Dask workers, Prefect results)
+        return (self.__class__, (self.where, self.problem))
+
 
 class BundleError(HsiwqError):
     """An acquisition bundle cannot be read (missing, truncated or inconsistent files)."""

@@ -7,9 +7,11 @@ A thin orchestration layer over the domain modules; the Prefect flows and the CL
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -58,6 +60,39 @@ class ProcessResult:
 MEDIAN_PIXELS = 32768
 
 
+def median_sample_step(n_valid: int) -> int:
+    """Stride of the systematic sample of valid pixels (in raster order) behind the ROI median."""
+    return -(-n_valid // MEDIAN_PIXELS) if n_valid > MEDIAN_PIXELS else 1
+
+
+@dataclass(frozen=True)
+class CorrectionSummary:
+    """What the chain keeps of a corrected acquisition, however it was corrected.
+
+    Attributes
+    ----------
+    attrs : dict
+        The attributes of :func:`hsiwq.radiometry.correct.correct_bundle`'s result (verdict,
+        QC counts, geometry, ...).
+    wavelength : ndarray
+        Kept bands [nm].
+    n_valid : int
+        Valid water pixels.
+    rrs_median : ndarray
+        ROI-median Rrs [sr-1] over the systematic sample of valid pixels (NaN when none).
+    """
+
+    attrs: dict[str, Any]
+    wavelength: np.ndarray
+    n_valid: int
+    rrs_median: np.ndarray
+
+
+#: A replacement for the whole-cube correction (e.g. by tiles on a Dask cluster, see
+#: flows/tiles.py): ``corrector(bundle_path, bundle, calibration, site) -> CorrectionSummary``.
+Corrector = Callable[..., CorrectionSummary]
+
+
 def band_medians(pixels: np.ndarray) -> np.ndarray:
     """Median of each band over pixels, shape (n, n_band) → (n_band,), as ``np.median``.
 
@@ -96,20 +131,26 @@ def summarise(corrected: xr.Dataset, region: str, workspace: Workspace) -> tuple
     wl = corrected["wavelength"].values
     valid = corrected["valid"].values
     rows = np.flatnonzero(valid.ravel())
-    if rows.size > MEDIAN_PIXELS:  # a systematic sample: the median of 32k pixels is exact enough
-        rows = rows[:: -(-rows.size // MEDIAN_PIXELS)]
+    # a systematic sample: the median of 32k pixels is exact enough
+    rows = rows[::median_sample_step(rows.size)]
     ys, xs = np.unravel_index(rows, valid.shape)
     pixels = corrected["rrs"].values[ys, xs]  # (n, n_wl), whatever the cube's memory layout
     spectrum = band_medians(pixels) if pixels.shape[0] else np.full(wl.size, np.nan, dtype="float32")
-    sun_zenith = float(corrected.attrs.get("sun_zenith_deg", 30.0))
-    retrieval = retrieve_region(spectrum, wl, region=region, workspace=workspace,
-                                sun_zenith_deg=sun_zenith if np.isfinite(sun_zenith) else 30.0)
-    return retrieval, spectrum
+    return retrieve_spectrum(spectrum, wl, corrected.attrs, region, workspace), spectrum
+
+
+def retrieve_spectrum(spectrum: np.ndarray, wavelength: np.ndarray, attrs: dict[str, Any],
+                      region: str, workspace: Workspace) -> Retrieval:
+    """Parameters of an ROI-median spectrum (the sun zenith comes from the correction's attrs)."""
+    sun_zenith = float(attrs.get("sun_zenith_deg", 30.0))
+    return retrieve_region(spectrum, wavelength, region=region, workspace=workspace,
+                           sun_zenith_deg=sun_zenith if np.isfinite(sun_zenith) else 30.0)
 
 
 def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
                    workspace: Workspace, *, deliver: bool = True,
-                   store_policy: Policy | None = None) -> ProcessResult:
+                   store_policy: Policy | None = None, store: SiteStore | None = None,
+                   corrector: Corrector | None = None) -> ProcessResult:
     """Run the whole chain on one bundle and record its results.
 
     Parameters
@@ -128,6 +169,10 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
         When the store write may fold or compact by itself; a scheduler that runs
         ``SiteStore.maintain()`` after each run passes ``Policy(maintain_probability=0)``
         to keep that work off the write path.
+    store : SiteStore, optional
+        Where to write (default: the workspace's ``store/<site>.zarr``).
+    corrector : callable, optional
+        Replaces the whole-cube correction and ROI median (see :data:`Corrector`).
 
     Returns
     -------
@@ -148,18 +193,26 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
                                      bundle.meta.sensor, bundle.meta.time)
     timings["read"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
-    corrected = correct_bundle(bundle, calibration, lat=site.lat, lon=site.lon,
-                               roi=site.roi or None)
-    timings["correct"] = _time.perf_counter() - t0
-    t0 = _time.perf_counter()
+    if corrector is None:
+        corrected = correct_bundle(bundle, calibration, lat=site.lat, lon=site.lon,
+                                   roi=site.roi or None)
+        timings["correct"] = _time.perf_counter() - t0
+        t0 = _time.perf_counter()
+        retrieval, rrs_median = summarise(corrected, site.region, workspace)
+    else:
+        corrected = corrector(bundle_path, bundle, calibration, site)
+        timings["correct"] = _time.perf_counter() - t0
+        t0 = _time.perf_counter()
+        rrs_median = corrected.rrs_median
+        retrieval = retrieve_spectrum(rrs_median, corrected.wavelength, corrected.attrs,
+                                      site.region, workspace)
     accepted = corrected.attrs["verdict"] == "accepted"
-    retrieval, rrs_median = summarise(corrected, site.region, workspace)
     values = {k: float(v[0]) if accepted else float("nan") for k, v in retrieval.values.items()}
     timings["retrieve"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
                      bundle.meta.ancillary)
-    SiteStore(workspace.store_path(site.id), policy=store_policy).write(record)
+    (store or SiteStore(workspace.store_path(site.id), policy=store_policy)).write(record)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     transitions = after_write(site, config, workspace, record, deliver=deliver)
@@ -170,7 +223,8 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
                          values=values, transitions=transitions, timings=timings)
 
 
-def _record(time: datetime, corrected: xr.Dataset, retrieval: Retrieval, accepted: bool,
+def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval: Retrieval,
+            accepted: bool,
             rrs_median: np.ndarray, ancillary: dict[str, object]) -> Record:
     """The store record of one acquisition (parameters are NaN when it was rejected).
 
@@ -185,7 +239,11 @@ def _record(time: datetime, corrected: xr.Dataset, retrieval: Retrieval, accepte
                          (retrieval.ood, "_ood")):
         for pid, arr in kind.items():
             numeric[pid + suffix] = float(arr[0]) if accepted else float("nan")
-    numeric["n_valid"] = float(corrected["valid"].values.sum())
+    if isinstance(corrected, CorrectionSummary):
+        numeric["n_valid"], wavelength = float(corrected.n_valid), corrected.wavelength
+    else:
+        numeric["n_valid"] = float(corrected["valid"].values.sum())
+        wavelength = corrected["wavelength"].values
     for name in ("valid_fraction", "rho", "sky_ratio_750", "ed_550", "n_dropped_bands",
                  "sun_zenith_deg", "sun_azimuth_deg", "relative_azimuth_deg", "view_zenith_deg",
                  "view_azimuth_deg", "n_no_data", "n_saturated", "n_outside_roi", "n_not_water",
@@ -202,7 +260,7 @@ def _record(time: datetime, corrected: xr.Dataset, retrieval: Retrieval, accepte
     labels.update({f"{pid}_model": str(v) for pid, v in retrieval.algorithms.items()})
     return Record(time=time, values={k: v for k, v in numeric.items() if k in QUANTITIES},
                   labels={k: v for k, v in labels.items() if k in LABELS}, rrs=rrs_median,
-                  wavelength=corrected["wavelength"].values)
+                  wavelength=wavelength)
 
 
 def _float(x: object) -> float:

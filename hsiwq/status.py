@@ -10,8 +10,7 @@ import numpy as np
 from .alerts.admin import list_alerts
 from .config import SitesConfig
 from .errors import StoreError
-from .inbox import pending_bundles
-from .store import SiteStore
+from .inbox import count_bundles, list_pending, open_site_store, site_locations
 from .workspace import Workspace
 
 
@@ -29,9 +28,9 @@ class SiteStatus:
     records : int
         Acquisitions stored.
     backlog : int
-        Bundles waiting in the inbox.
+        Bundles waiting in the inbox (-1 when it cannot be listed, e.g. object store down).
     quarantined : int
-        Bundles in quarantine.
+        Bundles in quarantine (-1 when it cannot be listed).
     firing : list of str
         Rules of the site that are firing (or pending), with severity.
     """
@@ -52,8 +51,9 @@ def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
     for site_id in config.sites:
         st = SiteStatus(site_id)
         try:
-            ds = SiteStore(workspace.store_path(site_id)).read(quantities=[], with_rrs=False)
-        except StoreError:
+            ds = open_site_store(config.sites[site_id], config, workspace).read(
+                quantities=[], with_rrs=False)
+        except (StoreError, OSError):
             ds = None
         if ds is not None and ds.sizes.get("time", 0):
             times = ds["time"].values
@@ -61,10 +61,16 @@ def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
             st.last_acquisition = _dt(times[-1])
             ok = np.asarray(ds["verdict"].values == "accepted")
             st.last_valid = _dt(times[ok][-1]) if ok.any() else None
-        ready, unreadable = pending_bundles(workspace.inbox(site_id))
-        st.backlog = len(ready) + len(unreadable)
-        q = workspace.quarantine(site_id)
-        st.quarantined = sum(1 for p in q.iterdir() if p.is_dir()) if q.is_dir() else 0
+        where = site_locations(config.sites[site_id], config, workspace)
+        try:
+            ready, unreadable = list_pending(where.inbox)
+            st.backlog = len(ready) + len(unreadable)
+        except OSError:
+            st.backlog = -1
+        try:
+            st.quarantined = count_bundles(where.quarantine)
+        except OSError:
+            st.quarantined = -1
         st.firing = [f"{a['rule']} {a['status']} ({a['severity']})" for a in alerts if a["site"] == site_id]
         out.append(st)
     return out

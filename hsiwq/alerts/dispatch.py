@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..store import SiteStore
+from ..inbox import open_site_store
 from ..workspace import Workspace
 from .engine import Transition
 from .messages import SCHEMA, _site_name, alert_doc, body, headline, order
@@ -45,7 +45,7 @@ def enqueue_group(outbox: Outbox, site: Any, config: Any, workspace: Workspace,
     settings = config.alerting
     trends: dict[str, dict | None] = {}
     cache: dict[tuple, dict | None] = {}
-    store = SiteStore(workspace.store_path(site.id))
+    store = open_site_store(site, config, workspace)  # the configured store (local or URL)
     queued = []
     for sub in config.subscribers:
         trs = order([t for t in transitions if sub.takes(site.id, t.params, t.category, t.severity)])

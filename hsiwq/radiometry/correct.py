@@ -134,6 +134,80 @@ def correct_bundle(
     CalibrationError
         If the calibration lacks a channel or does not cover the data's bands.
     """
+    plan = plan_correction(bundle, calibration, lat=lat, lon=lon, wind_speed_ms=wind_speed_ms,
+                           options=options)
+    rrs, qc, prod, fails = correct_rows(plan, 0, plan.shape[0], options=options)
+    qc, valid, attrs = finish_scene(plan, qc, prod, fails, roi)
+    water, wl, fwhm = plan.water, plan.wavelength, plan.fwhm
+    ny, nx = qc.shape
+    coords: dict[str, Any] = {
+        "y": water["y"].values if "y" in water.coords else np.arange(ny),
+        "x": water["x"].values if "x" in water.coords else np.arange(nx),
+        "wavelength": ("wavelength", wl, {"units": "nm", "long_name": "band centre"}),
+    }
+    if fwhm is not None:
+        coords["fwhm"] = ("wavelength", fwhm, {"units": "nm", "long_name": "band FWHM"})
+    return xr.Dataset(
+        {
+            "rrs": (("y", "x", "wavelength"), rrs,
+                    {"units": "sr-1", "long_name": "remote-sensing reflectance",
+                     "standard_name": "surface_ratio_of_upwelling_radiance_emerging_from_sea_"
+                                      "water_to_downwelling_radiative_flux_in_air"}),
+            "qc": (("y", "x"), qc, qcm.qc_attrs()),
+            "valid": (("y", "x"), valid, {"long_name": "valid water pixel (qc == 0)"}),
+            "ed": (("wavelength",), plan.ed.astype(np.float32),
+                   {"units": "W m-2 nm-1", "long_name": "downwelling irradiance"}),
+            "li": (("wavelength",), plan.li.astype(np.float32),
+                   {"units": "W m-2 sr-1 nm-1", "long_name": "sky radiance"}),
+        },
+        coords=coords, attrs=attrs)
+
+
+@dataclass
+class CorrectionPlan:
+    """Everything of a correction that does not depend on the cube's pixels.
+
+    Made by :func:`plan_correction` from the metadata, the sky and irradiance spectra and
+    the calibration (cheap); :func:`correct_rows` then corrects any range of lines and
+    :func:`finish_scene` applies the scene-wide QC and makes the attributes. Together they are
+    :func:`correct_bundle`; apart, they let lines be corrected by tiles in other processes
+    (:mod:`hsiwq.radiometry.tiles`) with identical results.
+    """
+
+    bundle: Bundle
+    water: xr.DataArray
+    shape: tuple[int, int]
+    cal_name: str
+    kidx: np.ndarray
+    wl_all: np.ndarray
+    wavelength: np.ndarray
+    fwhm: np.ndarray | None
+    li: np.ndarray
+    ed: np.ndarray
+    li_nat: np.ndarray
+    li_wl: np.ndarray
+    ed_nat: np.ndarray
+    ed_wl: np.ndarray
+    sky_saturated: bool
+    irradiance_saturated: bool
+    ratio: float
+    cloudy: bool
+    rho: float
+    rho_method: str
+    wind: float | None
+    sun_zenith: float
+    sun_azimuth: float
+    relative_azimuth: float
+    lat: float
+    lon: float
+    coef: Any
+    options: CorrectionOptions
+
+
+def plan_correction(bundle: Bundle, calibration: SensorCalibration, *, lat: float | None = None,
+                    lon: float | None = None, wind_speed_ms: float | None = None,
+                    options: CorrectionOptions = CorrectionOptions()) -> CorrectionPlan:
+    """The pixel-independent part of :func:`correct_bundle` (same parameters and errors)."""
     meta = bundle.meta
     qopt = options.qc
     cal_name = str(calibration.path) if calibration.path is not None else calibration.sensor
@@ -177,9 +251,54 @@ def correct_bundle(
     coef = channel_coefficients(water, calibration.channels["water"], itime.get("water"),
                                 dark=bundle.dark, dark_per_sample=options.dark_per_sample,
                                 where=cal_name)
-    rrs, qc, prod, fails, bands, nir_done = _correct_cube(water, kidx, coef, ed, li, rho,
-                                                          options)
+    return CorrectionPlan(
+        bundle=bundle, water=water, shape=(water.sizes["y"], water.sizes["x"]),
+        cal_name=cal_name, kidx=kidx, wl_all=wl_all, wavelength=wl, fwhm=fwhm, li=li, ed=ed,
+        li_nat=li_nat, li_wl=li_wl, ed_nat=ed_nat, ed_wl=ed_wl, sky_saturated=sky_sat,
+        irradiance_saturated=irr_sat, ratio=ratio, cloudy=cloudy, rho=float(rho),
+        rho_method=rho_method, wind=wind, sun_zenith=sun_zen, sun_azimuth=sun_az,
+        relative_azimuth=rel_az, lat=float(pos_lat), lon=float(pos_lon), coef=coef,
+        options=options)
 
+
+def correct_rows(plan: CorrectionPlan, y0: int, y1: int, *,
+                 options: CorrectionOptions | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rrs and per-pixel QC of lines ``y0:y1`` of the water cube (see :mod:`.kernel`).
+
+    Returns
+    -------
+    rrs : float32 (lines, x, kept bands) [sr-1]
+    qc : uint16 (lines, x): NO_DATA, SATURATED, NEGATIVE_RRS
+    products : float32 (lines, x, 4) band averages of the scene tests
+    fails : bool (lines, x): the pixel fails the spectral water tests
+    """
+    rrs, qc, prod, fails, _, _ = _correct_cube(plan.water, plan.kidx, plan.coef, plan.ed,
+                                               plan.li, plan.rho, options or plan.options,
+                                               rows=(y0, y1))
+    return rrs, qc, prod, fails
+
+
+def finish_scene(plan: CorrectionPlan, qc: np.ndarray, prod: np.ndarray, fails: np.ndarray,
+                 roi: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Scene-wide QC (ROI, non-water, glint), the verdict and the attributes.
+
+    Parameters
+    ----------
+    plan : CorrectionPlan
+    qc, prod, fails : ndarray
+        Of the whole scene, from :func:`correct_rows` (``qc`` and ``fails`` are modified).
+    roi : see :func:`correct_bundle`
+
+    Returns
+    -------
+    qc : uint16 (y, x), valid : bool (y, x), attrs : dict (as :func:`correct_bundle`'s)
+    """
+    meta, qopt, itime = plan.bundle.meta, plan.options.qc, plan.bundle.meta.integration_ms
+    kidx = plan.kidx
+    bands = QCBands.from_wavelength(plan.wavelength, qopt)
+    nir_done = bool(plan.options.nir_correction and kidx.size
+                    and plan.wavelength[0] <= 720.0 and plan.wavelength[-1] >= 780.0)
     ny, nx = qc.shape
     region = roi_mask((ny, nx), roi)
     if not region.all():
@@ -192,76 +311,63 @@ def correct_bundle(
     valid_fraction = float(np.count_nonzero(valid)) / n_region if n_region else 0.0
 
     verdict = qcm.acquisition_verdict(
-        integration_ms=itime, sun_zenith_deg=sun_zen, ed=ed_nat, ed_wavelength=ed_wl,
-        li=li_nat, li_wavelength=li_wl, valid_fraction=valid_fraction,
-        saturated_channels=tuple(ch for ch, s in (("sky", sky_sat), ("irradiance", irr_sat))
+        integration_ms=itime, sun_zenith_deg=plan.sun_zenith, ed=plan.ed_nat,
+        ed_wavelength=plan.ed_wl, li=plan.li_nat, li_wavelength=plan.li_wl,
+        valid_fraction=valid_fraction,
+        saturated_channels=tuple(ch for ch, s in (("sky", plan.sky_saturated),
+                                                  ("irradiance", plan.irradiance_saturated))
                                  if s),
         options=qopt)
     if kidx.size == 0 and verdict.accepted:
         verdict = qcm.Verdict("rejected", "no usable band (bad bands, or not covered by the "
                                           "sky or irradiance spectra)")
-
+    ratio, wind = plan.ratio, plan.wind
     attrs: dict[str, Any] = {
         "title": "hsiwq radiometric correction",
         "site": meta.site, "sensor": meta.sensor,
         "time": meta.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "calibration_file": cal_name,
-        "rho": float(rho), "rho_method": rho_method,
+        "calibration_file": plan.cal_name,
+        "rho": float(plan.rho), "rho_method": plan.rho_method,
         "wind_speed_ms": float(wind) if wind is not None else math.nan,
-        "sun_zenith_deg": float(sun_zen), "sun_azimuth_deg": float(sun_az),
-        "relative_azimuth_deg": float(rel_az), "view_zenith_deg": float(meta.view_zenith_deg),
+        "sun_zenith_deg": float(plan.sun_zenith), "sun_azimuth_deg": float(plan.sun_azimuth),
+        "relative_azimuth_deg": float(plan.relative_azimuth),
+        "view_zenith_deg": float(meta.view_zenith_deg),
         "view_azimuth_deg": float(meta.view_azimuth_deg),
-        "latitude": float(pos_lat), "longitude": float(pos_lon),
+        "latitude": plan.lat, "longitude": plan.lon,
         "sky_ratio_750": float(ratio),
-        "sky_condition": "unknown" if not math.isfinite(ratio) else ("cloudy" if cloudy
+        "sky_condition": "unknown" if not math.isfinite(ratio) else ("cloudy" if plan.cloudy
                                                                      else "clear"),
-        "ed_550": qcm.value_at(ed_nat, ed_wl, qopt.ed_reference_nm),
+        "ed_550": qcm.value_at(plan.ed_nat, plan.ed_wl, qopt.ed_reference_nm),
         **{k: float(v) for k, v in glint_info.items()},
         "nir_correction": nir_done,
         "verdict": verdict.verdict, "verdict_reason": verdict.reason,
         "valid_fraction": valid_fraction,
-        "n_dropped_bands": int(wl_all.size - kidx.size),
+        "n_dropped_bands": int(plan.wl_all.size - kidx.size),
         "hsiwq_version": hsiwq.__version__,
-        "bundle": str(bundle.path),
+        "bundle": str(plan.bundle.path),
     }
     attrs.update({f"n_{k.lower()}": v for k, v in qcm.flag_counts(qc).items()})
-
-    coords: dict[str, Any] = {
-        "y": water["y"].values if "y" in water.coords else np.arange(ny),
-        "x": water["x"].values if "x" in water.coords else np.arange(nx),
-        "wavelength": ("wavelength", wl, {"units": "nm", "long_name": "band centre"}),
-    }
-    if fwhm is not None:
-        coords["fwhm"] = ("wavelength", fwhm, {"units": "nm", "long_name": "band FWHM"})
-    return xr.Dataset(
-        {
-            "rrs": (("y", "x", "wavelength"), rrs,
-                    {"units": "sr-1", "long_name": "remote-sensing reflectance",
-                     "standard_name": "surface_ratio_of_upwelling_radiance_emerging_from_sea_"
-                                      "water_to_downwelling_radiative_flux_in_air"}),
-            "qc": (("y", "x"), qc, qcm.qc_attrs()),
-            "valid": (("y", "x"), valid, {"long_name": "valid water pixel (qc == 0)"}),
-            "ed": (("wavelength",), ed.astype(np.float32),
-                   {"units": "W m-2 nm-1", "long_name": "downwelling irradiance"}),
-            "li": (("wavelength",), li.astype(np.float32),
-                   {"units": "W m-2 sr-1 nm-1", "long_name": "sky radiance"}),
-        },
-        coords=coords, attrs=attrs)
+    return qc, valid, attrs
 
 
 def _correct_cube(water: xr.DataArray, kidx: np.ndarray, coef: Any, ed: np.ndarray,
                   li: np.ndarray, rho: float, options: CorrectionOptions,
+                  rows: tuple[int, int] | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, QCBands, bool]:
-    """Rrs, per-pixel flags, QC band averages and water-test failures of the water cube.
+    """Rrs, per-pixel flags, QC band averages and water-test failures of the water cube
+    (of its lines ``rows`` = (y0, y1) when given).
 
     See :mod:`.kernel`.
     """
     ny, nx = water.sizes["y"], water.sizes["x"]
+    y0, y1 = rows if rows is not None else (0, ny)
+    y0, y1 = max(0, y0), min(ny, y1)
     wl = np.asarray(water["wavelength"].values, dtype=float)[kidx]
     bands = QCBands.from_wavelength(wl, options.qc)
     if kidx.size == 0:
-        prod = np.full((ny, nx, 4), np.nan, dtype=np.float32)
-        return (np.empty((ny, nx, 0), dtype=np.float32), np.full((ny, nx), qcm.NO_DATA),
+        prod = np.full((y1 - y0, nx, 4), np.nan, dtype=np.float32)
+        return (np.empty((y1 - y0, nx, 0), dtype=np.float32),
+                np.full((y1 - y0, nx), qcm.NO_DATA, dtype=np.uint16),
                 prod, fails_water_tests(prod, bands, options.qc), bands, False)
     dark = coef.dark_dn[..., kidx]
     scale = coef.scale[kidx].astype(np.float64)
@@ -286,7 +392,11 @@ def _correct_cube(water: xr.DataArray, kidx: np.ndarray, coef: Any, ed: np.ndarr
     # A lazily read ENVI cube is corrected straight from its file (one pass, no float32 copy
     # of the counts); anything else is loaded (a no-op for an in-memory cube).
     source = envi_source(water)
-    values = source if source is not None else water.values
+    whole = (y0, y1) == (0, ny)
+    if source is not None:
+        values = source if whole else _LineWindow(source, y0, y1)
+    else:
+        values = water.values if whole else water.isel(y=slice(y0, y1)).values
     rrs, qc, prod, fails = run_blocks(values, corr, bands, options.qc,
                                       block_mb=options.block_mb, threads=options.threads,
                                       engine=options.engine)
@@ -295,6 +405,19 @@ def _correct_cube(water: xr.DataArray, kidx: np.ndarray, coef: Any, ed: np.ndarr
     return rrs, qc, prod, fails, bands, nir_done
 
 
+class _LineWindow:
+    """Lines ``y0:y1`` of a raw source (:class:`hsiwq.io.envi.EnviArray`), as a raw source."""
+
+    def __init__(self, source: Any, y0: int, y1: int) -> None:
+        self.source, self.y0, self.y1 = source, y0, y1
+        self.shape = (y1 - y0,) + tuple(source.shape[1:])
+        self.ignore_value = getattr(source, "ignore_value", None)
+
+    def raw_lines(self, a: int, b: int) -> np.ndarray:
+        return self.source.raw_lines(self.y0 + max(0, a), self.y0 + min(b, self.shape[0]))
+
+    def to_float32(self, raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.source.to_float32(raw, out=out)
 def write_correction(ds: xr.Dataset, out_path: str | Path) -> Path:
     """Write a corrected acquisition as a consolidated Zarr store, replacing any old one.
 
