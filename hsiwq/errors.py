@@ -43,3 +43,22 @@ class ConfigError(HsiwqError):
 
 class StoreError(HsiwqError):
     """The result store cannot be read or written."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure may pass if tried again: I/O and object-store connection errors.
+
+    ``OSError`` (disk, network; s3fs maps most S3 errors to it) and botocore's connection and
+    HTTP-client errors (endpoint unreachable, timeouts), never an :class:`HsiwqError` (bad
+    data stays bad).
+    """
+    if isinstance(exc, HsiwqError):
+        return False
+    if isinstance(exc, OSError):  # includes ConnectionError, TimeoutError
+        return True
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+    except ImportError:  # pragma: no cover - botocore comes with s3fs
+        return False
+    return isinstance(exc, (BotoConnectionError, HTTPClientError))

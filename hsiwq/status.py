@@ -9,7 +9,7 @@ import numpy as np
 
 from .alerts.admin import list_alerts
 from .config import SitesConfig
-from .errors import StoreError
+from .errors import StoreError, is_transient
 from .inbox import count_bundles, list_pending, open_site_store, site_locations
 from .workspace import Workspace
 
@@ -53,7 +53,9 @@ def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
         try:
             ds = open_site_store(config.sites[site_id], config, workspace).read(
                 quantities=[], with_rrs=False)
-        except (StoreError, OSError):
+        except Exception as exc:  # noqa: BLE001 - an unreadable or unreachable store
+            if not (isinstance(exc, StoreError) or is_transient(exc)):
+                raise
             ds = None
         if ds is not None and ds.sizes.get("time", 0):
             times = ds["time"].values
@@ -65,11 +67,15 @@ def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
         try:
             ready, unreadable = list_pending(where.inbox)
             st.backlog = len(ready) + len(unreadable)
-        except OSError:
+        except Exception as exc:  # noqa: BLE001
+            if not is_transient(exc):
+                raise
             st.backlog = -1
         try:
             st.quarantined = count_bundles(where.quarantine)
-        except OSError:
+        except Exception as exc:  # noqa: BLE001
+            if not is_transient(exc):
+                raise
             st.quarantined = -1
         st.firing = [f"{a['rule']} {a['status']} ({a['severity']})" for a in alerts if a["site"] == site_id]
         out.append(st)

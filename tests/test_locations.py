@@ -93,3 +93,23 @@ def test_memory_inbox_order_moves_and_a_crashed_copy(tmp_path):
 def test_tile_ranges_cover_the_lines():
     assert tile_ranges(10, 4) == [(0, 4), (4, 8), (8, 10)]
     assert tile_ranges(3, 64) == [(0, 3)]
+
+
+def test_unreachable_object_store_is_transient_and_shows_in_status(tmp_path, monkeypatch):
+    from hsiwq.errors import BundleError, is_transient
+    from hsiwq.status import site_status
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    f = tmp_path / "sites.toml"
+    f.write_text(SITE + "inbox = 's3://nowhere/in'\n[storage]\nendpoint_url = 'http://127.0.0.1:9'\n"
+                        "region = 'us-east-1'\n")
+    config, _ = load_config(f)
+    ws = Workspace(tmp_path / "home")
+    with pytest.raises(Exception) as err:
+        list_pending(site_locations(config.sites["a"], config, ws).inbox)
+    assert is_transient(err.value)
+    assert not is_transient(BundleError("b", "bad")) and not is_transient(ValueError())
+    st = site_status(config, ws)[0]
+    assert st.backlog == -1 and st.quarantined == 0 and st.records == 0
