@@ -144,6 +144,11 @@ class Site(_Strict):
     (the name in Chinese messages), ``target_class`` (GB 3838-2002 target class, used by
     ``gb3838`` rules that name none) and ``rules`` (alert rules, see
     :mod:`hsiwq.alerts.rules` and docs/alerts.md).
+
+    ``inbox``, ``archive``, ``quarantine`` and ``store`` are locations: a local folder
+    (relative paths are inside the workspace) or a URL (``s3://bucket/prefix``, reached with
+    the ``[storage]`` options); unset, the workspace's ``inbox/<id>``, ``archive/<id>``,
+    ``quarantine/<id>`` and ``store/<id>.zarr`` (see :func:`hsiwq.inbox.site_locations`).
     """
 
     id: str
