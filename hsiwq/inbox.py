@@ -169,8 +169,19 @@ class Pending:
         return self.location.name
 
 
-def list_pending(inbox: Location) -> tuple[list[Pending], list[tuple[Pending, str]]]:
+#: On object stores, a folder without ``acquisition.json`` whose newest object is younger
+#: than this [s] is taken for an upload in progress and left alone (not quarantined).
+UPLOAD_SETTLE_S = 600.0
+
+
+def list_pending(inbox: Location, *, settle_s: float = UPLOAD_SETTLE_S,
+                 ) -> tuple[list[Pending], list[tuple[Pending, str]]]:
     """Bundles waiting in an inbox (local or on an object store), oldest acquisition first.
+
+    On an object store, where a monitor uploads a bundle object by object (``acquisition.json``
+    last), a folder still without ``acquisition.json`` whose newest object is younger than
+    ``settle_s`` seconds is still arriving: it is in neither list. (Locally, a finished folder
+    is moved into the inbox in one rename.)
 
     Returns
     -------
@@ -201,10 +212,29 @@ def list_pending(inbox: Location) -> tuple[list[Pending], list[tuple[Pending, st
         try:
             t = _remote_time(fs, f"{root}/{name}", where)
         except HsiwqError as exc:
+            if exc.problem == f"missing {META_FILE}" and _arriving(fs, f"{root}/{name}", settle_s):
+                continue
             bad.append((Pending(where), str(exc)))
             continue
         dated.append((t, name, Pending(where, t)))
     return [p for _, _, p in sorted(dated, key=lambda d: (d[0], d[1]))], bad
+
+
+def _arriving(fs: Any, path: str, settle_s: float) -> bool:
+    """Whether the newest object under ``path`` is younger than ``settle_s`` seconds."""
+    if settle_s <= 0:
+        return False
+    newest = None
+    for info in fs.find(path, detail=True).values():
+        stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
+        if isinstance(stamp, (int, float)):
+            stamp = datetime.fromtimestamp(stamp, timezone.utc)
+        if isinstance(stamp, datetime):
+            stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+            newest = stamp if newest is None or stamp > newest else newest
+    if newest is None:
+        return False
+    return (datetime.now(timezone.utc) - newest).total_seconds() < settle_s
 
 
 def _remote_time(fs: Any, path: str, where: Location) -> datetime:

@@ -138,6 +138,7 @@ def test_process_site_with_inbox_archive_quarantine_and_store_on_s3(s3, home, mo
     fs.pipe_file(f"{inbox}/broken/water.raw", b"\0" * 10)  # truncated cube
     fs.pipe_file(f"{inbox}/nojson/acquisition.json", b"{")
     fs.pipe_file(f"{inbox}/nojson/water.hdr", b"ENVI")
+    fs.pipe_file(f"{inbox}/uploading/water.hdr", b"ENVI")  # still arriving: left alone
     # a crash during an earlier archive copy left an incomplete copy of 'a-late'
     fs.pipe_file("hsiwq/archive/taihu-north/a-late/water.hdr", b"partial")
     # second site: local inbox, archive on S3
@@ -167,7 +168,7 @@ def test_process_site_with_inbox_archive_quarantine_and_store_on_s3(s3, home, mo
     assert set(ds["verdict"].values) <= {"accepted", "rejected"}
     assert not (ws.store_path("taihu-north")).exists()  # nothing went to the local default
     # inbox emptied, archive complete (the crashed copy completed in place, no duplicate name)
-    assert _names(fs, inbox) == set()
+    assert _names(fs, inbox) == {"uploading"}
     assert _names(fs, "hsiwq/archive/taihu-north") == {"z-early", "m-early-again", "a-late"}
     archived = _names(fs, "hsiwq/archive/taihu-north/a-late")
     assert archived == {p.name for p in taihu[2].iterdir() if p.name != "truth.npz"}

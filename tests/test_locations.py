@@ -68,9 +68,13 @@ def test_memory_inbox_order_moves_and_a_crashed_copy(tmp_path):
         for f in src.iterdir():
             mem.pipe_file(f"/t-inbox/{name}/{f.name}", f.read_bytes())
     mem.pipe_file("/t-inbox/bad/acquisition.json", b'{"time": "yesterday"}')
+    mem.pipe_file("/t-inbox/uploading/water.raw", b"...")  # acquisition.json not there yet
     ready, bad = list_pending(inbox)
     assert [p.name for p in ready] == ["z", "a"]
     assert [p.name for p, _ in bad] == ["bad"] and "invalid time" in bad[0][1]
+    _, settled = list_pending(inbox, settle_s=0)  # left too long without it: unreadable
+    assert [p.name for p, _ in settled] == ["bad", "uploading"]
+    assert "missing acquisition.json" in settled[1][1]
     # a crash after copying 'z' but before deleting it: the next move completes, no duplicate
     archive = Location.of("memory://t-archive")
     mem.pipe_file("/t-archive/z/water.raw", b"partial")
