@@ -99,26 +99,33 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
         quarantine_task(pending.location, where.quarantine, reason)
         logger.warning("quarantined %s: %s", pending.name, reason)
     results: list[ProcessResult] = []
-    for pending in ready:
-        tmp = tempfile.mkdtemp(prefix="hsiwq-stage-")
-        try:
-            local = stage(pending.location, tmp)
-            tiled = bool(tile_bytes) and cube_bytes(local) > tile_bytes
+    cluster = None  # one Dask cluster for the run's large cubes, started on first need
+    try:
+        for pending in ready:
+            tmp = tempfile.mkdtemp(prefix="hsiwq-stage-")
             try:
-                if tiled:
-                    from .tiles import run_tiled
+                local = stage(pending.location, tmp)
+                tiled = bool(tile_bytes) and cube_bytes(local) > tile_bytes
+                try:
+                    if tiled:
+                        from .tiles import TileCluster, run_tiled
 
-                    result = run_tiled(local, site_id, str(ws.root), str(cfg_path))
-                else:
-                    result = process_one(local, site_id, str(ws.root), str(cfg_path))
-            except HsiwqError as exc:
-                quarantine_task(pending.location, where.quarantine, str(exc))
-                logger.warning("quarantined %s: %s", pending.name, exc)
-                continue
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        archive_task(pending.location, where.archive)
-        results.append(result)
+                        cluster = cluster or TileCluster(config.processing)
+                        result = run_tiled(local, site_id, str(ws.root), str(cfg_path),
+                                           runner=cluster.runner())
+                    else:
+                        result = process_one(local, site_id, str(ws.root), str(cfg_path))
+                except HsiwqError as exc:
+                    quarantine_task(pending.location, where.quarantine, str(exc))
+                    logger.warning("quarantined %s: %s", pending.name, exc)
+                    continue
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            archive_task(pending.location, where.archive)
+            results.append(result)
+    finally:
+        if cluster is not None:
+            cluster.close()
     upkeep(site_id, str(ws.root), str(cfg_path))
     if results:
         create_markdown_artifact(key=f"site-{site_id}", markdown=results_markdown(site_id, results),

@@ -89,25 +89,57 @@ class TiledCorrector:
         return combine_spectra(scene, [p.result() for p in parts])
 
 
-def dask_task_runner(processing: Processing):
-    """The Dask task runner of ``[processing]``: a scheduler address, or a local cluster.
+def local_cluster_kwargs(processing: Processing) -> dict[str, Any]:
+    """``distributed.LocalCluster`` options of ``[processing]``: processes, one thread each.
 
-    The local cluster's workers talk to this process's Prefect API (``PREFECT_API_URL``, or
-    the embedded server this process runs): without it each worker would start a temporary
-    server of its own (seconds each).
+    The workers talk to this process's Prefect API (``PREFECT_API_URL``, or the embedded
+    server this process runs): without it each worker would start a temporary server of its
+    own (seconds each).
     """
     import logging
 
+    return {"n_workers": processing.dask_workers, "processes": True, "threads_per_worker": 1,
+            "dashboard_address": None, "silence_logs": logging.WARNING,
+            "env": {"PREFECT_API_URL": prefect_api_url(),
+                    "PREFECT_LOGGING_TO_API_ENABLED": "false"}}
+
+
+def dask_task_runner(processing: Processing, address: str | None = None):
+    """The Dask task runner of ``[processing]``: a scheduler address (``address``, else
+    ``dask_address``), or a local cluster of its own (started and stopped with the flow run)."""
     from prefect_dask import DaskTaskRunner
 
-    if processing.dask_address:
-        return DaskTaskRunner(address=processing.dask_address)
+    if address or processing.dask_address:
+        return DaskTaskRunner(address=address or processing.dask_address)
     return DaskTaskRunner(cluster_class="distributed.LocalCluster",
-                          cluster_kwargs={"n_workers": processing.dask_workers,
-                                          "processes": True, "threads_per_worker": 1,
-                                          "dashboard_address": None,
-                                          "silence_logs": logging.WARNING,
-                                          "env": {"PREFECT_API_URL": prefect_api_url(), "PREFECT_LOGGING_TO_API_ENABLED": "false"}})
+                          cluster_kwargs=local_cluster_kwargs(processing))
+
+
+class TileCluster:
+    """Task runners on one Dask cluster, started on first use and stopped by :meth:`close`.
+
+    ``process-site`` keeps one for its run, so that the cubes of a run share a cluster
+    (start ≈ 4 s, stop ≈ 3 s here) instead of paying for one each. With ``dask_address``,
+    the runners use that scheduler and nothing is started.
+    """
+
+    def __init__(self, processing: Processing) -> None:
+        self.processing = processing
+        self._cluster = None
+
+    def runner(self):
+        if self.processing.dask_address:
+            return dask_task_runner(self.processing)
+        if self._cluster is None:
+            from distributed import LocalCluster
+
+            self._cluster = LocalCluster(**local_cluster_kwargs(self.processing))
+        return dask_task_runner(self.processing, address=self._cluster.scheduler_address)
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
 
 
 def prefect_api_url() -> str:
@@ -161,9 +193,11 @@ def _runner_for(home: str, config_file: str | None):
     return dask_task_runner(config.processing)
 
 
-def run_tiled(bundle: str, site_id: str, home: str, config_file: str | None = None) -> ProcessResult:
-    """:func:`process_tiled` on the configured Dask task runner."""
-    return process_tiled.with_options(task_runner=_runner_for(home, config_file))(
+def run_tiled(bundle: str, site_id: str, home: str, config_file: str | None = None, *,
+              runner: Any = None) -> ProcessResult:
+    """:func:`process_tiled` on ``runner`` (e.g. :meth:`TileCluster.runner`), else on the
+    configured Dask task runner."""
+    return process_tiled.with_options(task_runner=runner or _runner_for(home, config_file))(
         bundle, site_id, home, config_file)
 
 
