@@ -1,0 +1,351 @@
+"""A long-lived Prefect worker that runs flow runs inside its own process.
+
+Prefect's Runner and process worker start every flow run in a fresh interpreter, which costs
+seconds of imports per run (design.md §5). :class:`InProcessWorker` polls a work pool like
+any Prefect worker, but loads each deployment's flow once and runs every flow run in a thread
+of its own process with ``prefect.flow_engine.run_flow``: Prefect's cost per run is then a
+handful of API calls.
+
+What it changes for a flow run, compared with a process worker:
+
+- flow-run heartbeats are off (a sync flow run otherwise waits ≈ 1 s for its heartbeat thread
+  to stop, design.md §5); a worker that dies leaves its runs ``Running`` until they are
+  cancelled;
+- Prefect 3.9's engine opens, for every deployment run, its own thread, event loop and events
+  subscription to notice a suspension request, and waits for it at start and exit (≈ 0.2 s
+  per run). The worker keeps one such observer for all its runs instead (Prefect's
+  ``FlowRunSuspendingObserver`` feeding the engine's registry of suspension requests), so
+  suspending a run still works;
+- job variables (environment, command) of the work pool do not apply: runs share the worker's
+  process and environment; ``limit`` caps the runs in flight in one worker;
+- a run picked up early (``prefetch_seconds``) waits for its scheduled time before it starts,
+  without holding a thread;
+- cancelling a run from the UI cannot kill a thread: the worker logs it and the run finishes.
+
+Each run can be appended, as one JSON line, to a record file (``record=``): the flow run, the
+worker's name, host and pid, when the worker took it, the wall time of the run and the time
+spent inside the library (hsiwq functions and the bodies of the flow's tasks, measured by
+wrapping them when the flow is loaded). The throughput benchmark and the scale-out test read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import anyio
+import prefect.flow_engine
+from prefect.context import SyncClientContext
+from prefect.client.schemas.objects import FlowRun
+from prefect.flow_engine import run_flow
+from prefect.flows import Flow, load_flow_from_entrypoint
+from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_WORKER_QUERY_SECONDS,
+                              get_current_settings, temporary_settings)
+from prefect.tasks import Task
+from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
+
+#: The work pool type served by :class:`InProcessWorker`.
+WORKER_TYPE = "hsiwq-inprocess"
+
+
+class InProcessResult(BaseWorkerResult):
+    """Outcome of one flow run executed in the worker's process."""
+
+
+# --------------------------------------------------------------------------------------------
+# Time spent in the library, per thread (one flow run per thread at a time)
+
+_clock = threading.local()
+
+
+def _timed(fn):
+    """Wrap ``fn`` so that the outermost timed call adds its duration to the thread's clock."""
+    if getattr(fn, "__hsiwq_timed__", False):
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if getattr(_clock, "depth", 0):
+            return fn(*args, **kwargs)
+        _clock.depth = 1
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _clock.seconds = getattr(_clock, "seconds", 0.0) + time.perf_counter() - t0
+            _clock.depth = 0
+
+    wrapper.__hsiwq_timed__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def instrument(flow: Flow) -> None:
+    """Time the library calls of a flow's module: its tasks' bodies and its hsiwq functions.
+
+    Replaces, in the flow's module, each function imported from ``hsiwq`` by a timed wrapper
+    and each task's ``fn`` likewise (a task body is library code; the task engine around it is
+    Prefect's). Calls nest: only the outermost one counts.
+    """
+    module = sys.modules.get(getattr(flow.fn, "__module__", ""), None)
+    if module is None:
+        return
+    for name, obj in list(vars(module).items()):
+        if isinstance(obj, Task) and not inspect.iscoroutinefunction(obj.fn):
+            obj.fn = _timed(obj.fn)
+        elif inspect.isfunction(obj) and (obj.__module__ or "").startswith("hsiwq"):
+            setattr(module, name, _timed(obj))
+
+
+def library_seconds() -> float:
+    """Seconds this thread spent in timed library calls so far."""
+    return getattr(_clock, "seconds", 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# One suspension observer per worker instead of one per flow run
+
+
+@contextmanager
+def _no_observer(flow_run_id: UUID, suspension_request: Any, polling_interval: float = 10):
+    yield
+
+
+def _shared_suspension_observer():
+    """Prefect's suspension observer feeding the engine's registry, or None if unavailable."""
+    try:
+        from prefect._flow_run_suspension import mark_flow_run_suspension_requested
+        from prefect._internal.observers import FlowRunSuspendingObserver
+    except ImportError:
+        return None
+    if not hasattr(prefect.flow_engine, "observe_flow_run_suspension"):
+        return None
+    return FlowRunSuspendingObserver(on_suspended=mark_flow_run_suspension_requested)
+
+
+def _stage_seconds(state: Any) -> tuple[dict[str, float], int]:
+    """Seconds per stage summed over a run's results (objects with a ``timings`` dict), and
+    how many results there were."""
+    try:
+        value = state.result(raise_on_failure=False) if state.is_completed() else None
+    except Exception:  # noqa: BLE001 - a result that cannot be read just has no stages
+        return {}, 0
+    out: dict[str, float] = {}
+    items = value if isinstance(value, list) else []
+    for item in items:
+        for k, v in (getattr(item, "timings", None) or {}).items():
+            out[k] = out.get(k, 0.0) + float(v)
+    return out, len(items)
+
+
+_per_thread = threading.local()
+
+
+def _thread_client() -> SyncClientContext:
+    """This thread's API client context, opened once (a new client costs ≈ 40 ms of TLS set-up)."""
+    ctx = getattr(_per_thread, "client_context", None)
+    if ctx is None:
+        ctx = SyncClientContext()
+        ctx.client.__enter__()
+        ctx.client.raise_for_api_version_mismatch_once()
+        _per_thread.client_context = ctx
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessResult]):
+    """Runs the flow runs of a work pool in threads of this process (see the module doc).
+
+    Parameters
+    ----------
+    work_pool_name : str
+        The work pool to poll (type :data:`WORKER_TYPE`).
+    record : path, optional
+        Append one JSON line per flow run to this file.
+    **kwargs
+        As for ``prefect.workers.base.BaseWorker`` (``name``, ``limit``,
+        ``prefetch_seconds``, ...).
+    """
+
+    type = WORKER_TYPE
+    job_configuration = BaseJobConfiguration
+    job_configuration_variables = BaseVariables
+    _description = "Runs flow runs in threads of the worker's own long-lived process (hsiwq)."
+
+    def __init__(self, work_pool_name: str, *, record: str | Path | None = None, **kwargs: Any):
+        super().__init__(work_pool_name, **kwargs)
+        self._entrypoints: dict[UUID, str] = {}
+        self._flows: dict[str, Flow] = {}
+        self._record = Path(record) if record else None
+        self._record_lock = threading.Lock()
+        self.ident = f"{socket.gethostname()}:{os.getpid()}"
+        self._observer = None
+        self._threads: ThreadPoolExecutor | None = None
+
+    async def setup(self) -> None:
+        await super().setup()
+        # runs execute in these threads; each keeps one API client for all its runs
+        self._threads = ThreadPoolExecutor(max_workers=self._limit or 4,
+                                           thread_name_prefix="hsiwq-run")
+        observer = _shared_suspension_observer()
+        if observer is not None:
+            self._observer = await self._exit_stack.enter_async_context(observer)
+            prefect.flow_engine.observe_flow_run_suspension = _no_observer
+
+    async def teardown(self, *exc_info: Any) -> None:
+        await super().teardown(*exc_info)  # waits for the runs in flight
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+            self._threads = None
+
+    async def _flow_for(self, flow_run: FlowRun) -> Flow:
+        """The deployment's flow, imported once per entrypoint."""
+        if flow_run.deployment_id is None:
+            raise ValueError(f"flow run {flow_run.id} has no deployment")
+        entrypoint = self._entrypoints.get(flow_run.deployment_id)
+        if entrypoint is None:
+            deployment = await self.client.read_deployment(flow_run.deployment_id)
+            if not deployment.entrypoint:
+                raise ValueError(f"deployment {deployment.name!r} has no entrypoint")
+            entrypoint = self._entrypoints[flow_run.deployment_id] = deployment.entrypoint
+        flow = self._flows.get(entrypoint)
+        if flow is None:
+            flow = await anyio.to_thread.run_sync(load_flow_from_entrypoint, entrypoint, False)
+            instrument(flow)
+            self._flows[entrypoint] = flow
+        return flow
+
+    async def run(self, flow_run: FlowRun, configuration: BaseJobConfiguration,
+                  task_status: anyio.abc.TaskStatus | None = None) -> InProcessResult:
+        taken = time.time()
+        flow = await self._flow_for(flow_run)
+        if task_status is not None:
+            task_status.started(self.ident)
+        # a prefetched run waits here, not in a thread, for its scheduled time
+        scheduled = flow_run.expected_start_time or flow_run.next_scheduled_start_time
+        if scheduled is not None:
+            delay = scheduled.timestamp() - time.time()
+            if delay > 0:
+                await anyio.sleep(delay)
+        fresh = await self.client.read_flow_run(flow_run.id)
+        if self._observer is not None:
+            self._observer.add_in_flight_flow_run_id(fresh.id)
+        try:
+            future = self._threads.submit(contextvars.copy_context().run, self._execute, flow, fresh)
+            with anyio.CancelScope(shield=True):  # a stopping worker lets the run finish
+                record = await asyncio.wrap_future(future)
+        finally:
+            if self._observer is not None:
+                self._observer.remove_in_flight_flow_run_id(fresh.id)
+        record["taken"] = taken
+        self._write(record)
+        if self._runs_task_group is not None:  # a slot is free: look for due runs now
+            self._runs_task_group.start_soon(self._poll_now)
+        return InProcessResult(identifier=self.ident, status_code=0 if record["ok"] else 1)
+
+    async def _poll_now(self) -> None:
+        try:
+            await self.get_and_submit_flow_runs()
+        except Exception:  # noqa: BLE001 - the regular polling loop carries on
+            self._logger.debug("extra poll failed", exc_info=True)
+
+    def _execute(self, flow: Flow, flow_run: FlowRun) -> dict[str, Any]:
+        """Run one flow run to its final state in this thread."""
+        _clock.seconds, _clock.depth = 0.0, 0
+        t0 = time.time()
+        state_name, ok, stages, n = "?", True, {}, 0
+        token = SyncClientContext.__var__.set(_thread_client())
+        try:
+            state = run_flow(flow, flow_run=flow_run, return_type="state")
+            state_name = getattr(state, "name", str(state))
+            stages, n = _stage_seconds(state)
+        except BaseException as exc:  # noqa: BLE001 - reported as a crash by the worker
+            ok, state_name = False, f"{type(exc).__name__}: {exc}"
+            self._logger.exception("flow run %s crashed in the worker", flow_run.id)
+        finally:
+            SyncClientContext.__var__.reset(token)
+        return {
+            "flow_run_id": str(flow_run.id), "flow_run": flow_run.name,
+            "deployment_id": str(flow_run.deployment_id),
+            "parameters": {k: v for k, v in (flow_run.parameters or {}).items()
+                           if isinstance(v, (str, int, float, bool, type(None)))},
+            "worker": self.name, "host": socket.gethostname(), "pid": os.getpid(),
+            "thread": threading.current_thread().name,
+            "started": t0, "ended": time.time(), "library_s": library_seconds(),
+            "state": state_name, "ok": ok, "results": n, "stages": stages,
+            "heartbeat": get_current_settings().flows.heartbeat_frequency,
+        }
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._record is None:
+            return
+        line = json.dumps(record, default=str) + "\n"
+        with self._record_lock:
+            self._record.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+
+    async def kill_infrastructure(self, infrastructure_pid: str, configuration: BaseJobConfiguration,
+                                  grace_seconds: int = 30) -> None:
+        """A run in a thread cannot be killed; it finishes (the worker process stays up)."""
+        raise NotImplementedError("runs execute in the worker's threads and cannot be killed")
+
+
+def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: float = 2.0,
+               prefetch_s: float = 2.0, record: str | Path | None = None,
+               printer=print) -> None:
+    """Serve a work pool in this process until SIGTERM / SIGINT, then finish the runs in flight.
+
+    Parameters
+    ----------
+    pool : str
+        Work pool name (created with type :data:`WORKER_TYPE` when missing).
+    name : str, optional
+        Worker name (default ``hsiwq-<host>-<pid>``).
+    limit : int
+        Flow runs in flight in this worker.
+    poll_s, prefetch_s : float
+        How often the worker asks for scheduled runs, and how far ahead [s].
+    record : path, optional
+        JSON-lines file of the runs this worker executed.
+    """
+    import signal
+
+    name = name or f"hsiwq-{socket.gethostname()}-{os.getpid()}"
+
+    async def main() -> None:
+        worker = InProcessWorker(pool, name=name, limit=limit, prefetch_seconds=prefetch_s,
+                                 record=record)
+        async with anyio.create_task_group() as tg:
+            async def stop_on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        printer(f"worker {name}: stopping after the runs in flight")
+                        tg.cancel_scope.cancel()
+                        return
+
+            tg.start_soon(stop_on_signal)
+            await worker.start(printer=printer)
+
+    # settings of this process, inherited by the runs' threads (anyio copies the context)
+    with temporary_settings({PREFECT_WORKER_QUERY_SECONDS: poll_s,
+                             PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        anyio.run(main)
+
