@@ -50,6 +50,12 @@ def _options(pairs: tuple[str, ...]) -> dict:
 def _store(obj, site: str, root: str | None, storage_option: tuple[str, ...]):
     from .store import SiteStore, store_root
 
+    if not root:  # the site's configured store (a folder or URL), else the workspace's
+        from .inbox import open_site_store
+
+        config, _ = obj.load_config()
+        if site in config.sites:
+            return open_site_store(config.sites[site], config, obj.workspace())
     where = root if root else obj.workspace()
     return SiteStore(store_root(site, where), _options(storage_option) or None)
 

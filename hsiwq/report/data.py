@@ -134,7 +134,9 @@ def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
         No store for the site (an empty period is not an error: the report says so).
     """
     site = config.site(site_id, where=config_file)
-    store = SiteStore(workspace.store_path(site.id))
+    from ..inbox import open_site_store
+
+    store = open_site_store(site, config, workspace)  # the configured store (folder or URL)
     if not store.exists():
         raise StoreError(store.path, f"no results stored for site {site.id!r} yet "
                                      "(process some acquisitions first)")
