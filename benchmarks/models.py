@@ -26,12 +26,76 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 WATER_TYPES = ("clear_reservoir", "eutrophic_lake", "sediment_river")
+#: "Within 15 % of the limit": model MdSA ≤ this × the information limit.
+LIMIT_FACTOR = 1.15
+
+
+@dataclass
+class Row:
+    """One parameter × water type of the benchmark table (MdSA in %)."""
+
+    water_type: str
+    parameter: str
+    model: float
+    chosen: str
+    pls_raw: float
+    pls_logd: float
+    limit: float
+    coverage: float
+    false_ood: float
+
+    @property
+    def baseline(self) -> float:
+        """The better baseline's MdSA [%]."""
+        return min(self.pls_raw, self.pls_logd)
+
+    @property
+    def ratio(self) -> float:
+        """Model MdSA / information limit [-] (NaN without a limit)."""
+        return self.model / self.limit if np.isfinite(self.limit) and self.limit > 0 else float("nan")
+
+
+@dataclass
+class BenchmarkResult:
+    """What :func:`measure` found: the table rows, out-of-domain rates on the other water
+    types' spectra (model of, applied to, min and max share over parameters), timings [s]
+    and the report text (markdown)."""
+
+    rows: list[Row] = field(default_factory=list)
+    ood_other: list[tuple[str, str, float, float]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    calibration_s: dict[str, float] = field(default_factory=dict)
+    text: str = ""
+
+    def summary(self) -> str:
+        """Counts of the must-show criteria and the worst cases."""
+        r = self.rows
+        n = len(r)
+        below = [x for x in r if x.model <= x.baseline]
+        lim = [x for x in r if np.isfinite(x.ratio)]
+        within = [x for x in lim if x.ratio <= LIMIT_FACTOR]
+        worst_b = max(r, key=lambda x: x.model / x.baseline)
+        parts = [f"{len(below)}/{n} parameter × water type at or below the better baseline "
+                 f"(worst model/baseline {worst_b.model / worst_b.baseline:.3f}: {worst_b.water_type} "
+                 f"{worst_b.parameter})"]
+        if lim:
+            worst_l = max(lim, key=lambda x: x.ratio)
+            parts.append(f"{len(within)}/{len(lim)} within {100 * (LIMIT_FACTOR - 1):.0f} % of the limit "
+                         f"(worst ratio {worst_l.ratio:.2f}: {worst_l.water_type} {worst_l.parameter})")
+        parts.append(f"68 % coverage {min(x.coverage for x in r):.3f}–{max(x.coverage for x in r):.3f}")
+        parts.append(f"false OOD ≤ {max(x.false_ood for x in r):.3f}")
+        if self.ood_other:
+            parts.append(f"OOD on other water types ≥ {min(o[2] for o in self.ood_other):.3f}")
+        if self.timings:
+            parts.append(f"calibrate {self.timings['calibrate']:.1f} s, predict {self.timings['predict']:.2f} s")
+        return "Summary: " + "; ".join(parts) + "."
 
 
 def _fit_predict(model, X, y, Xt):
@@ -125,7 +189,8 @@ class _Lines(list):
         print(line, flush=True)
 
 
-def run(args) -> str:
+def measure(args) -> BenchmarkResult:
+    """Run the benchmark (sizes in ``args``, see :func:`main`); the table is printed as it comes."""
     from hsiwq.models.calibrator import RegionCalibrator
     from hsiwq.models.metrics import mdsa
     from hsiwq.models.predict import predict_models
@@ -134,12 +199,13 @@ def run(args) -> str:
     from hsiwq.params import PARAMETER_IDS, PARAMETERS
 
     ids = list(PARAMETER_IDS)
+    res = BenchmarkResult()
     lines = _Lines()
     lines.append(f"hsiwq models benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
                  f"{os.cpu_count()} CPUs; train {args.train} (15 % lab values missing), test {args.test}, "
                  f"limit {0 if args.skip_limit else args.limit_samples} simulated matchups")
     tests = {wt: simulate_matchups(wt, args.test, seed=100 + k) for k, wt in enumerate(WATER_TYPES)}
-    models, ood_rows, summary = {}, [], []
+    models = {}
     for k, wt in enumerate(WATER_TYPES):
         train = simulate_matchups(wt, args.train, seed=10 + k, missing_fraction=0.15)
         r, wl = spectra_from_table(train)
@@ -147,6 +213,7 @@ def run(args) -> str:
         cal = RegionCalibrator(n_jobs=args.jobs).fit(r, train[ids].to_numpy(float), wavelength_nm=wl,
                                                      groups=train["time"].str[:10].to_numpy())
         secs = time.perf_counter() - t0
+        res.calibration_s[wt] = secs
         out = cal.result_
         models[wt] = {p: ("bench", m) for p, m in out.models.items()}
         test = tests[wt]
@@ -155,23 +222,22 @@ def run(args) -> str:
         base = baselines(train, test, ids)
         limit = information_limit(simulate_matchups(wt, args.limit_samples, seed=1000 + k), test, ids) \
             if not args.skip_limit else {}
-        lines.append(f"\n### {wt} (calibration {secs:.0f} s)\n")
-        lines.append("| parameter | model MdSA % | chosen | PLS raw Rrs | PLS log-Rrs+deriv. | limit (30k) "
+        lines.append(f"\n#### {wt} (calibration {secs:.0f} s)\n")
+        lines.append(f"| parameter | model MdSA % | chosen | PLS raw Rrs | PLS log-Rrs+deriv. | limit ({args.limit_samples}) "
                      "| model / limit | ≤ better baseline | 68 % coverage | false OOD |")
         lines.append("|---|---|---|---|---|---|---|---|---|---|")
         for pid in ids:
             y = test[pid].to_numpy(float)
-            mm = mdsa(y, pred.values[pid])
-            b1, b2 = mdsa(y, base["pls-raw"][pid]), mdsa(y, base["pls-logd"][pid])
-            cov = float(np.mean((y >= pred.lo[pid]) & (y <= pred.hi[pid])))
-            lim = limit.get(pid, (np.nan, ""))[0]
-            ratio = mm / lim if np.isfinite(lim) else np.nan
+            row = Row(wt, pid, mdsa(y, pred.values[pid]), out.reports[pid].chosen,
+                      mdsa(y, base["pls-raw"][pid]), mdsa(y, base["pls-logd"][pid]),
+                      limit.get(pid, (np.nan, ""))[0],
+                      float(np.mean((y >= pred.lo[pid]) & (y <= pred.hi[pid]))), float(pred.ood[pid].mean()))
+            res.rows.append(row)
             star = "" if PARAMETERS[pid].optically_active else "*"
-            lines.append(f"| {pid}{star} | {mm:.2f} | {out.reports[pid].chosen} | {b1:.2f} | {b2:.2f} | "
-                         f"{lim:.2f} | {ratio:.2f} | {'yes' if mm <= min(b1, b2) else 'NO'} | {cov:.3f} | "
-                         f"{pred.ood[pid].mean():.3f} |")
-            summary.append((wt, pid, mm, min(b1, b2), lim, cov, pred.ood[pid].mean()))
-    lines.append("\n### Out-of-domain flags on another water type's spectra (share flagged, per parameter)\n")
+            lines.append(f"| {pid}{star} | {row.model:.2f} | {row.chosen} | {row.pls_raw:.2f} | {row.pls_logd:.2f} | "
+                         f"{row.limit:.2f} | {row.ratio:.2f} | {'yes' if row.model <= row.baseline else 'NO'} | "
+                         f"{row.coverage:.3f} | {row.false_ood:.3f} |")
+    lines.append("\n#### Out-of-domain flags on another water type's spectra (share flagged, per parameter)\n")
     lines.append("| model of | applied to | min over parameters | max over parameters |")
     lines.append("|---|---|---|---|")
     for wt in WATER_TYPES:
@@ -180,22 +246,28 @@ def run(args) -> str:
                 continue
             rt, wlt = spectra_from_table(tests[other])
             p = predict_models(models[wt], rt, wlt, wt)
-            rates = [p.ood[pid].mean() for pid in ids]
-            ood_rows.append(min(rates))
+            rates = [float(p.ood[pid].mean()) for pid in ids]
+            res.ood_other.append((wt, other, min(rates), max(rates)))
             lines.append(f"| {wt} | {other} | {min(rates):.3f} | {max(rates):.3f} |")
-    lines.append("\n### Timings\n")
-    lines.append(timings(args))
-    s = np.array([(m, b, li, c, o) for _, _, m, b, li, c, o in summary], dtype=float)
-    within = np.sum(s[:, 0] <= 1.15 * s[:, 2]) if not args.skip_limit else 0
-    lines.append(f"\nSummary: {int(np.sum(s[:, 0] <= s[:, 1]))}/{len(s)} parameter × water type "
-                 f"at or below the better baseline; {int(within)}/{len(s)} within 15 % of the limit; "
-                 f"coverage {s[:, 3].min():.3f}–{s[:, 3].max():.3f}; false OOD ≤ {s[:, 4].max():.3f}; "
-                 f"OOD on other water types ≥ {min(ood_rows):.3f}.")
-    return "\n".join(lines)
+    if not args.skip_timings:
+        lines.append("\n#### Timings\n")
+        text, res.timings = timings(args)
+        lines.append(text)
+    lines.append("\n" + res.summary())
+    res.text = "\n".join(lines)
+    return res
 
 
-def timings(args) -> str:
-    """Calibrating 11 parameters from 2,000 matchups; predicting 100,000 spectra."""
+def run(args) -> str:
+    """The benchmark report (markdown)."""
+    return measure(args).text
+
+
+def timings(args) -> tuple[str, dict[str, float]]:
+    """Calibrating 11 parameters from 2,000 matchups; predicting 100,000 spectra.
+
+    Returns the markdown table and the figures [s] (``calibrate``, ``workflow``,
+    ``predict``, ``load``, ``service``)."""
     from hsiwq.models.calibrate import calibrate_region
     from hsiwq.models.calibrator import RegionCalibrator
     from hsiwq.models.matchups import matchups_from_table
@@ -233,6 +305,7 @@ def timings(args) -> str:
         t0 = time.perf_counter()
         retrieve_region(rp, wlp, region="bench", workspace=ws)
         service_s = time.perf_counter() - t0
+    figures = {"calibrate": fit_s, "workflow": full_s, "predict": pred_s, "load": load_s, "service": service_s}
     return "\n".join([
         "| what | seconds |", "|---|---|",
         f"| calibrate 11 parameters from {n_cal} matchups (RegionCalibrator.fit, {args.jobs} jobs) | {fit_s:.1f} |",
@@ -240,10 +313,11 @@ def timings(args) -> str:
         f"| predict {args.predict_spectra} spectra, 11 parameters with intervals and OOD flags | {pred_s:.2f} |",
         f"| load and verify the 11 models of a region (SHA-256 + trusted types) | {load_s:.2f} |",
         f"| `retrieve_region` on the same {args.predict_spectra} spectra (service path, cached models) | {service_s:.2f} |",
-        f"(calibration registered as {run.version})"])
+        f"(calibration registered as {run.version})"]), figures
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The benchmark's options (``--quick`` sets small sizes)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", type=int, default=400)
     ap.add_argument("--test", type=int, default=2000)
@@ -254,14 +328,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     ap.add_argument("--timings-only", action="store_true", help="only the timings")
+    ap.add_argument("--skip-timings", action="store_true", help="no timings")
     ap.add_argument("--out", type=Path, help="also write the report (markdown) here")
     args = ap.parse_args(argv)
     if args.quick:
         args.train, args.test, args.limit_samples = 200, 400, 3000
         args.timing_matchups, args.predict_spectra = 300, 5000
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     warnings.filterwarnings("ignore")
     if args.timings_only:
-        text = timings(args)
+        text = timings(args)[0]
         print(text)
     else:
         text = run(args)

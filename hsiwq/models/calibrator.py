@@ -10,8 +10,9 @@ and the sampling groups (days), and
 3. cross-fits the physics stage (regional SIOPs + MAP inversion; each fold's physics
    features come from a stage fitted without that fold) and learns the optical water types;
 4. for each parameter with enough lab values, scores every candidate regressor
-   (:mod:`.candidates`) by its cross-validated MdSA in log space, keeps the best, refits it
-   on all the parameter's matchups, calibrates its 68 % interval on the held-out residuals
+   (:mod:`.candidates`) by its cross-validated MdSA in log space, and a stack of them
+   (non-negative weights learnt on their held-out predictions; kept unless a single
+   candidate is clearly better), refits the choice on all the parameter's matchups, calibrates its 68 % interval on the held-out residuals
    (:mod:`.uncertainty`); the region's training domain (:mod:`.domain`) is learnt once,
    from all the spectra, with the held-out physics misfit.
 """
@@ -32,7 +33,8 @@ from threadpoolctl import threadpool_limits
 
 from ..bio_optics.iops import IOPModel
 from ..params import PARAMETER_IDS
-from .candidates import CANDIDATES, ENSEMBLE_MEMBERS, PhysicsColumn, make_candidates
+from .candidates import (CANDIDATES, COMBINED, COSTLY, COSTLY_MIN_WEIGHT, ENSEMBLE_MEMBERS, MeanRegressor,
+                         PhysicsColumn, make_candidates, stack_weights)
 from .domain import DomainModel
 from .features import SpectralFeatures
 from .metrics import mdsa, summary
@@ -92,7 +94,7 @@ def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[
 
 def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
                    folds: list[tuple[np.ndarray, np.ndarray]], candidates: dict, names: tuple[str, ...],
-                   chi2: np.ndarray | None, level: float, threads: int | None):
+                   chi2: np.ndarray | None, level: float, threads: int | None, stack_margin: float = 0.0):
     """Select, refit and calibrate one parameter's regressor (runs in a worker)."""
     t0 = time.perf_counter()
     with threadpool_limits(limits=threads), warnings.catch_warnings():
@@ -105,16 +107,28 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
         Zr, ly = Z[rows], np.log(y[rows])
         oofs: dict[str, np.ndarray] = {}
         for name in names:
-            if name == "ensemble":
+            if name in COMBINED:
                 continue
             oofs[name] = _oof_predictions(candidates[name], Zr, ly, sub_folds)
         if "ensemble" in names and all(m in oofs for m in ENSEMBLE_MEMBERS if m in candidates):
             oofs["ensemble"] = np.mean([oofs[m] for m in ENSEMBLE_MEMBERS if m in candidates], axis=0)
+        members = [k for k in oofs if k not in COMBINED]
+        dear = np.array([k in COSTLY for k in members])
+        floor = np.where(dear, COSTLY_MIN_WEIGHT, 0.02)
+        if "stack" in names and len(members) > 1:
+            oofs["stack"] = _stacked_oof(np.column_stack([oofs[k] for k in members]), ly, sub_folds, floor, dear)
         truth = np.exp(ly)
         metrics = {k: summary(truth, np.exp(v)) for k, v in oofs.items()}
-        chosen = min(oofs, key=lambda k: (np.nan_to_num(metrics[k]["mdsa"], nan=np.inf), names.index(k)))
-        regressor = clone(candidates[chosen]).fit(Zr, ly)
-        honest = _selection_aware(oofs, ly, sub_folds, names)
+        chosen = _choose({k: _median_abs(v, ly) for k, v in oofs.items()}, names, stack_margin)
+        if chosen == "stack":
+            P = np.column_stack([oofs[k] for k in members])
+            ok = np.all(np.isfinite(P), axis=1)
+            w = stack_weights(P[ok], ly[ok], floor, dear)
+            regressor = MeanRegressor([(k, candidates[k]) for k, wk in zip(members, w) if wk > 0],
+                                      weights=[float(wk) for wk in w if wk > 0]).fit(Zr, ly)
+        else:
+            regressor = clone(candidates[chosen]).fit(Zr, ly)
+        honest = _selection_aware(oofs, ly, sub_folds, names, stack_margin)
         difficulty = [honest] + ([chi2[rows]] if chi2 is not None else [])
         interval = ConformalInterval(level=level).fit(ly - honest, np.column_stack(difficulty))
         log_range = (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995)))
@@ -123,8 +137,40 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
     return pid, chosen, regressor, interval, log_range, metrics, truth, np.exp(oof), time.perf_counter() - t0
 
 
+def _stacked_oof(P: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+                 min_weight=0.02, costly=None) -> np.ndarray:
+    """Held-out predictions of the stack: each fold's weights learnt on the other folds'
+    held-out predictions (:func:`~.candidates.stack_weights`), applied to this fold's."""
+    out = np.full(ly.size, np.nan)
+    ok = np.all(np.isfinite(P), axis=1)
+    for _, test in folds:
+        train = np.ones(ly.size, bool)
+        train[test] = False
+        train &= ok
+        if train.sum() < 10:
+            continue
+        out[test] = P[test] @ stack_weights(P[train], ly[train], min_weight, costly)
+    return out
+
+
+def _median_abs(pred: np.ndarray, ly: np.ndarray) -> float:
+    """Median absolute ln residual of held-out predictions (MdSA = 100·(e^this − 1)) [-]."""
+    r = np.abs(pred - ly)
+    return float(np.nanmedian(r)) if np.isfinite(r).any() else np.inf
+
+
+def _choose(score: dict[str, float], names: tuple[str, ...], stack_margin: float) -> str:
+    """The candidate of lowest score, except that ``stack`` is kept when its score is within
+    a factor 1 + ``stack_margin`` of the lowest (ties go to the earlier name)."""
+    best = min(score, key=lambda k: (score[k], names.index(k)))
+    if "stack" in score and np.isfinite(score["stack"]) and score["stack"] <= (1.0 + stack_margin) * score[best]:
+        return "stack"
+    return best
+
+
 def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
-                     folds: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...]) -> np.ndarray:
+                     folds: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...],
+                     stack_margin: float = 0.0) -> np.ndarray:
     """Held-out predictions of the whole procedure *including* the choice of candidate.
 
     For each fold, the candidate is chosen on the other folds' held-out predictions and its
@@ -135,12 +181,7 @@ def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
     for _, test in folds:
         mask = np.ones(ly.size, bool)
         mask[test] = False
-
-        def score(k: str) -> float:
-            r = np.abs(oofs[k][mask] - ly[mask])
-            return float(np.nanmedian(r)) if np.isfinite(r).any() else np.inf
-
-        best = min(oofs, key=lambda k: (score(k), names.index(k)))
+        best = _choose({k: _median_abs(v[mask], ly[mask]) for k, v in oofs.items()}, names, stack_margin)
         out[test] = oofs[best][test]
     return out
 
@@ -170,6 +211,11 @@ class RegionCalibrator(BaseEstimator):
         Fewest lab values a parameter needs to get a model.
     siop : IOPModel or None
         Starting SIOPs of the physics stage (the region's file, if any).
+    stack_margin : float
+        The ``stack`` candidate (non-negative weights of the others, learnt on their
+        cross-validated predictions) is kept unless another candidate's CV MdSA is lower by
+        more than this share [-]: with a few hundred matchups, the CV scores of nine
+        candidates differ by their noise, and a weighted mean is the more robust choice.
     n_jobs : int
         Parameters fitted in parallel (processes).
     random_state : int
@@ -183,7 +229,7 @@ class RegionCalibrator(BaseEstimator):
     def __init__(self, parameters=None, candidates=CANDIDATES, n_splits: int | None = None,
                  interval_level: float = 0.68, physics: bool = True, owt: bool = True,
                  grid_step_nm: float = 5.0, min_samples: int = 20, siop: IOPModel | None = None,
-                 n_jobs: int = 1, random_state: int = 0):
+                 stack_margin: float = 0.05, n_jobs: int = 1, random_state: int = 0):
         self.parameters = parameters
         self.candidates = candidates
         self.n_splits = n_splits
@@ -193,6 +239,7 @@ class RegionCalibrator(BaseEstimator):
         self.grid_step_nm = grid_step_nm
         self.min_samples = min_samples
         self.siop = siop
+        self.stack_margin = stack_margin
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -204,6 +251,8 @@ class RegionCalibrator(BaseEstimator):
         bad = set(self.candidates) - set(CANDIDATES)
         if bad or not self.candidates:
             raise ValueError(f"unknown candidates {sorted(bad)}; known: {', '.join(CANDIDATES)}")
+        if not 0.0 <= float(self.stack_margin) < 1.0:
+            raise ValueError(f"stack_margin must be within [0, 1), got {self.stack_margin}")
         X = np.atleast_2d(np.asarray(X, dtype=float))
         Y = np.asarray(Y, dtype=float).reshape(X.shape[0], -1)
         wl = np.asarray(wavelength_nm, dtype=float)
@@ -263,8 +312,9 @@ class RegionCalibrator(BaseEstimator):
         domain = DomainModel(random_state=self.random_state).fit(F, groups=g, misfit=misfit)
         stages = RegionStages(uuid.uuid4().hex, grid, features, physics, owt, domain)
         Z = np.hstack([F, P, O])
+        n_spectral = sum(1 for n in features.feature_names_out_ if n.startswith(("L_", "dL_")))
         candidates = make_candidates(F.shape[1], P.shape[1] + O.shape[1], n_physics=P.shape[1],
-                                     random_state=self.random_state)
+                                     n_spectral=n_spectral, random_state=self.random_state)
         chi2 = P[:, -1] if physics is not None else None
 
         #: physics feature (column of the design matrix) that estimates a parameter directly
@@ -284,7 +334,8 @@ class RegionCalibrator(BaseEstimator):
                 cands["physics"] = PhysicsColumn(column=phys_column[pid])
             return cands, tuple(c for c in CANDIDATES if c in self.candidates and c in cands)
 
-        jobs = (delayed(_fit_parameter)(pid, Z, y, folds, *own(pid), chi2, self.interval_level, threads)
+        jobs = (delayed(_fit_parameter)(pid, Z, y, folds, *own(pid), chi2, self.interval_level, threads,
+                                        float(self.stack_margin))
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
         models, reports = {}, {}

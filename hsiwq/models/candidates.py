@@ -14,7 +14,8 @@ leading principal components of the spectral features plus the other blocks).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy import sparse
+from scipy.optimize import linprog, minimize
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.cross_decomposition import PLSRegression
@@ -23,14 +24,21 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, WhiteKernel
 from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Names of the candidates, in the order they are tried (and preferred on ties).
-CANDIDATES = ("physics", "ridge-physics", "ridge", "pls", "gp", "hgb", "ensemble")
+CANDIDATES = ("physics", "ridge-conc", "ridge-physics", "ridge", "pls", "pls-logd", "gp", "hgb", "ensemble",
+              "stack")
+#: How many physics columns (the first ones) are ln concentrations (Chl-a, PC, TSS, CDOM),
+#: the inputs of ``ridge-conc``.
+N_CONCENTRATIONS = 4
 #: Members of the ``ensemble`` candidate (mean of their ln predictions).
 ENSEMBLE_MEMBERS = ("ridge-physics", "gp", "hgb")
+#: Candidates made by combining the others' cross-validated predictions (no template of their own).
+COMBINED = ("ensemble", "stack")
 _ALPHAS = tuple(np.logspace(-3, 4, 15))
 #: Most L-BFGS-B iterations of the Gaussian-process marginal-likelihood fit.
 GP_MAX_ITER = 50
@@ -150,34 +158,228 @@ class PhysicsColumn(RegressorMixin, BaseEstimator):
         return X[:, self.column] + self.bias_
 
 
+def _is_affine(est) -> bool:
+    """Whether a fitted candidate is an affine function of its input by construction
+    (scalers / column selection followed by ridge or PLS, or the physics column)."""
+    if isinstance(est, (PhysicsColumn, ComponentSelectedPLS)):
+        return True
+    if not isinstance(est, Pipeline) or not isinstance(est[-1], (RidgeCV, PLSRegression)):
+        return False
+    for step in est[:-1]:
+        if isinstance(step, ColumnTransformer):
+            if not all(t in ("drop", "passthrough") or isinstance(t, StandardScaler)
+                       for _, t, _ in step.transformers_):
+                return False
+        elif not isinstance(step, StandardScaler):
+            return False
+    return True
+
+
+def _affine_form(est, n_features: int, probe: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """(c, b) with est.predict(X) = X·c + b, from its predictions at 0 and the unit vectors,
+    checked on ``probe`` rows; None when ``est`` is not affine."""
+    if not _is_affine(est):
+        return None
+    b = float(np.ravel(est.predict(np.zeros((1, n_features))))[0])
+    c = np.ravel(est.predict(np.eye(n_features))) - b
+    expected = np.ravel(est.predict(probe))
+    if not np.allclose(probe @ c + b, expected, rtol=1e-7, atol=1e-7 * (1.0 + np.abs(expected).max())):
+        return None
+    return c, b
+
+
 class MeanRegressor(RegressorMixin, BaseEstimator):
-    """Mean of the predictions of several regressors (fitted independently).
+    """Weighted mean of the predictions of several regressors (fitted independently).
+
+    Members that are affine in the input (ridge, PLS, the physics column) are folded into
+    one coefficient vector at fit time, so that a stack costs one matrix product plus its
+    non-linear members at prediction.
 
     Parameters
     ----------
     estimators : list of (str, estimator)
         Named templates.
+    weights : sequence of float or None
+        Non-negative weight of each estimator (normalised to sum 1); None: equal weights.
+        :func:`stack_weights` learns them from cross-validated predictions.
+
+    Attributes
+    ----------
+    estimators_ : list of estimator
+        The fitted members.
+    weights_ : ndarray
+        Normalised weights.
+    coef_, intercept_ : ndarray, float
+        The weighted affine members as one function X·coef_ + intercept_.
+    nonlinear_ : ndarray of int
+        Indices of the other members (predicted one by one).
     """
 
-    def __init__(self, estimators=None):
+    def __init__(self, estimators=None, weights=None):
         self.estimators = estimators
+        self.weights = weights
 
     def fit(self, X, y):
         if not self.estimators:
             raise ValueError("MeanRegressor needs estimators")
+        w = np.ones(len(self.estimators)) if self.weights is None else np.asarray(self.weights, dtype=float)
+        if w.shape != (len(self.estimators),) or np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
+            raise ValueError(f"weights must be {len(self.estimators)} non-negative numbers, not all 0")
         X, y = validate_data(self, X, y, y_numeric=True)
+        self.weights_ = w / w.sum()
         self.estimators_ = [clone(e).fit(X, y) for _, e in self.estimators]
+        probe = X[np.unique(np.linspace(0, X.shape[0] - 1, min(X.shape[0], 64)).astype(int))]
+        self.coef_, self.intercept_, nonlinear = np.zeros(X.shape[1]), 0.0, []
+        for i, (wi, e) in enumerate(zip(self.weights_, self.estimators_)):
+            form = _affine_form(e, X.shape[1], probe)
+            if form is None:
+                nonlinear.append(i)
+            else:
+                self.coef_ += wi * form[0]
+                self.intercept_ += wi * form[1]
+        self.nonlinear_ = np.array(nonlinear, dtype=int)
         return self
 
     def predict(self, X):
         check_is_fitted(self, "estimators_")
         X = validate_data(self, X, reset=False)
-        return np.mean([np.ravel(e.predict(X)) for e in self.estimators_], axis=0)
+        out = X @ self.coef_ + self.intercept_
+        for i in self.nonlinear_:
+            out += self.weights_[i] * np.ravel(self.estimators_[i].predict(X))
+        return out
+
+
+#: Candidates costly to predict with (Gaussian process, boosting: ~0.3 s per 10⁵ spectra
+#: each, against milliseconds for the affine ones, which a stack folds into one product).
+COSTLY = ("gp", "hgb")
+#: Least stack weight of a costly member: a smaller share is not worth its time.
+COSTLY_MIN_WEIGHT = 0.2
+#: Most costly members of one stack (prediction of 10⁵ spectra, 11 parameters, within 5 s).
+MAX_COSTLY = 1
+
+
+def _lad_simplex(P: np.ndarray, y: np.ndarray) -> np.ndarray:
+    n, m = P.shape
+    # variables [w (m), e+ (n), e- (n)]: min Σe± s.t. P·w + e+ − e− = y, Σw = 1, all ≥ 0
+    c = np.concatenate([np.zeros(m), np.ones(2 * n)])
+    eye = sparse.identity(n, format="csr")
+    a_eq = sparse.vstack([sparse.hstack([sparse.csr_matrix(P), eye, -eye]),
+                          sparse.csr_matrix(np.concatenate([np.ones(m), np.zeros(2 * n)])[None, :])], format="csr")
+    res = linprog(c, A_eq=a_eq, b_eq=np.concatenate([y, [1.0]]), bounds=(0, None), method="highs")
+    w = np.clip(res.x[:m], 0.0, None) if res.status == 0 else np.full(m, 1.0 / m)
+    return w / w.sum() if w.sum() > 0 else np.full(m, 1.0 / m)
+
+
+def stack_weights(predictions: np.ndarray, y: np.ndarray, min_weight=0.02, costly=None,
+                  max_costly: int = MAX_COSTLY, max_rows: int = 600) -> np.ndarray:
+    """Convex weights of held-out predictions minimising their mean absolute error (an LP).
+
+    Parameters
+    ----------
+    predictions : ndarray (n, m)
+        Cross-validated ln predictions of ``m`` candidates for ``n`` matchups.
+    y : ndarray (n,)
+        ln lab values.
+    min_weight : float or array (m,)
+        Least weight of each member: members below it are dropped and the weights
+        re-learnt on the others, until none is (fewer members to run).
+    costly : array of bool (m,), optional
+        Members costly to predict with; at most ``max_costly`` of them are kept (the
+        heaviest), the weights re-learnt without the others.
+    max_costly : int
+        See ``costly``.
+    max_rows : int
+        Rows used at most (an evenly spaced subset beyond; the LP grows with them).
+
+    Returns
+    -------
+    ndarray (m,)
+        w ≥ 0, Σw = 1, minimising Σ|y − P·w| (least absolute deviations: MdSA is a
+        median, and the non-optical parameters have heavy-tailed scatter).
+    """
+    P = np.asarray(predictions, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if y.size > max_rows:  # a few weights: an even subset of rows pins them down
+        rows = np.linspace(0, y.size - 1, max_rows).astype(int)
+        P, y = P[rows], y[rows]
+    m = P.shape[1]
+    floor = np.broadcast_to(np.asarray(min_weight, dtype=float), (m,))
+    dear = np.zeros(m, bool) if costly is None else np.asarray(costly, dtype=bool)
+    active = np.arange(m)
+    while True:
+        wa = _lad_simplex(P[:, active], y)
+        low = np.flatnonzero(wa < floor[active])
+        n_dear = int(np.sum(dear[active] & (wa > 0)))
+        if active.size > 1 and low.size:
+            drop = low if low.size < active.size else low[np.argmin(wa[low])]
+        elif n_dear > max_costly:
+            idx = np.flatnonzero(dear[active] & (wa > 0))
+            drop = idx[np.argmin(wa[idx])]
+        else:
+            break
+        active = np.delete(active, drop)
+    w = np.zeros(m)
+    w[active] = wa
+    return w / w.sum()
+
+
+class ComponentSelectedPLS(RegressorMixin, BaseEstimator):
+    """PLS on some columns, its number of components chosen by inner cross-validation.
+
+    The baseline family of docs/models.md §6 as a candidate: standardised columns (by
+    default the asinh-Rrs and derivative block of the features), PLS with the number of
+    components of ``n_components`` whose held-out median absolute error is lowest. The
+    inner folds are contiguous blocks of rows (matchup tables are in time order, so a
+    day's samples stay together, as in grouped cross-validation).
+
+    Parameters
+    ----------
+    columns : sequence of int or None
+        Columns of ``X`` used (None: all).
+    n_components : sequence of int
+        Numbers of components tried.
+    n_splits : int
+        Inner folds.
+    """
+
+    def __init__(self, columns=None, n_components=(5, 10, 15, 20), n_splits: int = 5):
+        self.columns = columns
+        self.n_components = n_components
+        self.n_splits = n_splits
+
+    def _pipeline(self, k: int):
+        return make_pipeline(StandardScaler(), PLSRegression(n_components=k))
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, y_numeric=True)
+        cols = np.arange(X.shape[1]) if self.columns is None else np.asarray(self.columns, dtype=int)
+        if cols.size == 0 or cols.min() < 0 or cols.max() >= X.shape[1]:
+            raise ValueError(f"columns must index the {X.shape[1]} columns of X")
+        A = X[:, cols]
+        ks = sorted({int(min(k, A.shape[1], max(1, A.shape[0] // 2 - 1))) for k in self.n_components})
+        if len(ks) > 1 and A.shape[0] >= 2 * self.n_splits:
+            oof = np.zeros((len(ks), y.size))
+            for tr, te in KFold(self.n_splits).split(A):
+                for i, k in enumerate(ks):
+                    oof[i, te] = np.ravel(self._pipeline(k).fit(A[tr], y[tr]).predict(A[te]))
+            err = np.median(np.abs(oof - y), axis=1)
+            k = ks[int(np.argmin(err))]
+        else:
+            k = ks[0]
+        self.columns_ = cols
+        self.n_components_ = int(k)
+        self.pipeline_ = self._pipeline(k).fit(A, y)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "pipeline_")
+        X = validate_data(self, X, reset=False)
+        return np.ravel(self.pipeline_.predict(X[:, self.columns_]))
 
 
 def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, gp_max_rows: int = 300,
                     hgb_components: int = 12, pls_components: int = 10,
-                    random_state: int = 0) -> dict[str, BaseEstimator]:
+                    n_spectral: int | None = None, random_state: int = 0) -> dict[str, BaseEstimator]:
     """Candidate templates for a design matrix of ``n_base`` spectral and ``n_extra`` other columns.
 
     Parameters
@@ -194,15 +396,19 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
     hgb_components : int
         Principal components of the spectral features given to gradient boosting.
     pls_components : int
-        PLS components.
+        PLS components of ``pls``.
+    n_spectral : int, optional
+        How many of the spectral columns (the first ones) are asinh-Rrs and its derivative,
+        the columns of ``pls-logd`` (default: all spectral columns).
     random_state : int
         Seed.
 
     Returns
     -------
     dict of str to estimator
-        By candidate name (:data:`CANDIDATES`); ``ridge-physics`` and ``gp`` only when there
-        are extra columns.
+        By candidate name (:data:`CANDIDATES`); ``ridge-physics`` only when there are extra
+        columns, ``ridge-conc`` only with physics columns; ``stack`` is a template whose members and weights the calibrator sets
+        (:func:`stack_weights`).
     """
     base = list(range(n_base))
     extra = list(range(n_base, n_base + n_extra))
@@ -210,10 +416,15 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
         "ridge": make_pipeline(StandardScaler(), RidgeCV(alphas=_ALPHAS)),
         "pls": make_pipeline(StandardScaler(), PLSRegression(n_components=min(pls_components, n_base + n_extra))),
     }
+    out["pls-logd"] = ComponentSelectedPLS(columns=list(range(n_base if n_spectral is None else n_spectral)))
     n_pca = min(6, n_base)
     if n_extra:
         out["ridge-physics"] = make_pipeline(
             ColumnTransformer([("extra", StandardScaler(), extra)]), RidgeCV(alphas=_ALPHAS))
+    if n_physics and n_physics >= N_CONCENTRATIONS:
+        # the log-linear relation of a parameter with the constituents, few coefficients
+        out["ridge-conc"] = make_pipeline(
+            ColumnTransformer([("conc", StandardScaler(), extra[:N_CONCENTRATIONS])]), RidgeCV(alphas=_ALPHAS))
     gp_extra = extra if n_physics is None else extra[:n_physics]
     kernel = (ConstantKernel(1.0) * RBF(length_scale=np.full(n_pca + len(gp_extra), 3.0))
               + ConstantKernel(0.1) * DotProduct(sigma_0=1.0) + WhiteKernel(0.01))
@@ -234,4 +445,5 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
                                       min_samples_leaf=8, l2_regularization=1.0,
                                       early_stopping=False, random_state=random_state))
     out["ensemble"] = MeanRegressor([(k, out[k]) for k in ENSEMBLE_MEMBERS if k in out])
+    out["stack"] = MeanRegressor([(k, out[k]) for k in CANDIDATES if k in out and k not in COMBINED])
     return {k: out[k] for k in CANDIDATES if k in out}

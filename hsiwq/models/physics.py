@@ -431,9 +431,9 @@ class RegionalPhysics(BaseEstimator):
     prior_cov_ : ndarray (4, 4)
     """
 
-    def __init__(self, window_nm=(410.0, 800.0), step_nm: float = 4.0, prior: str = "population",
+    def __init__(self, window_nm=(400.0, 900.0), step_nm: float = 4.0, prior: str = "population",
                  siop: IOPModel | None = None, fit_siop: bool = True, min_complete: int = 20,
-                 max_siop_rows: int = 300, n_iter: int = 6, sun_zenith_deg: float = 30.0):
+                 max_siop_rows: int = 300, n_iter: int = 15, sun_zenith_deg: float = 30.0):
         self.window_nm = window_nm
         self.step_nm = step_nm
         self.prior = prior

@@ -43,6 +43,7 @@ from .regional import ParameterModel
 #: Types (beyond skops' defaults) a registered model may contain.
 TRUSTED_TYPES: frozenset[str] = frozenset({
     "hsiwq.bio_optics.iops.IOPModel",
+    "hsiwq.models.candidates.ComponentSelectedPLS",
     "hsiwq.models.candidates.MeanRegressor",
     "hsiwq.models.candidates.PhysicsColumn",
     "hsiwq.models.candidates.SubsampledRegressor",

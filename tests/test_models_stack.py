@@ -1,0 +1,100 @@
+"""The stack candidate: convex weights of cross-validated predictions, affine members folded
+into one product, the baselines' PLS family as a candidate, and their safe serialisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from hsiwq.models.calibrator import RegionCalibrator
+from hsiwq.models.candidates import ComponentSelectedPLS, MeanRegressor, PhysicsColumn, stack_weights
+from hsiwq.models.registry import TRUSTED_TYPES
+from hsiwq.models.spectra import spectra_from_table
+from hsiwq.models.synthetic import simulate_matchups
+from hsiwq.params import PARAMETER_IDS
+
+
+def _data(n: int = 300, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 12))
+    y = X[:, 0] - 0.5 * X[:, 1] + 0.3 * np.sin(2 * X[:, 2]) + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def test_stack_weights_are_convex_and_prefer_the_better_member():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=500)
+    P = y[:, None] + rng.normal(size=(500, 4)) * np.array([0.05, 0.5, 1.0, 2.0])
+    w = stack_weights(P, y)
+    assert np.all(w >= 0) and w.sum() == pytest.approx(1.0)
+    assert w[0] > 0.8 and w[3] == 0.0  # a weight under 2 % is dropped
+
+
+def test_stack_keeps_at_most_one_costly_member_and_drops_light_ones():
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=400)
+    # two equally good, independent "costly" members and a weaker cheap one
+    P = y[:, None] + rng.normal(size=(400, 3)) * np.array([0.3, 0.3, 0.6])
+    costly = np.array([True, True, False])
+    free = stack_weights(P, y)
+    assert np.sum(free[:2] > 0) == 2
+    w = stack_weights(P, y, min_weight=np.array([0.2, 0.2, 0.02]), costly=costly)
+    assert np.sum(w[:2] > 0) == 1 and w.sum() == pytest.approx(1.0)
+    assert np.all((w == 0) | (w >= np.array([0.2, 0.2, 0.02]) - 1e-12))
+
+
+def test_mean_regressor_folds_affine_members_and_predicts_the_weighted_mean():
+    X, y = _data()
+    members = [
+        ("physics", PhysicsColumn(column=0)),
+        ("ridge", make_pipeline(StandardScaler(), RidgeCV())),
+        ("ridge-cols", make_pipeline(ColumnTransformer([("x", StandardScaler(), [0, 1, 2])]), RidgeCV())),
+        ("pls-logd", ComponentSelectedPLS(columns=list(range(8)), n_components=(1, 2, 4))),
+        ("hgb", HistGradientBoostingRegressor(max_iter=30, random_state=0)),
+    ]
+    weights = [0.1, 0.2, 0.2, 0.2, 0.3]
+    stack = MeanRegressor(members, weights=weights).fit(X, y)
+    assert list(stack.nonlinear_) == [4]  # only boosting is predicted on its own
+    Xt, _ = _data(50, seed=3)
+    expected = sum(w * np.ravel(e.predict(Xt)) for w, e in zip(stack.weights_, stack.estimators_))
+    np.testing.assert_allclose(stack.predict(Xt), expected, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="non-negative"):
+        MeanRegressor(members[:2], weights=[1.0, -1.0]).fit(X, y)
+
+
+def test_component_selected_pls_chooses_among_its_sizes_and_serialises_safely():
+    X, y = _data()
+    pls = ComponentSelectedPLS(columns=list(range(10)), n_components=(1, 3, 6)).fit(X, y)
+    assert pls.n_components_ in (1, 3, 6)
+    assert np.isfinite(pls.predict(X[:5])).all()
+    with pytest.raises(ValueError, match="columns"):
+        ComponentSelectedPLS(columns=[99]).fit(X, y)
+    stack = MeanRegressor([("a", pls), ("b", make_pipeline(StandardScaler(), RidgeCV()))], weights=[0.5, 0.5]).fit(X, y)
+    data = sio.dumps(stack)
+    assert set(sio.get_untrusted_types(data=data)) <= TRUSTED_TYPES
+    back = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    np.testing.assert_allclose(back.predict(X[:20]), stack.predict(X[:20]))
+
+
+def test_calibrator_chooses_the_stack_and_scores_it_out_of_fold():
+    ids = list(PARAMETER_IDS)
+    table = simulate_matchups("eutrophic_lake", 160, seed=11, missing_fraction=0.15)
+    rrs, wl = spectra_from_table(table)
+    cal = RegionCalibrator(parameters=ids, candidates=("physics", "ridge-conc", "ridge-physics", "pls-logd", "stack"),
+                           n_splits=3).fit(rrs, table[ids].to_numpy(float), wavelength_nm=wl,
+                                           groups=table["time"].str[:10].to_numpy())
+    reports = cal.result_.reports
+    assert any(r.chosen == "stack" for r in reports.values())
+    for pid, rep in reports.items():
+        assert {"stack", "pls-logd", "ridge-conc", "selected"} <= set(rep.metrics)
+        assert np.isfinite(rep.metrics["stack"]["mdsa"])
+        if rep.chosen == "stack":
+            assert isinstance(cal.result_.models[pid].regressor, MeanRegressor)
+    with pytest.raises(ValueError, match="stack_margin"):
+        RegionCalibrator(stack_margin=1.5).fit(rrs, table[ids].to_numpy(float), wavelength_nm=wl)
