@@ -22,6 +22,7 @@ from hsiwq.config import load_config
 from hsiwq.errors import HsiwqError
 from hsiwq.inbox import (Location, Pending, archive_bundle, download_bundle, list_pending,
                          open_site_store, quarantine_bundle, site_locations)
+from hsiwq.logs import attach_json_log
 from hsiwq.pipeline import ProcessResult, process_bundle
 from hsiwq.store import Policy
 from hsiwq.tiles import cube_bytes
@@ -90,6 +91,7 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
     """
     logger = get_run_logger()
     ws = Workspace.resolve(home)
+    attach_json_log(ws.event_log)
     config, cfg_path = load_config(config_file or ws.config_file)
     site = config.site(site_id, where=cfg_path)
     where = site_locations(site, config, ws)

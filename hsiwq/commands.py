@@ -96,7 +96,10 @@ def process(obj, bundles: Sequence[str], site: str) -> None:
     from .pipeline import process_bundle
     from .tables import results_table
 
+    from .logs import attach_json_log
+
     ws = obj.workspace().ensure()
+    attach_json_log(ws.event_log)
     config, cfg_file = obj.load_config()
     site_cfg = config.site(site, where=cfg_file)
     ordered, failures = _in_time_order(bundles, bundle_time)

@@ -22,6 +22,7 @@ holding ``acquisition.json`` and its ENVI files.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -34,6 +35,7 @@ from typing import Any
 
 from .errors import BundleError, HsiwqError
 from .io.bundle import META_FILE, bundle_time, parse_utc
+from .logs import log_event
 
 REASON_FILE = "QUARANTINE_REASON.txt"
 
@@ -388,12 +390,17 @@ def _reason_bytes(reason: str) -> bytes:
 
 def archive_bundle(bundle: Pending | Location, archive_dir: Location) -> Location:
     """Move a processed bundle to the archive (local or remote); returns its new location."""
-    return move_bundle(bundle, archive_dir)
+    dest = move_bundle(bundle, archive_dir)
+    log_event("bundle_archived", bundle=str(getattr(bundle, "location", bundle)), to=str(dest))
+    return dest
 
 
 def quarantine_bundle(bundle: Pending | Location, quarantine_dir: Location, reason: str) -> Location:
     """Move an unreadable bundle to quarantine with ``QUARANTINE_REASON.txt``; its location."""
-    return move_bundle(bundle, quarantine_dir, extra={REASON_FILE: _reason_bytes(reason)})
+    dest = move_bundle(bundle, quarantine_dir, extra={REASON_FILE: _reason_bytes(reason)})
+    log_event("bundle_quarantined", logging.WARNING,
+              bundle=str(getattr(bundle, "location", bundle)), to=str(dest), reason=reason)
+    return dest
 
 
 # --- local folders (the original interface) -------------------------------------------------
@@ -436,11 +443,15 @@ def _move_local(src: Path, dest_dir: Path) -> Path:
 
 def archive(bundle: Path, archive_dir: Path) -> Path:
     """Move a processed bundle to a local archive folder; returns its new path."""
-    return _move_local(bundle, archive_dir)
+    dest = _move_local(bundle, archive_dir)
+    log_event("bundle_archived", bundle=str(bundle), to=str(dest))
+    return dest
 
 
 def quarantine(bundle: Path, quarantine_dir: Path, reason: str) -> Path:
     """Move an unreadable bundle to a local quarantine folder with a file saying why."""
     dest = _move_local(bundle, quarantine_dir)
     (dest / REASON_FILE).write_bytes(_reason_bytes(reason))
+    log_event("bundle_quarantined", logging.WARNING, bundle=str(bundle), to=str(dest),
+              reason=reason)
     return dest

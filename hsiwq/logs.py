@@ -1,9 +1,9 @@
 """Structured logs: one JSON object per line, for machines to search and count.
 
-The library logs events through the standard :mod:`logging` module with their fields in
-``extra`` (:func:`log_event`); whoever runs it decides where they go. The command line and the
-flows attach :func:`json_log_handler` to the ``hsiwq`` logger, which writes
-``<home>/logs/hsiwq.jsonl``::
+The library records events (an acquisition processed, a bundle archived or quarantined, an
+alert's change of state) with :func:`log_event` on the ``hsiwq.events`` logger, with their
+fields in ``extra``; whoever runs it decides where they go. The flows and ``hsiwq process``
+attach :func:`attach_json_log`, which writes ``<home>/logs/hsiwq.jsonl``::
 
     {"time": "2026-07-21T03:46:02.113Z", "level": "INFO", "logger": "hsiwq.pipeline",
      "event": "acquisition_processed", "site": "taihu-north", "acquired": "2026-07-21T03:45:00Z",
@@ -21,7 +21,10 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-LOGGER_NAME = "hsiwq"
+LOGGER_NAME = "hsiwq.events"
+EVENTS = logging.getLogger(LOGGER_NAME)
+EVENTS.addHandler(logging.NullHandler())  # silent until a handler is attached
+EVENTS.propagate = False  # events go to their file, not to the console
 
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
@@ -64,10 +67,10 @@ def json_log_handler(path: str | Path, level: int = logging.INFO) -> logging.Han
 
 
 def attach_json_log(path: str | Path, logger_name: str = LOGGER_NAME) -> logging.Handler:
-    """Send the ``hsiwq`` loggers' events to ``path`` as JSON lines (once per path).
+    """Send hsiwq's events to ``path`` as JSON lines (once per path).
 
-    Returns the handler (already attached, or attached now). The logger's level is lowered
-    to INFO if it was higher, so events reach the file whatever the console shows.
+    Returns the handler (already attached, or attached now). The events logger's level is
+    lowered to INFO if it was higher.
     """
     logger = logging.getLogger(logger_name)
     name = f"hsiwq-json:{Path(path)}"
@@ -81,8 +84,9 @@ def attach_json_log(path: str | Path, logger_name: str = LOGGER_NAME) -> logging
     return handler
 
 
-def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log ``event`` with its fields as structured data.
+def log_event(event: str, level: int = logging.INFO, *, logger: logging.Logger = EVENTS,
+              **fields: Any) -> None:
+    """Record ``event`` with its fields as structured data.
 
     Field names that clash with :class:`logging.LogRecord` attributes get a ``_`` suffix;
     values that are not JSON types are written with ``str``.

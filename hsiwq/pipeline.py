@@ -22,6 +22,7 @@ from .config import Site, SitesConfig
 from .errors import BundleError
 from .io.bundle import read_bundle
 from .io.calibration import load_calibrations, select_calibration
+from .logs import log_event
 from .radiometry.correct import correct_bundle
 from .retrieval.defaults import Retrieval
 from .retrieval.service import retrieve_region
@@ -217,10 +218,18 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     t0 = _time.perf_counter()
     transitions = after_write(site, config, workspace, record, deliver=deliver)
     timings["alerts"] = _time.perf_counter() - t0
-    return ProcessResult(site=site.id, bundle=Path(bundle_path), time=bundle.meta.time,
-                         verdict=corrected.attrs["verdict"],
-                         reason=corrected.attrs.get("verdict_reason", ""),
-                         values=values, transitions=transitions, timings=timings)
+    result = ProcessResult(site=site.id, bundle=Path(bundle_path), time=bundle.meta.time,
+                           verdict=corrected.attrs["verdict"],
+                           reason=corrected.attrs.get("verdict_reason", ""),
+                           values=values, transitions=transitions, timings=timings)
+    log_event("acquisition_processed", site=site.id, bundle=Path(bundle_path).name,
+              acquired=bundle.meta.time.isoformat(), verdict=result.verdict,
+              reason=result.reason, n_values=int(np.isfinite(np.array(list(values.values()), float)).sum()),
+              models=sorted(set(retrieval.algorithms.values())),
+              alerts=[f"{t.rule_id}:{t.status}" for t in transitions],
+              seconds=round(sum(timings.values()), 4),
+              timings={k: round(v, 4) for k, v in timings.items()})
+    return result
 
 
 def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval: Retrieval,

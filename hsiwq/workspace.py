@@ -73,6 +73,11 @@ class Workspace:
         return self.root / "alerts"
 
     @property
+    def event_log(self) -> Path:
+        """Structured log of the workspace's events, JSON lines (:mod:`hsiwq.logs`)."""
+        return self.root / "logs" / "hsiwq.jsonl"
+
+    @property
     def prefect_home(self) -> Path:
         return self.root / "prefect"
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..logs import log_event
 from .channels import DeliveryError, send
 
 log = logging.getLogger("hsiwq.alerts")
@@ -152,11 +153,16 @@ class Outbox:
                         failed += 1
                         log.warning("alert delivery to %s (%s) failed, attempt %d: %s; retry in %.0f s",
                                     name, doc["subscriber"]["channel"], doc["attempts"], reason, delay)
+                        log_event("notification_failed", logging.WARNING, id=doc["id"],
+                                  subscriber=name, channel=doc["subscriber"]["channel"],
+                                  attempt=doc["attempts"], error=reason, retry_in_s=delay)
                         continue
                     doc["delivered_at"] = datetime.now(timezone.utc).isoformat()
                     doc["attempts"] += 1
                     _write(self.sent / path.name, doc)
                     path.unlink(missing_ok=True)
+                    log_event("notification_sent", id=doc["id"], subscriber=name,
+                              channel=doc["subscriber"]["channel"], attempt=doc["attempts"])
                     done += 1
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
