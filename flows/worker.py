@@ -205,6 +205,38 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         if observer is not None:
             self._observer = await self._exit_stack.enter_async_context(observer)
             prefect.flow_engine.observe_flow_run_suspension = _no_observer
+        await self._preload()
+
+    async def _preload(self) -> None:
+        """Import the flows of the pool's deployments now, not in the first runs."""
+        from prefect.client.schemas.filters import WorkPoolFilter, WorkPoolFilterName
+
+        try:
+            deployments = await self.client.read_deployments(
+                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])))
+        except Exception:  # noqa: BLE001 - flows then load on first use
+            self._logger.debug("could not list the pool's deployments", exc_info=True)
+            return
+        for dep in deployments:
+            if not dep.entrypoint:
+                continue
+            self._entrypoints[dep.id] = dep.entrypoint
+            if dep.entrypoint not in self._flows:
+                try:
+                    flow = await anyio.to_thread.run_sync(load_flow_from_entrypoint, dep.entrypoint, False)
+                except Exception:  # noqa: BLE001 - reported when a run needs it
+                    self._logger.warning("cannot load flow %s", dep.entrypoint, exc_info=True)
+                    continue
+                instrument(flow)
+                self._flows[dep.entrypoint] = flow
+
+    async def _give_worker_labels_to_flow_run(self, flow_run_id: UUID) -> None:
+        """Labels are a courtesy: a busy server refusing them must not crash the run."""
+        try:
+            await super()._give_worker_labels_to_flow_run(flow_run_id)
+        except Exception:  # noqa: BLE001
+            self._logger.warning("could not label flow run %s with this worker", flow_run_id,
+                                 exc_info=True)
 
     async def teardown(self, *exc_info: Any) -> None:
         await super().teardown(*exc_info)  # waits for the runs in flight
@@ -233,8 +265,6 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
                   task_status: anyio.abc.TaskStatus | None = None) -> InProcessResult:
         taken = time.time()
         flow = await self._flow_for(flow_run)
-        if task_status is not None:
-            task_status.started(self.ident)
         # a prefetched run waits here, not in a thread, for its scheduled time
         scheduled = flow_run.expected_start_time or flow_run.next_scheduled_start_time
         if scheduled is not None:
@@ -242,6 +272,10 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
             if delay > 0:
                 await anyio.sleep(delay)
         fresh = await self.client.read_flow_run(flow_run.id)
+        # "started" only now: a failure above makes the worker mark the run crashed (which frees
+        # the site's slot) instead of leaving it pending
+        if task_status is not None:
+            task_status.started(self.ident)
         if self._observer is not None:
             self._observer.add_in_flight_flow_run_id(fresh.id)
         try:
