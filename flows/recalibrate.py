@@ -1,6 +1,7 @@
 """Prefect flows of the models: recalibration and reprocessing (thin layers over hsiwq).
 
-- ``recalibrate-region``: lab samples → matchup table from the site's stored ROI spectra →
+- ``recalibrate-region``: lab samples → matchup table from the ROI spectra in the site's
+  configured store (a folder or an object-store URL) →
   calibration (registered as a new version) → comparison with the models in service →
   optional promotion of the parameters whose new model is at least as good.
 - ``reprocess-site``: recompute a site's history from its stored ROI spectra with a given
@@ -22,16 +23,19 @@ from .retry import transient as _transient
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
-def build_matchup_table(home: str, site: str, samples_csv: str, window_minutes: float, out_csv: str) -> dict:
+def build_matchup_table(home: str, site: str, samples_csv: str, window_minutes: float, out_csv: str,
+                        config_file: str | None = None) -> dict:
     """Pair lab samples with the site's nearest valid acquisitions; write the matchup CSV."""
     import pandas as pd
 
+    from hsiwq.config import load_config
+    from hsiwq.inbox import open_site_store
     from hsiwq.models.matchup_builder import build_matchups
-    from hsiwq.store import SiteStore
     from hsiwq.workspace import Workspace
 
     ws = Workspace.resolve(home)
-    result = build_matchups(SiteStore(ws.store_path(site)).read(), pd.read_csv(samples_csv),
+    config, _ = load_config(config_file or ws.config_file)
+    result = build_matchups(open_site_store(site, config, ws).read(), pd.read_csv(samples_csv),
                             window_minutes=window_minutes, where=samples_csv)
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out_csv, index=False)
@@ -92,7 +96,7 @@ def promote_task(home: str, region: str, version: str, parameters: list[str]) ->
 @flow(name="recalibrate-region", log_prints=False)
 def recalibrate(home: str, region: str, site: str, samples_csv: str, *, window_minutes: float = 30.0,
                 promote: bool = False, tolerance: float = 0.0, jobs: int = 2,
-                candidates: list[str] | None = None) -> dict:
+                candidates: list[str] | None = None, config_file: str | None = None) -> dict:
     """Matchups from a site's store → calibration → comparison → optional promotion.
 
     Parameters
@@ -115,6 +119,9 @@ def recalibrate(home: str, region: str, site: str, samples_csv: str, *, window_m
         Parameters fitted in parallel.
     candidates : list of str, optional
         Candidate regressors (default: all).
+    config_file : str, optional
+        Site configuration naming the site's store (default: the workspace's, else the
+        bundled one).
 
     Returns
     -------
@@ -124,7 +131,7 @@ def recalibrate(home: str, region: str, site: str, samples_csv: str, *, window_m
     logger = get_run_logger()
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     out_csv = str(Path(home) / "matchups" / f"{site}-{stamp}.csv")
-    built = build_matchup_table(home, site, samples_csv, window_minutes, out_csv)
+    built = build_matchup_table(home, site, samples_csv, window_minutes, out_csv, config_file)
     logger.info("%s: %d matchups (%d samples unmatched)", site, built["matchups"], built["unmatched"])
     summary = calibrate_task(home, region, built["path"], jobs, tuple(candidates) if candidates else None)
     better = compare(summary, tolerance)
@@ -136,11 +143,15 @@ def recalibrate(home: str, region: str, site: str, samples_csv: str, *, window_m
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
 def reprocess_task(home: str, site: str, region: str, version: str | None,
-                   start: datetime | None, end: datetime | None) -> dict:
+                   start: datetime | None, end: datetime | None,
+                   config_file: str | None = None) -> dict:
+    from hsiwq.config import load_config
     from hsiwq.models.reprocess import reprocess_site
     from hsiwq.workspace import Workspace
 
-    r = reprocess_site(Workspace.resolve(home), site, region, version, start=start, end=end)
+    ws = Workspace.resolve(home)
+    config, _ = load_config(config_file or ws.config_file)
+    r = reprocess_site(ws, site, region, version, start=start, end=end, config=config)
     return {"site": r.site, "rewritten": r.rewritten, "unchanged": r.unchanged,
             "without_spectrum": r.without_spectrum, "labels": r.labels}
 
@@ -152,7 +163,8 @@ def reprocess(home: str, site: str, *, region: str | None = None, version: str |
     """Recompute a site's history with a model version (None: those in service;
     ``"defaults"``: the published algorithms), idempotently.
 
-    ``region`` defaults to the site's region in the configuration.
+    ``region`` defaults to the site's region in the configuration; the site's configured
+    store (a folder or an object-store URL) is rewritten.
     """
     if region is None:
         from hsiwq.config import load_config
@@ -160,7 +172,7 @@ def reprocess(home: str, site: str, *, region: str | None = None, version: str |
 
         config, where = load_config(config_file or Workspace.resolve(home).config_file)
         region = config.site(site, where=where).region
-    result = reprocess_task(home, site, region, version, start, end)
+    result = reprocess_task(home, site, region, version, start, end, config_file)
     get_run_logger().info("%s: %d records rewritten, %d already up to date", site,
                           result["rewritten"], result["unchanged"])
     return result

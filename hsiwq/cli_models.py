@@ -197,7 +197,8 @@ def models_rollback(obj, region, params) -> None:
 
 
 @click.command("matchup")
-@click.option("--site", required=True, help="Site whose store holds the acquisitions.")
+@click.option("--site", required=True, help="Site whose store (the configured one) holds the "
+                                            "acquisitions.")
 @click.option("--samples", "samples_file", required=True, type=click.Path(dir_okay=False),
               metavar="LAB.csv", help="Lab samples: a 'time' column (UTC) and parameter columns.")
 @click.option("--window", type=float, default=30.0, show_default=True,
@@ -210,8 +211,8 @@ def matchup(obj, site, samples_file, window, out_file) -> None:
     acquisition of the site within the window."""
     import pandas as pd
 
+    from .inbox import open_site_store
     from .models.matchup_builder import MatchupError, build_matchups
-    from .store import SiteStore
 
     path = Path(samples_file)
     if not path.is_file():
@@ -220,8 +221,8 @@ def matchup(obj, site, samples_file, window, out_file) -> None:
         samples = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise MatchupError(path, f"not a readable CSV table ({' '.join(str(exc).split())})") from None
-    ws = obj.workspace()
-    ds = SiteStore(ws.store_path(site)).read()
+    config, _ = obj.load_config()
+    ds = open_site_store(site, config, obj.workspace()).read()  # the configured store
     result = build_matchups(ds, samples, window_minutes=window, where=str(path))
     target = Path(out_file) if out_file else path.with_name(path.stem + "_matchups.csv")
     result.table.to_csv(target, index=False)

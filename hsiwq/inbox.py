@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from .errors import BundleError, HsiwqError
@@ -126,10 +127,14 @@ class SiteLocations:
 def site_locations(site: Any, config: Any, workspace: Any) -> SiteLocations:
     """The configured locations of a site (see :class:`hsiwq.config.Site`).
 
-    Unset ones are the workspace's folders: ``<home>/inbox/<site>``, ``<home>/archive/<site>``,
-    ``<home>/quarantine/<site>`` and ``<home>/store/<site>.zarr``. ``s3://`` URLs take the
-    configuration's ``[storage]`` options (else the standard AWS environment variables).
+    ``site`` is a :class:`hsiwq.config.Site` or a site id; an id the configuration does not
+    name gets the workspace's folders. Unset locations are the workspace's folders:
+    ``<home>/inbox/<site>``, ``<home>/archive/<site>``, ``<home>/quarantine/<site>`` and
+    ``<home>/store/<site>.zarr``. ``s3://`` URLs take the configuration's ``[storage]``
+    options (else the standard AWS environment variables).
     """
+    if isinstance(site, str):
+        site = getattr(config, "sites", {}).get(site) or SimpleNamespace(id=site)
     storage = getattr(config, "storage", None)
     options = storage.fsspec_options() if storage is not None else {}
     defaults = {"inbox": workspace.inbox(site.id), "archive": workspace.archive(site.id),
@@ -143,7 +148,10 @@ def site_locations(site: Any, config: Any, workspace: Any) -> SiteLocations:
 
 
 def open_site_store(site: Any, config: Any, workspace: Any, **kwargs: Any):
-    """The :class:`hsiwq.store.SiteStore` at the site's configured ``store`` location."""
+    """The :class:`hsiwq.store.SiteStore` at the site's configured ``store`` location.
+
+    ``site`` is a :class:`hsiwq.config.Site` or a site id (see :func:`site_locations`).
+    """
     from .store import SiteStore
 
     loc = site_locations(site, config, workspace).store
@@ -264,16 +272,42 @@ def _remote_time(fs: Any, path: str, where: Location) -> datetime:
                                 "e.g. \"2026-07-01T03:15:00Z\")") from None
 
 
-def count_bundles(where: Location) -> int:
-    """Bundle folders directly under a location (e.g. the quarantine); 0 when it is absent."""
+def subfolders(where: Location) -> list[Location]:
+    """The folders directly under a location, by name; none when it is absent.
+
+    Raises
+    ------
+    OSError
+        When the location cannot be listed (a transient failure).
+    """
     if where.local:
         p = where.path
-        return sum(1 for c in p.iterdir() if c.is_dir()) if p.is_dir() else 0
+        return [Location(str(c)) for c in sorted(p.iterdir()) if c.is_dir()] if p.is_dir() else []
     try:
         entries = where.fs.ls(where.fs_path, detail=True, refresh=True)
     except FileNotFoundError:
-        return 0
-    return sum(1 for e in entries if e.get("type") == "directory")
+        return []
+    names = sorted(e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries
+                   if e.get("type") == "directory")
+    return [where.join(n) for n in names]
+
+
+def count_bundles(where: Location) -> int:
+    """Bundle folders directly under a location (e.g. the quarantine); 0 when it is absent."""
+    return len(subfolders(where))
+
+
+def location_time(bundle: Location) -> datetime:
+    """Acquisition time of a bundle folder, local or on an object store (as :func:`bundle_time`).
+
+    Raises
+    ------
+    BundleError
+        Without a readable ``acquisition.json``.
+    """
+    if bundle.local:
+        return bundle_time(bundle.path)
+    return _remote_time(bundle.fs, bundle.fs_path, bundle)
 
 
 # --- staging --------------------------------------------------------------------------------

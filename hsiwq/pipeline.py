@@ -20,6 +20,7 @@ from .alerts.engine import Transition
 from .alerts.service import after_write
 from .config import Site, SitesConfig
 from .errors import BundleError
+from .inbox import open_site_store
 from .io.bundle import read_bundle
 from .io.calibration import load_calibrations, select_calibration
 from .logs import log_event
@@ -171,7 +172,8 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
         ``SiteStore.maintain()`` after each run passes ``Policy(maintain_probability=0)``
         to keep that work off the write path.
     store : SiteStore, optional
-        Where to write (default: the workspace's ``store/<site>.zarr``).
+        Where to write (default: the site's configured store, see
+        :func:`hsiwq.inbox.open_site_store`).
     corrector : callable, optional
         Replaces the whole-cube correction and ROI median (see :data:`Corrector`).
 
@@ -213,7 +215,7 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     t0 = _time.perf_counter()
     record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
                      bundle.meta.ancillary)
-    (store or SiteStore(workspace.store_path(site.id), policy=store_policy)).write(record)
+    (store or open_site_store(site, config, workspace, policy=store_policy)).write(record)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     transitions = after_write(site, config, workspace, record, deliver=deliver)

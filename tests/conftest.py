@@ -1,9 +1,13 @@
-"""Shared fixtures: the bundled sample cubes and an isolated workspace."""
+"""Shared fixtures: the bundled sample cubes, an isolated workspace, a moto S3 server."""
 
 from __future__ import annotations
 
 import os
+import socket
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +34,95 @@ def cli_env(home: Path) -> dict[str, str]:
     env.update({"HSIWQ_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "PREFECT_HOME": str(home / "prefect")})
     return env
+
+
+# --- object storage: a moto S3 server on loopback ------------------------------------------
+#: Credentials moto accepts (set in the environment of code that reads ``[storage]``).
+S3_CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """A running moto S3 server with bucket ``hsiwq``.
+
+    Attributes
+    ----------
+    endpoint : str
+        ``http://127.0.0.1:<port>``.
+    options : dict
+        fsspec/s3fs options reaching it (credentials included).
+    fs : s3fs.S3FileSystem
+        A file system on it.
+    """
+
+    endpoint: str
+    options: dict[str, Any]
+    fs: Any
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """A moto S3 server on 127.0.0.1 with bucket 'hsiwq', shared by the session (tests keep
+    to their own prefixes); skips without moto or s3fs."""
+    pytest.importorskip("moto.server")
+    s3fs = pytest.importorskip("s3fs")
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    options = {"key": "testing", "secret": "testing",
+               "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+    fs = s3fs.S3FileSystem(**options)
+    fs.call_s3("create_bucket", Bucket="hsiwq")
+    yield S3Server(endpoint, options, fs)
+    server.stop()
+
+
+def put_bundle(fs, local: Path, url: str) -> None:
+    """Upload a sample bundle's files (not its ``truth.npz``) to ``url`` (bucket/prefix)."""
+    for f in sorted(local.iterdir()):
+        if f.name != "truth.npz":
+            fs.put_file(str(f), f"{url}/{f.name}")
+
+
+def s3_sites_toml(endpoint: str, root: str = "s3://hsiwq") -> str:
+    """The sample sites with locations under ``root`` on the S3 server at ``endpoint``.
+
+    taihu-north: inbox, archive and store on S3, quarantine a relative local folder, one
+    alert rule; yangtze-nanjing: archive on S3, the workspace's inbox, quarantine and store.
+    """
+    return textwrap.dedent(f'''
+        [storage]
+        endpoint_url = "{endpoint}"
+        region = "us-east-1"
+
+        [sites.taihu-north]
+        lat = 31.40
+        lon = 120.18
+        timezone = "Asia/Shanghai"
+        region = "taihu"
+        sensor = "HSI-0001"
+        inbox = "{root}/inbox/taihu-north"
+        archive = "{root}/archive/taihu-north"
+        store = "{root}/store/taihu-north.zarr"
+        quarantine = "quarantine-local/taihu-north"   # relative: inside the workspace
+
+        [[sites.taihu-north.rules]]
+        id = "chl-bloom"
+        param = "chl_a"
+        above = 50.0
+        clear = 40.0
+
+        [sites.yangtze-nanjing]
+        lat = 32.06
+        lon = 118.74
+        region = "yangtze"
+        waterbody = "river"
+        sensor = "HSI-0002"
+        archive = "{root}/archive/yangtze-nanjing"
+        ''')

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -24,64 +23,7 @@ from hsiwq.status import site_status
 from hsiwq.store import SiteStore
 from hsiwq.workspace import Workspace
 
-from .conftest import cli_env, sample_bundles
-
-pytest.importorskip("moto.server")
-s3fs = pytest.importorskip("s3fs")
-
-CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-         "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3():
-    """(endpoint URL, s3fs file system) of a moto S3 server on 127.0.0.1 with bucket 'hsiwq'."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    fs = s3fs.S3FileSystem(key="testing", secret="testing",
-                           client_kwargs={"endpoint_url": endpoint, "region_name": "us-east-1"})
-    fs.call_s3("create_bucket", Bucket="hsiwq")
-    yield endpoint, fs
-    server.stop()
-
-
-def _config(endpoint: str) -> str:
-    return textwrap.dedent(f'''
-        [storage]
-        endpoint_url = "{endpoint}"
-        region = "us-east-1"
-
-        [sites.taihu-north]
-        lat = 31.40
-        lon = 120.18
-        timezone = "Asia/Shanghai"
-        region = "taihu"
-        sensor = "HSI-0001"
-        inbox = "s3://hsiwq/inbox/taihu-north"
-        archive = "s3://hsiwq/archive/taihu-north"
-        store = "s3://hsiwq/store/taihu-north.zarr"
-        quarantine = "quarantine-local/taihu-north"   # relative: inside the workspace
-
-        [[sites.taihu-north.rules]]
-        id = "chl-bloom"
-        param = "chl_a"
-        above = 50.0
-        clear = 40.0
-
-        [sites.yangtze-nanjing]
-        lat = 32.06
-        lon = 118.74
-        region = "yangtze"
-        waterbody = "river"
-        sensor = "HSI-0002"
-        archive = "s3://hsiwq/archive/yangtze-nanjing"
-        ''')
+from .conftest import S3_CREDS, cli_env, put_bundle, s3_sites_toml, sample_bundles
 
 
 FLOW = textwrap.dedent('''
@@ -101,7 +43,7 @@ FLOW = textwrap.dedent('''
 
 def _run(home: Path, *sites: str) -> dict:
     env = cli_env(home)
-    env.update(CREDS)
+    env.update(S3_CREDS)
     p = subprocess.run([sys.executable, "-c", FLOW, str(home), *sites], capture_output=True,
                        text=True, env=env, timeout=400, cwd=Path(__file__).resolve().parent.parent)
     assert p.returncode == 0, p.stderr[-4000:]
@@ -109,32 +51,26 @@ def _run(home: Path, *sites: str) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
-def _put(fs, local: Path, url: str) -> None:
-    for f in sorted(local.iterdir()):
-        if f.name != "truth.npz":
-            fs.put_file(str(f), f"{url}/{f.name}")
-
-
 def _names(fs, prefix: str) -> set[str]:
     return {p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(prefix, refresh=True)} \
         if fs.exists(prefix) else set()
 
 
-def test_process_site_with_inbox_archive_quarantine_and_store_on_s3(s3, home, monkeypatch):
-    endpoint, fs = s3
-    for k, v in CREDS.items():
+def test_process_site_with_inbox_archive_quarantine_and_store_on_s3(moto_s3, home, monkeypatch):
+    endpoint, fs = moto_s3.endpoint, moto_s3.fs
+    for k, v in S3_CREDS.items():
         monkeypatch.setenv(k, v)
     home.mkdir(parents=True)
-    (home / "sites.toml").write_text(_config(endpoint))
+    (home / "sites.toml").write_text(s3_sites_toml(endpoint))
     config, _ = load_config(home / "sites.toml")
     ws = Workspace(home)
     taihu = sample_bundles("taihu-north")
     inbox = "hsiwq/inbox/taihu-north"
     # out of order: names sort opposite to acquisition times
-    _put(fs, taihu[0], f"{inbox}/z-early")
-    _put(fs, taihu[2], f"{inbox}/a-late")
-    _put(fs, taihu[0], f"{inbox}/m-early-again")          # the same acquisition delivered twice
-    _put(fs, taihu[1], f"{inbox}/broken")
+    put_bundle(fs, taihu[0], f"{inbox}/z-early")
+    put_bundle(fs, taihu[2], f"{inbox}/a-late")
+    put_bundle(fs, taihu[0], f"{inbox}/m-early-again")          # the same acquisition delivered twice
+    put_bundle(fs, taihu[1], f"{inbox}/broken")
     fs.pipe_file(f"{inbox}/broken/water.raw", b"\0" * 10)  # truncated cube
     fs.pipe_file(f"{inbox}/nojson/acquisition.json", b"{")
     fs.pipe_file(f"{inbox}/nojson/water.hdr", b"ENVI")
@@ -189,7 +125,7 @@ def test_process_site_with_inbox_archive_quarantine_and_store_on_s3(s3, home, mo
     assert after["yangtze-nanjing"].backlog == 0 and after["yangtze-nanjing"].records == 2
 
     # a re-delivery after the run and a re-run: harmless
-    _put(fs, taihu[2], f"{inbox}/a-late")
+    put_bundle(fs, taihu[2], f"{inbox}/a-late")
     again = _run(home, "taihu-north")
     assert [r["time"] for r in again["taihu-north"]] == [t2.isoformat()]
     assert store.read().sizes["time"] == 2
@@ -197,10 +133,8 @@ def test_process_site_with_inbox_archive_quarantine_and_store_on_s3(s3, home, mo
     assert len(names) == 4 and any(n.startswith("a-late.") for n in names)  # kept both copies
 
 
-def test_moves_between_local_and_s3_copy_then_delete(s3, tmp_path, monkeypatch):
-    endpoint, fs = s3
-    opts = {"key": "testing", "secret": "testing",
-            "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+def test_moves_between_local_and_s3_copy_then_delete(moto_s3, tmp_path):
+    fs, opts = moto_s3.fs, moto_s3.options
     src = tmp_path / "inbox" / "b1"
     shutil.copytree(sample_bundles("taihu-north")[0], src)
     remote = Location.of("s3://hsiwq/t2/archive", opts)

@@ -55,6 +55,9 @@ def test_default_and_relative_locations(tmp_path, monkeypatch):
     assert a.quarantine.path == ws.quarantine("a") and a.store.path == ws.store_path("a")
     b = site_locations(config.sites["b"], config, ws)
     assert b.inbox.path == ws.inbox("b") and b.archive.path == ws.archive("b")
+    assert site_locations("a", config, ws) == a  # a site id gives the same
+    c = site_locations("c", config, ws)  # an id the configuration does not name: the defaults
+    assert c.store.path == ws.store_path("c") and c.archive.path == ws.archive("c")
 
 
 def test_memory_inbox_order_moves_and_a_crashed_copy(tmp_path):

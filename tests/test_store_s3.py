@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
 import time
 import uuid
 
@@ -16,28 +15,11 @@ from hsiwq.store.objects import ObjectStore, PreconditionFailed
 from .store_checks import audit, reported, start_writer
 from .store_child import record
 
-pytest.importorskip("moto.server")
-pytest.importorskip("s3fs")
 
-
-@pytest.fixture(scope="module")
-def s3():
-    """(bucket URL prefix, storage options) of a moto S3 server on 127.0.0.1."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    options = {"key": "testing", "secret": "testing",
-               "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}",
-                                 "region_name": "us-east-1"}}
-    import s3fs
-
-    s3fs.S3FileSystem(**options).call_s3("create_bucket", Bucket="hsiwq")
-    yield "s3://hsiwq", options
-    server.stop()
+@pytest.fixture
+def s3(moto_s3):
+    """(bucket URL prefix, storage options) of the moto S3 server (tests/conftest.py)."""
+    return "s3://hsiwq", moto_s3.options
 
 
 def _root(s3) -> str:

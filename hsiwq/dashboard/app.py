@@ -1,6 +1,7 @@
 """The dashboard application: requests in, responses out (no sockets here; see ``server``).
 
-Read-only over the workspace: it reads the stores and the alert state, and the only thing it
+Read-only over the workspace: it reads the sites' configured stores (folders or object-store
+URLs, see :func:`hsiwq.inbox.site_locations`) and the alert state, and the only thing it
 writes is the reports it renders on demand into ``<home>/reports/dashboard/``. Report names
 are looked up in the whitelist of configured site ids, and every path it serves is resolved
 and checked to lie inside that folder, so no request reaches another file.
@@ -26,7 +27,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..config import SitesConfig, load_config
-from ..errors import HsiwqError
+from ..errors import HsiwqError, is_transient
+from ..inbox import open_site_store
 from ..params import PARAMETERS
 from ..workspace import Workspace
 
@@ -191,7 +193,7 @@ class Dashboard:
                             "application/json; charset=utf-8")
         if path == "/compare.html":
             config, cfg_file = self.config()
-            sites = [s for s in config.sites if self._has_store(s)]
+            sites = [s for s in config.sites if self._store(config, s).exists()]
             if len(sites) < 2:
                 return _text(HTTPStatus.NOT_FOUND, "fewer than two sites have data")
             return self._report_response("compare", sites, config, cfg_file)
@@ -201,16 +203,16 @@ class Dashboard:
         if m:
             site = m.group(1)
             config, cfg_file = self.config()
-            if not SITE_ID.match(site) or site not in config.sites or not self._has_store(site):
+            if not SITE_ID.match(site) or site not in config.sites \
+                    or not self._store(config, site).exists():
                 return _text(HTTPStatus.NOT_FOUND)
             return self._report_response(site, [site], config, cfg_file)
         return _text(HTTPStatus.NOT_FOUND)
 
     # --- reports ------------------------------------------------------------------------
-    def _has_store(self, site: str) -> bool:
-        from ..store import SiteStore
-
-        return SiteStore(self.workspace.store_path(site)).exists()
+    def _store(self, config: SitesConfig, site: str):
+        """The site's configured store (a folder or an object-store URL)."""
+        return open_site_store(site, config, self.workspace)
 
     def report_path(self, name: str) -> Path:
         """The cached report file of a whitelisted name, checked to lie in the reports folder."""
@@ -222,12 +224,17 @@ class Dashboard:
             raise ValueError(f"report {name!r} would leave {base}")
         return path
 
-    def _signature(self, sites: list[str]) -> str:
+    def _signature(self, config: SitesConfig, sites: list[str]) -> str:
         """Changes whenever a store or the alert state of these sites changes."""
         stamps: list[str] = []
-        roots = [self.workspace.store_path(s) for s in sites]
-        roots += [self.workspace.alerts_dir, self.workspace.alerts_dir / "outbox" / "sent"]
-        for root in roots:
+        for s in sites:
+            try:
+                stamps.append(f"{s}:{self._store(config, s).revision()}")
+            except Exception as exc:  # noqa: BLE001  unreachable: never taken for unchanged
+                if not is_transient(exc):
+                    raise
+                stamps.append(f"{s}:unreachable:{time.time_ns()}")
+        for root in (self.workspace.alerts_dir, self.workspace.alerts_dir / "outbox" / "sent"):
             stamps.append(f"{root.name}:{_tree_stamp(root)}")
         cfg = self.config_path or self.workspace.config_file
         stamps.append(f"config:{_mtime(Path(cfg))}")
@@ -239,7 +246,7 @@ class Dashboard:
         with lock:
             path = self.report_path(name)
             sig_path = path.with_name(path.name + ".sig")
-            sig = self._signature(sites)
+            sig = self._signature(config, sites)
             fresh = path.is_file() and sig_path.is_file() and sig_path.read_text() == sig
             if not fresh:
                 from ..report import Period, build_report, write_report
@@ -262,7 +269,7 @@ class Dashboard:
         config, _ = self.config()
         sites = []
         for sid, site in config.sites.items():
-            sig = self._signature([sid])
+            sig = self._signature(config, [sid])
             with self._locks_guard:
                 cached = self._status_cache.get(sid)
             if cached is None or cached[0] != sig:
@@ -277,12 +284,17 @@ class Dashboard:
 
         from ..report.data import read_alerts
         from ..report.indicators import class_limits, gb_class, tli, tli_class
-        from ..store import SiteStore
 
         entry: dict[str, object] = {"id": sid, "name": site.name or sid, "waterbody": site.waterbody,
                                     "has_data": False, "values": {}, "alerts": []}
-        store = SiteStore(self.workspace.store_path(sid))
-        ds = store.read(quantities=list(PARAMETERS), with_rrs=False) if store.exists() else None
+        store = self._store(config, sid)
+        try:
+            ds = store.read(quantities=list(PARAMETERS), with_rrs=False) if store.exists() else None
+        except Exception as exc:  # noqa: BLE001  an unreachable store: the site shows no data
+            if not is_transient(exc):
+                raise
+            log.warning("dashboard: store of %s unreachable: %s", sid, exc)
+            ds = None
         if ds is not None and ds.sizes.get("time", 0):
             t = ds["time"].values
             entry.update({"has_data": True, "latest_time": _iso(t[-1]),

@@ -15,10 +15,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from ..config import SitesConfig, load_config
+from ..inbox import open_site_store
 from ..params import PARAMETER_IDS
 from ..retrieval.defaults import DEFAULT_ALGORITHMS, Retrieval, retrieve_defaults
 from ..retrieval.regions import load_region
-from ..store import LABELS, QUANTITIES, Record, SiteStore
+from ..store import LABELS, QUANTITIES, Record
 from ..workspace import Workspace
 from .predict import predict_models
 from .registry import ModelRegistry, RegistryError
@@ -72,26 +74,32 @@ def retrieve_with_models(models: dict, region: str, settings, spectra: np.ndarra
 
 
 def reprocess_site(workspace: Workspace, site: str, region: str, version: str | None = None, *,
-                   start: datetime | None = None, end: datetime | None = None) -> ReprocessResult:
+                   start: datetime | None = None, end: datetime | None = None,
+                   config: SitesConfig | None = None) -> ReprocessResult:
     """Recompute a site's parameters from its stored ROI spectra.
 
     Parameters
     ----------
     workspace : Workspace
     site : str
-        Site id (its store).
+        Site id: its configured store (a folder or an object-store URL), else the
+        workspace's ``store/<site>.zarr``.
     region : str
         The site's region (its models and SIOPs).
     version : str or None
         Model version to apply (``None``: those in service; ``"defaults"``: no model).
     start, end : datetime, optional
         Time range (UTC, inclusive).
+    config : SitesConfig, optional
+        The site configuration (default: the workspace's ``sites.toml``, else the bundled one).
 
     Returns
     -------
     ReprocessResult
     """
-    store = SiteStore(workspace.store_path(site))
+    if config is None:
+        config, _ = load_config(workspace.config_file)
+    store = open_site_store(site, config, workspace)
     ds = store.read(start=start, end=end, with_maps=True)
     registry = ModelRegistry(workspace.registry_dir)
     models = models_for(registry, region, version)

@@ -19,7 +19,8 @@ import pandas as pd
 import xarray as xr
 
 from ..config import Site, SitesConfig
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError, HsiwqError, StoreError
+from ..inbox import Location, open_site_store, site_locations
 from ..params import PARAMETERS
 from ..store import SiteStore
 from ..workspace import Workspace
@@ -134,8 +135,6 @@ def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
         No store for the site (an empty period is not an error: the report says so).
     """
     site = config.site(site_id, where=config_file)
-    from ..inbox import open_site_store
-
     store = open_site_store(site, config, workspace)  # the configured store (folder or URL)
     if not store.exists():
         raise StoreError(store.path, f"no results stored for site {site.id!r} yet "
@@ -155,7 +154,7 @@ def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
             start = min(max(end - timedelta(days=DEFAULT_DAYS), first), end)
     ds = store.read(start=start, end=end)
     models, registry_note = models_in_service(ds, site, workspace)
-    maps, maps_note = read_maps(store, start, end, workspace, site.id)
+    maps, maps_note = read_maps(store, start, end, site_locations(site, config, workspace).archive)
     return Source(site=site, label=label or site.id, start=_dt64(start), end=_dt64(end), ds=ds,
                   alerts=read_alerts(workspace, config, site.id, start, end),
                   models=models, registry_note=registry_note, maps=maps, maps_note=maps_note)
@@ -382,12 +381,13 @@ def _registry_lookup():
 
 # --- maps --------------------------------------------------------------------------------
 def read_maps(store: SiteStore, start: datetime | None, end: datetime | None,
-              workspace: Workspace | None = None, site: str | None = None) -> tuple[xr.Dataset | None, str]:
+              archive: Location | None = None) -> tuple[xr.Dataset | None, str]:
     """The newest stored parameter maps of the period, if the store keeps maps.
 
     Returns a Dataset of 2-D maps (``y``, ``x``) named by parameter id, with ``rgb``
     (``y``, ``x``, ``band``: an RGB composite of the acquisition's cube, when its bundle is in
-    the site's archive) and the map's ``time`` in its attributes; or None and the reason.
+    the site's ``archive``, a folder or an object-store location) and the map's ``time`` in
+    its attributes; or None and the reason.
     """
     try:
         accepts = "with_maps" in inspect.signature(store.read).parameters
@@ -409,32 +409,44 @@ def read_maps(store: SiteStore, start: datetime | None, end: datetime | None,
     maps = xr.Dataset({str(p): (("y", "x"), last.sel(map_parameter=p).values.astype(float))
                        for p in ds["map_parameter"].values if str(p) in PARAMETERS},
                       attrs={"time": str(np.datetime64(t, "s"))})
-    if workspace is not None and site is not None:
-        rgb = archived_rgb(workspace, site, _pydt(t))
+    if archive is not None:
+        rgb = archived_rgb(archive, _pydt(t))
         if rgb is not None:
             maps["rgb"] = (("cube_y", "cube_x", "band"), rgb)
     return maps, ""
 
 
-def archived_rgb(workspace: Workspace, site: str, when: datetime, limit: int = 500) -> np.ndarray | None:
+def archived_rgb(archive: Location, when: datetime, limit: int = 500) -> np.ndarray | None:
     """A true-colour composite (y, x, 3; 0–1) of the water cube of the archived bundle of
-    one acquisition, or None when the bundle is not in the site's archive."""
-    from ..io.bundle import bundle_time, read_bundle
+    one acquisition, or None when the bundle is not in the archive (a local folder or an
+    object-store location, whose bundle is downloaded for the while).
 
-    archive = workspace.archive(site)
-    if not archive.is_dir():
+    The folder named by the acquisition time is tried first, then up to ``limit`` others,
+    newest name first.
+    """
+    from ..inbox import location_time, staged, subfolders
+    from ..io.bundle import read_bundle
+
+    named = archive.join(when.strftime("%Y%m%dT%H%M%SZ"))
+    try:
+        others = [f for f in reversed(subfolders(archive)) if f.name != named.name][:limit]
+    except OSError as exc:
+        log.debug("no RGB composite: cannot list %s: %s", archive, exc)
         return None
-    named = archive / when.strftime("%Y%m%dT%H%M%SZ")
-    others = sorted((p for p in archive.iterdir() if p.is_dir()), reverse=True)[:limit]
-    for path in [named, *others]:
+    for folder in [named, *others]:
         try:
-            if path.is_dir() and bundle_time(path) == when:
+            if location_time(folder) != when:
+                continue
+        except (HsiwqError, OSError):  # not a bundle (or not there): look further
+            continue
+        try:
+            with staged(folder) as path:
                 cube = read_bundle(path).water
                 img = np.stack([cube.sel(wavelength=w, method="nearest").values.astype(float)
                                 for w in (640.0, 550.0, 460.0)], axis=-1)
-                return _stretch(img)
+            return _stretch(img)
         except Exception as exc:  # noqa: BLE001  no composite is not an error
-            log.debug("no RGB composite from %s: %s", path, exc)
+            log.debug("no RGB composite from %s: %s", folder, exc)
             return None
     return None
 

@@ -450,6 +450,17 @@ class SiteStore:
                 self.objects.delete_tree(key)
 
     # --- figures ------------------------------------------------------------------------
+    def revision(self) -> str:
+        """A digest that changes whenever the store changes (a write, fold or compaction).
+
+        Cheap: three listings and no object read. Objects are never modified and their names
+        are unique, so the names in force identify the contents.
+        """
+        import hashlib
+
+        names = [f"{p}/{n}" for p in ("journal", "segments", "heads") for n in self.objects.list(p)]
+        return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+
     def stats(self) -> dict[str, Any]:
         """Object counts and bytes per area of the store."""
         out: dict[str, Any] = {}
