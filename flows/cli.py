@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 import hsiwq
+from hsiwq.inbox import site_locations
 
 SAMPLES = Path(hsiwq.__file__).resolve().parent.parent / "sample_cubes"
 
@@ -62,11 +63,9 @@ def demo(obj, samples_dir: str) -> None:
     click.echo(f"workspace: {ws.root}")
     results = []
     for site_id in sites:
-        inbox = ws.inbox(site_id)
-        inbox.mkdir(parents=True, exist_ok=True)
+        inbox = site_locations(config.sites[site_id], config, ws).inbox
         for bundle in sorted(p for p in (samples / site_id).iterdir() if p.is_dir()):
-            shutil.copytree(bundle, inbox / bundle.name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("truth.npz"))
+            _deliver(bundle, inbox)
         click.echo(f"running flow process-site for {site_id} ...")
         results += _run_flow(ws, site_id, str(cfg_file))
     results_table(results, file=sys.stdout)
@@ -78,7 +77,21 @@ def demo(obj, samples_dir: str) -> None:
                 sent += [json.loads(line) for line in target.read_text().splitlines() if line]
     alerts_table(sent, file=sys.stdout)
     for site_id in sites:
-        click.echo(f"store: {ws.store_path(site_id)}")
+        click.echo(f"store: {site_locations(config.sites[site_id], config, ws).store}")
+
+
+def _deliver(bundle: Path, inbox) -> None:
+    """Copy a sample bundle (without the simulator's truth) into a site's inbox, local or not."""
+    files = [f for f in sorted(bundle.iterdir()) if f.is_file() and f.name != "truth.npz"]
+    if inbox.local:
+        dest = inbox.path / bundle.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            shutil.copy2(f, dest / f.name)
+        return
+    fs, base = inbox.fs, f"{inbox.fs_path}/{bundle.name}"
+    for f in sorted(files, key=lambda f: f.name == "acquisition.json"):  # the JSON last
+        fs.put_file(str(f), f"{base}/{f.name}")
 
 
 @click.command("serve")
