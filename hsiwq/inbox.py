@@ -21,7 +21,6 @@ holding ``acquisition.json`` and its ENVI files.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -35,7 +34,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .errors import BundleError, HsiwqError
-from .io.bundle import META_FILE, bundle_time, parse_utc
+from .io.bundle import META_FILE, bundle_time, meta_time, parse_meta_json
 from .logs import log_event
 
 REASON_FILE = "QUARANTINE_REASON.txt"
@@ -254,22 +253,7 @@ def _remote_time(fs: Any, path: str, where: Location) -> datetime:
         raw = fs.cat_file(f"{path}/{META_FILE}")
     except FileNotFoundError:
         raise BundleError(meta, f"missing {META_FILE}") from None
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BundleError(meta, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
-                                f"{exc.msg}") from None
-    except UnicodeDecodeError as exc:
-        raise BundleError(meta, f"cannot read: {exc}") from None
-    if not isinstance(doc, dict):
-        raise BundleError(meta, "must hold a JSON object {...}")
-    if doc.get("time") in (None, ""):
-        raise BundleError(meta, "no time (add \"time\": \"2026-07-01T03:15:00Z\", UTC)")
-    try:
-        return parse_utc(doc["time"])
-    except ValueError:
-        raise BundleError(meta, f"invalid time {doc['time']!r} (expected ISO 8601 UTC, "
-                                "e.g. \"2026-07-01T03:15:00Z\")") from None
+    return meta_time(meta, parse_meta_json(meta, raw))
 
 
 def subfolders(where: Location) -> list[Location]:

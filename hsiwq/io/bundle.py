@@ -49,7 +49,7 @@ def bundle_time(path: str | Path) -> datetime:
         If the bundle or its JSON is missing or invalid, or has no valid ``time``.
     """
     meta_path = _meta_path(Path(path))
-    return _time(meta_path, _load_json(meta_path))
+    return meta_time(meta_path, _load_json(meta_path))
 
 
 def read_acquisition_meta(path: str | Path) -> AcquisitionMeta:
@@ -99,7 +99,7 @@ def read_acquisition_meta(path: str | Path) -> AcquisitionMeta:
                 _number(meta_path, ancillary, key, f"ancillary.{key}")
     return AcquisitionMeta(
         site=_text(meta_path, doc, "site"), sensor=_text(meta_path, doc, "sensor"),
-        time=_time(meta_path, doc), integration_ms=integration_ms,
+        time=meta_time(meta_path, doc), integration_ms=integration_ms,
         view_zenith_deg=zenith, view_azimuth_deg=azimuth, lat=lat, lon=lon,
         ancillary=dict(ancillary),
         extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS},
@@ -181,18 +181,34 @@ def _meta_path(path: Path) -> Path:
 
 def _load_json(meta_path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(meta_path.read_text(encoding="utf-8"))
+        raw = meta_path.read_bytes()
+    except OSError as exc:
+        raise BundleError(meta_path, f"cannot read: {exc}") from None
+    return parse_meta_json(meta_path, raw)
+
+
+def parse_meta_json(meta_path: str | Path, raw: bytes) -> dict[str, Any]:
+    """The JSON object of an ``acquisition.json`` read as ``raw`` bytes from ``meta_path``.
+
+    Raises
+    ------
+    BundleError
+        Naming ``meta_path`` when the bytes are not UTF-8 JSON holding an object.
+    """
+    try:
+        doc = json.loads(raw.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise BundleError(meta_path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
                                      f"{exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise BundleError(meta_path, f"cannot read: {exc}") from None
     if not isinstance(doc, dict):
         raise BundleError(meta_path, "must hold a JSON object {...}")
     return doc
 
 
-def _time(meta_path: Path, doc: dict[str, Any]) -> datetime:
+def meta_time(meta_path: str | Path, doc: dict[str, Any]) -> datetime:
+    """The acquisition time (UTC) of a parsed ``acquisition.json``, or a BundleError naming it."""
     if doc.get("time") in (None, ""):
         raise BundleError(meta_path, "no time (add \"time\": \"2026-07-01T03:15:00Z\", UTC)")
     try:
