@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import textwrap
 from dataclasses import dataclass
@@ -126,3 +127,14 @@ def s3_sites_toml(endpoint: str, root: str = "s3://hsiwq") -> str:
         sensor = "HSI-0002"
         archive = "{root}/archive/yangtze-nanjing"
         ''')
+
+
+def workspace_with(home: Path, sites_toml: str):
+    """A workspace at ``home`` with the sites of ``sites_toml`` and its own copy of the bundled
+    sensor calibrations; returns (workspace, calibration folder) for simulating bundles."""
+    from hsiwq.workspace import Workspace, bundled_calibration_dir
+
+    cal = home / "calibration" / "sensors"
+    shutil.copytree(bundled_calibration_dir(), cal)
+    (home / "sites.toml").write_text(sites_toml)
+    return Workspace(home), cal

@@ -19,9 +19,9 @@ import pytest
 from flows.server import local_server
 from hsiwq.simulate import simulate_bundle
 from hsiwq.store import SiteStore
-from hsiwq.workspace import Workspace, bundled_calibration_dir
+from hsiwq.workspace import Workspace
 
-from .conftest import ROOT, cli_env
+from .conftest import ROOT, cli_env, workspace_with
 
 SITES = {"lake-a": (31.40, 120.18), "lake-b": (31.20, 120.40), "lake-c": (24.95, 102.70)}
 CONFIG = "\n".join(f'[sites.{s}]\nlat = {lat}\nlon = {lon}\nregion = "taihu"\nschedule = "every 4 s"\n'
@@ -72,10 +72,7 @@ def _flow_runs(url: str) -> list[dict]:
 @pytest.mark.timeout(420)
 def test_two_workers_share_the_sites(tmp_path):
     home = tmp_path / "home"
-    ws = Workspace(home)
-    cal = home / "calibration" / "sensors"
-    shutil.copytree(bundled_calibration_dir(), cal)
-    (home / "sites.toml").write_text(CONFIG)
+    ws, cal = workspace_with(home, CONFIG)
     waves = {s: (_bundles(tmp_path, cal, s, [1, 2, 3]), _bundles(tmp_path, cal, s, [4, 5])) for s in SITES}
     for site, (first, _) in waves.items():
         for b in reversed(first):  # newest first: the runs still take them in time order

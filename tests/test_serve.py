@@ -16,9 +16,9 @@ import pytest
 
 from hsiwq.simulate import simulate_bundle
 from hsiwq.store import SiteStore
-from hsiwq.workspace import Workspace, bundled_calibration_dir
+from hsiwq.workspace import Workspace
 
-from .conftest import cli_env, sample_bundles
+from .conftest import cli_env, sample_bundles, workspace_with
 
 CONFIG = """
 [sites.taihu-north]
@@ -71,10 +71,7 @@ def _rows(ws: Workspace, site: str) -> int:
 @pytest.mark.timeout(400)
 def test_serve_three_sites(tmp_path):
     home = tmp_path / "home"
-    ws = Workspace(home)
-    cal = home / "calibration" / "sensors"
-    shutil.copytree(bundled_calibration_dir(), cal)
-    (home / "sites.toml").write_text(CONFIG)
+    ws, cal = workspace_with(home, CONFIG)
     dianchi = [simulate_bundle(tmp_path / "sim", water_type="eutrophic_lake", site="dianchi",
                                time=f"2026-08-01T0{h}:00:00Z", sensor="HSI-0003", lat=24.95,
                                lon=102.70, shape=(32, 32), n_bands=120, seed=h, calibration_dir=cal,
