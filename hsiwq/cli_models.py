@@ -112,22 +112,17 @@ def predict(obj, region, rrs_file, out_file, version, sun_zenith) -> None:
     Other columns are carried through (parameter columns of the input as <id>_input); 'owt'
     is the optical water type and 'model_version' what produced each parameter."""
     import numpy as np
-    import pandas as pd
 
     from .models.registry import ModelRegistry
-    from .models.reprocess import models_for, retrieve_with_models
-    from .models.spectra import SpectraError, spectra_from_table
+    from .models.reprocess import models_for
+    from .models.spectra import read_csv_table, spectra_from_table
     from .params import PARAMETER_IDS
     from .retrieval.regions import load_region
+    from .retrieval.service import retrieve_with_models
 
     ws = obj.workspace()
     path = Path(rrs_file)
-    if not path.is_file():
-        raise SpectraError(path, "no such file")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SpectraError(path, f"not a readable CSV table ({' '.join(str(exc).split())})") from None
+    table = read_csv_table(path)
     rrs, wl = spectra_from_table(table, where=str(path))
     models = models_for(ModelRegistry(ws.registry_dir), region, version)
     r = retrieve_with_models(models, region, load_region(region, ws.regions_dir), rrs, wl, sun_zenith)
@@ -209,18 +204,12 @@ def models_rollback(obj, region, params) -> None:
 def matchup(obj, site, samples_file, window, out_file) -> None:
     """Build a matchup table: each lab sample with the ROI spectrum of the nearest valid
     acquisition of the site within the window."""
-    import pandas as pd
-
     from .inbox import open_site_store
     from .models.matchup_builder import MatchupError, build_matchups
+    from .models.spectra import read_csv_table
 
     path = Path(samples_file)
-    if not path.is_file():
-        raise MatchupError(path, "no such file")
-    try:
-        samples = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise MatchupError(path, f"not a readable CSV table ({' '.join(str(exc).split())})") from None
+    samples = read_csv_table(path, error=MatchupError)
     config, _ = obj.load_config()
     ds = open_site_store(site, config, obj.workspace()).read()  # the configured store
     result = build_matchups(ds, samples, window_minutes=window, where=str(path))

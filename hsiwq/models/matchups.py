@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..params import PARAMETER_IDS, PARAMETERS
 from .registry import sha256_arrays
-from .spectra import SpectraError, spectra_from_table
+from .spectra import SpectraError, read_csv_table, spectra_from_table
 
 
 @dataclass
@@ -96,13 +96,7 @@ def matchups_from_table(table: pd.DataFrame, source: str = "table") -> Matchups:
 def read_matchups(path: str | Path) -> Matchups:
     """Read and validate a matchup CSV (see :func:`matchups_from_table`)."""
     path = Path(path)
-    if not path.is_file():
-        raise SpectraError(path, "no such file")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SpectraError(path, f"not a readable CSV table ({' '.join(str(exc).split())})") from None
-    return matchups_from_table(table, str(path))
+    return matchups_from_table(read_csv_table(path), str(path))
 
 
 def _groups(table: pd.DataFrame) -> tuple[np.ndarray, str]:

@@ -18,11 +18,10 @@ import numpy as np
 from ..config import SitesConfig, load_config
 from ..inbox import open_site_store
 from ..params import PARAMETER_IDS
-from ..retrieval.defaults import DEFAULT_ALGORITHMS, Retrieval, retrieve_defaults
 from ..retrieval.regions import load_region
+from ..retrieval.service import retrieve_with_models
 from ..store import LABELS, QUANTITIES, Record
 from ..workspace import Workspace
-from .predict import predict_models
 from .registry import ModelRegistry, RegistryError
 
 #: ``version`` value meaning: published defaults only, no regional model.
@@ -58,19 +57,6 @@ def models_for(registry: ModelRegistry, region: str, version: str | None) -> dic
         if not found:
             raise RegistryError(region, f"no model of version {version!r}")
     return models
-
-
-def retrieve_with_models(models: dict, region: str, settings, spectra: np.ndarray, wl: np.ndarray,
-                         sun_zenith: float) -> Retrieval:
-    """Models where given (parameter → (version, model)), the region's defaults elsewhere."""
-    need = [p for p in DEFAULT_ALGORITHMS if p not in models]
-    base = retrieve_defaults(spectra, wl, siop=settings.siop, siop_name=settings.siop_name,
-                             sun_zenith_deg=sun_zenith, choice=settings.algorithms, parameters=need)
-    if not models:
-        return base
-    pred = predict_models(models, spectra, wl, region)
-    return Retrieval(dict(base.values) | pred.values, dict(base.algorithms) | pred.labels,
-                     dict(pred.lo), dict(pred.hi), dict(pred.ood), pred.owt)
 
 
 def reprocess_site(workspace: Workspace, site: str, region: str, version: str | None = None, *,

@@ -8,6 +8,7 @@ any order. :func:`spectra_from_table` reads them into an array sorted by wavelen
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,16 @@ _COLUMN = re.compile(r"^Rrs_(\d+(?:\.\d+)?)$")
 
 class SpectraError(HsiwqError):
     """A spectra or matchup table cannot be used (no Rrs columns, bad grid)."""
+
+
+def read_csv_table(path: Path, error: type[HsiwqError] = SpectraError) -> pd.DataFrame:
+    """A CSV table, or ``error(path, reason)`` when it is missing or not readable as CSV."""
+    if not path.is_file():
+        raise error(path, "no such file")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise error(path, f"not a readable CSV table ({' '.join(str(exc).split())})") from None
 
 
 def rrs_columns(wavelength_nm: ArrayLike) -> list[str]:

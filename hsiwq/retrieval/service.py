@@ -81,20 +81,30 @@ def retrieve_region(rrs: np.ndarray, wavelength_nm: np.ndarray, *, region: str,
         Every parameter with a model or a default; ``lo``/``hi``/``ood`` for those from a
         model.
     """
-    from ..models.predict import predict_models
-
     spectra = np.atleast_2d(np.asarray(rrs, dtype=float))
     wl = np.asarray(wavelength_nm, dtype=float)
     settings = load_region(region, workspace.regions_dir)
     models, errors = service_models(region, workspace)
     for pid, err in errors.items():
         log.error("model in service for %s/%s not used (falling back to the default): %s", region, pid, err)
+    return retrieve_with_models(models, region, settings, spectra, wl, sun_zenith_deg)
+
+
+def retrieve_with_models(models: dict, region: str, settings, spectra: np.ndarray, wl: np.ndarray,
+                         sun_zenith: float) -> Retrieval:
+    """Models where given (parameter → (version, model)), the region's defaults elsewhere.
+
+    ``settings`` is the region's :class:`~hsiwq.retrieval.regions.RegionSettings` (SIOPs,
+    default algorithms); ``spectra`` (n, n_wavelength) [sr-1] on ``wl`` [nm]; ``sun_zenith``
+    [deg].
+    """
     need = [p for p in DEFAULT_ALGORITHMS if p not in models]
     base = retrieve_defaults(spectra, wl, siop=settings.siop, siop_name=settings.siop_name,
-                             sun_zenith_deg=sun_zenith_deg, choice=settings.algorithms, parameters=need)
+                             sun_zenith_deg=sun_zenith, choice=settings.algorithms, parameters=need)
     if not models:
         return base
+    from ..models.predict import predict_models
+
     pred = predict_models(models, spectra, wl, region)
-    values = dict(base.values) | pred.values
-    algorithms = dict(base.algorithms) | pred.labels
-    return Retrieval(values, algorithms, dict(pred.lo), dict(pred.hi), dict(pred.ood), pred.owt)
+    return Retrieval(dict(base.values) | pred.values, dict(base.algorithms) | pred.labels,
+                     dict(pred.lo), dict(pred.hi), dict(pred.ood), pred.owt)
