@@ -202,12 +202,14 @@ def measure(args) -> BenchmarkResult:
     res = BenchmarkResult()
     lines = _Lines()
     lines.append(f"hsiwq models benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
-                 f"{os.cpu_count()} CPUs; train {args.train} (15 % lab values missing), test {args.test}, "
+                 f"{os.cpu_count()} CPUs; sample {args.sample}; train {args.train} (15 % lab values missing), "
+                 f"test {args.test}, "
                  f"limit {0 if args.skip_limit else args.limit_samples} simulated matchups")
-    tests = {wt: simulate_matchups(wt, args.test, seed=100 + k) for k, wt in enumerate(WATER_TYPES)}
+    sample = args.sample  # 1: train seeds 10–12, test 100–102; 2: 20–22 and 200–202; …
+    tests = {wt: simulate_matchups(wt, args.test, seed=100 * sample + k) for k, wt in enumerate(WATER_TYPES)}
     models = {}
     for k, wt in enumerate(WATER_TYPES):
-        train = simulate_matchups(wt, args.train, seed=10 + k, missing_fraction=0.15)
+        train = simulate_matchups(wt, args.train, seed=10 * sample + k, missing_fraction=0.15)
         r, wl = spectra_from_table(train)
         t0 = time.perf_counter()
         cal = RegionCalibrator(n_jobs=args.jobs).fit(r, train[ids].to_numpy(float), wavelength_nm=wl,
@@ -322,6 +324,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--train", type=int, default=400)
     ap.add_argument("--test", type=int, default=2000)
     ap.add_argument("--limit-samples", type=int, default=30000)
+    ap.add_argument("--sample", type=int, default=1,
+                    help="independent draw of training and test sets (seeds 10·N+k and 100·N+k; "
+                         "the limit's 30k models are the same for every N)")
     ap.add_argument("--skip-limit", action="store_true")
     ap.add_argument("--timing-matchups", type=int, default=2000)
     ap.add_argument("--predict-spectra", type=int, default=100000)

@@ -10,6 +10,7 @@ from sklearn.base import clone
 
 from hsiwq.models.calibrator import RegionCalibrator
 from hsiwq.models.metrics import mdsa
+from hsiwq.models.physics import PRIOR_SCALES
 from hsiwq.models.predict import predict_models
 from hsiwq.models.spectra import resample, spectra_from_table
 from hsiwq.models.synthetic import simulate_matchups
@@ -39,6 +40,7 @@ def test_every_parameter_present_gets_a_model_and_metrics():
         assert {"mdsa", "sspb", "r2", "rmse", "n"} <= set(rep.metrics[rep.chosen])
         assert "selected" in rep.metrics
     assert out.siop is not None and out.siop.aph_scale == pytest.approx(2.0, rel=0.1)
+    assert out.prior_scale in PRIOR_SCALES  # recorded with the calibration
 
 
 def test_folds_never_split_a_sampling_day():

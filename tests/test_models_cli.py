@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hsiwq.models.physics import PRIOR_SCALES
+from hsiwq.models.registry import ModelRegistry
 from hsiwq.models.synthetic import simulate_matchups
 from hsiwq.params import PARAMETER_IDS
+from hsiwq.workspace import Workspace
 
 from .conftest import cli_env
 
@@ -40,6 +43,8 @@ def test_calibrate_predict_and_the_registry(tables, tmp_path):
     for pid in PARAMETER_IDS:
         assert pid in out
     assert "not optically active" in out
+    meta = ModelRegistry(Workspace(home).registry_dir).metadata("lake", "chl_a", "v1")
+    assert meta["physics_prior_scale"] in PRIOR_SCALES and meta["siop"]["aph_scale"] > 0
     report = home / "reports" / "lake-v1"
     assert (report / "index.html").is_file() and (report / "chl_a.png").stat().st_size > 1000
     # not promoted: predict uses the defaults, non-optical parameters stay empty

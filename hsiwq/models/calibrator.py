@@ -81,6 +81,8 @@ class CalibrationOutcome:
     n_groups: int = 0
     siop: IOPModel | None = None
     seconds: float = 0.0
+    #: factor on the physics stage's prior covariance (None without physics)
+    prior_scale: float | None = None
 
 
 def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -348,7 +350,8 @@ class RegionCalibrator(BaseEstimator):
                                            float(np.mean(inside)))
         self.result_ = CalibrationOutcome(models, reports, skipped, int(xg.shape[0]), int(n_groups),
                                           None if physics is None else physics.siop_,
-                                          time.perf_counter() - t_start)
+                                          time.perf_counter() - t_start,
+                                          None if physics is None else physics.prior_scale_)
         return self
 
 

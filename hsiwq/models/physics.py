@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -65,6 +66,8 @@ G0, G1 = 0.089, 0.125
 _LOWER = np.log([0.01, 0.005, 0.01, 1e-4])
 _UPPER = np.log([5000.0, 5000.0, 5000.0, 50.0])
 _GLINT_UNIT = 1e-4  # δ is in units of 1e-4 sr-1
+#: Factors tried on the prior covariance of the MAP inversion (``prior_scale="auto"``).
+PRIOR_SCALES = (1.0, 1.41, 2.0, 2.83, 4.0, 5.66, 8.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -408,6 +411,13 @@ class RegionalPhysics(BaseEstimator):
         regression on the spectral features with its cross-validated error (sharper, but
         its outputs carry the labels of the matchups it was fitted on, and a stacked
         regressor's cross-validated error is then optimistic).
+    prior_scale : float or "auto"
+        Factor on the prior covariance [-]. A Gaussian with the population covariance of
+        the lab values shrinks too hard where the constituents spread log-uniformly and the
+        spectra tell little (chlorophyll-a in clear water); ``auto`` widens it by the factor
+        of :data:`PRIOR_SCALES` whose MAP estimates of the matchups used for the SIOPs have
+        the lowest geometric mean over constituents of the median absolute ln error — an
+        empirical-Bayes choice of one number, 1 when too few matchups are complete.
     siop : IOPModel or None
         Starting SIOPs (the region's file, if any); None: generic inland.
     fit_siop : bool
@@ -429,14 +439,19 @@ class RegionalPhysics(BaseEstimator):
         constituent had too few labels)
     prior_sd_ : ndarray (4,)
     prior_cov_ : ndarray (4, 4)
+        Covariance of the ln lab values.
+    prior_scale_ : float
+        Factor on ``prior_cov_`` used by the MAP inversion.
     """
 
     def __init__(self, window_nm=(400.0, 900.0), step_nm: float = 4.0, prior: str = "population",
-                 siop: IOPModel | None = None, fit_siop: bool = True, min_complete: int = 20,
+                 prior_scale: float | Literal["auto"] = "auto", siop: IOPModel | None = None,
+                 fit_siop: bool = True, min_complete: int = 20,
                  max_siop_rows: int = 300, n_iter: int = 15, sun_zenith_deg: float = 30.0):
         self.window_nm = window_nm
         self.step_nm = step_nm
         self.prior = prior
+        self.prior_scale = prior_scale
         self.siop = siop
         self.fit_siop = fit_siop
         self.min_complete = min_complete
@@ -478,6 +493,8 @@ class RegionalPhysics(BaseEstimator):
         F = np.asarray(features, dtype=float)
         if self.prior not in ("population", "ridge"):
             raise ValueError(f"prior must be 'population' or 'ridge', got {self.prior!r}")
+        if self.prior_scale != "auto" and not (isinstance(self.prior_scale, (int, float)) and self.prior_scale > 0):
+            raise ValueError(f"prior_scale must be 'auto' or a positive number, got {self.prior_scale!r}")
         if Y.shape != (X.shape[0], 4) or F.shape[0] != X.shape[0]:
             raise ValueError(f"Y must have shape ({X.shape[0]}, 4) and features {X.shape[0]} rows")
         wl = np.asarray(wavelength_nm, dtype=float)
@@ -507,17 +524,37 @@ class RegionalPhysics(BaseEstimator):
         complete = np.all(np.isfinite(Y) & (Y > 0), axis=1) & np.all(X[:, bands] > 0, axis=1)
         noise = NoiseModel()
         self.siop_fitted_ = bool(self.fit_siop and complete.sum() >= self.min_complete)
+        rows = np.flatnonzero(complete)
+        if rows.size > self.max_siop_rows:
+            rows = np.sort(np.random.default_rng(0).choice(rows, self.max_siop_rows, replace=False))
         if self.siop_fitted_:
-            rows = np.flatnonzero(complete)
-            if rows.size > self.max_siop_rows:
-                rows = np.sort(np.random.default_rng(0).choice(rows, self.max_siop_rows, replace=False))
             siop, noise = fit_siop(wl[bands], X[rows][:, bands], Y[rows], start=start, noise=noise)
         else:
             siop = start
-        self.siop_, self.noise_ = siop, noise
+        self.siop_, self.noise_, self.prior_scale_ = siop, noise, 1.0
+        if self.prior_scale != "auto":
+            self.prior_scale_ = float(self.prior_scale)
+        elif rows.size >= self.min_complete:
+            self.prior_scale_ = self._select_prior_scale(X[rows][:, bands], np.log(Y[rows]), F[rows],
+                                                         Shapes.of(wl[bands], siop))
         self.feature_names_out_ = np.array(["phys_chl_a", "phys_phycocyanin", "phys_tss", "phys_cdom",
                                             "phys_secchi", "phys_gain", "phys_glint", "phys_chi2"], dtype=object)
         return self
+
+    def _select_prior_scale(self, obs: np.ndarray, log_lab: np.ndarray, features: np.ndarray,
+                            s: Shapes) -> float:
+        """The factor of :data:`PRIOR_SCALES` whose MAP estimates of ``obs`` best match the
+        lab values (geometric mean over constituents of the median absolute ln error)."""
+        mu = self.prior_mean(features)
+        best, best_score = 1.0, np.inf
+        for scale in PRIOR_SCALES:
+            state, _ = map_invert(s, obs, mu, self.prior_cov_ * scale, self.noise_, self.n_iter,
+                                  threads=min(2, os.cpu_count() or 1))
+            err = np.median(np.abs(state[:, :4] - log_lab), axis=0)
+            score = float(np.sum(np.log(np.maximum(err, 1e-6))))
+            if score < best_score:
+                best, best_score = float(scale), score
+        return best
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "siop_")
@@ -544,7 +581,8 @@ class RegionalPhysics(BaseEstimator):
         s = Shapes.of(wl[bands], self.siop_)
         obs = X[:, bands]
         finite = np.all(np.isfinite(obs), axis=1)
-        state, chi2 = map_invert(s, np.where(finite[:, None], obs, 0.0), mu, self.prior_cov_,
+        scale = getattr(self, "prior_scale_", 1.0)  # models saved before it existed: 1
+        state, chi2 = map_invert(s, np.where(finite[:, None], obs, 0.0), mu, self.prior_cov_ * scale,
                                  self.noise_, self.n_iter, threads=min(2, os.cpu_count() or 1))
         secchi = self._secchi(state[:, :4])
         out = np.column_stack([state[:, :4], np.log(np.clip(secchi, 1e-3, 1e3)), state[:, 4:6],
