@@ -47,6 +47,8 @@ def test_calibrate_predict_and_the_registry(tables, tmp_path):
     assert meta["physics_prior_scale"] in PRIOR_SCALES and meta["siop"]["aph_scale"] > 0
     report = home / "reports" / "lake-v1"
     assert (report / "index.html").is_file() and (report / "chl_a.png").stat().st_size > 1000
+    page = (report / "index.html").read_text()
+    assert "Physics stage" in page and "aph_scale" in page and f"× {meta['physics_prior_scale']:.3g}" in page
     # not promoted: predict uses the defaults, non-optical parameters stay empty
     p = run(["predict", "--region", "lake", "--rrs", str(tables / "rrs.csv"), "--out", str(tmp_path / "a.csv")], home)
     assert p.returncode == 0, p.stderr

@@ -7,6 +7,7 @@ cross-validated predictions of the new model against the lab values on log axes,
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..params import PARAMETERS
+from .physics import FITTED_SIOPS
 
 
 def _scatter(path: Path, pid: str, y: np.ndarray, oof: np.ndarray, default: np.ndarray | None,
@@ -47,6 +49,19 @@ def _fmt(x) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "–"
     return f"{x:.3g}" if isinstance(x, float) else html.escape(str(x))
+
+
+def _physics_section(outcome) -> str:
+    """The regional SIOPs fitted to the matchups and the widening of the MAP prior (HTML)."""
+    if outcome.siop is None:
+        return ("<h2>Physics stage</h2><p>Not used: chlorophyll-a, phycocyanin, TSS and CDOM "
+                "need enough matchups with all four lab values.</p>")
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(float(getattr(outcome.siop, k)))}</td></tr>"
+                   for k in FITTED_SIOPS)
+    return (f"<h2>Physics stage</h2><p>Regional specific IOPs fitted to the matchups (units in "
+            f"<code>hsiwq.bio_optics.iops.IOPModel</code>); prior covariance of the MAP inversion "
+            f"widened × {_fmt(outcome.prior_scale)}, chosen on the matchups.</p>"
+            f"<table><tr><th>SIOP</th><th>fitted</th></tr>{rows}</table>")
 
 
 def write_report(directory: str | Path, run) -> Path:
@@ -90,6 +105,7 @@ def write_report(directory: str | Path, run) -> Path:
             f"<td>{_fmt(rep.metrics.get(c, {}).get('mdsa'))}</td>" for c in run.candidate_names) + "</tr>")
     cands = ("<table><tr><th>parameter</th>" + "".join(f"<th>{c}</th>" for c in run.candidate_names)
              + "</tr>" + "".join(cand_rows) + "</table>")
+    physics = _physics_section(run.outcome)
     skipped = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in run.outcome.skipped.items())
     nonopt = [p for p in run.outcome.reports if not PARAMETERS[p].optically_active]
     page = f"""<!doctype html><html><head><meta charset="utf-8">
@@ -106,6 +122,7 @@ cross-validation grouped by {html.escape(run.group_by)}; fitted in {run.outcome.
 (which it may have been trained on). Not optically active, estimated through regional
 covariance only (lower confidence): {', '.join(nonopt) or 'none'}.</p>
 <h2>Candidates (CV MdSA %)</h2>{cands}
+{physics}
 {'<h2>Skipped</h2><ul>' + skipped + '</ul>' if skipped else ''}
 <h2>Held-out predictions against lab values</h2>
 {''.join(f'<img src="{p}.png" alt="{p}">' for p in figs)}
@@ -113,6 +130,8 @@ covariance only (lower confidence): {', '.join(nonopt) or 'none'}.</p>
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     summary = {"region": run.region, "version": run.version, "promoted": run.promoted,
-               "rows": [dict(zip(head, r)) for r in rows]}
+               "rows": [dict(zip(head, r)) for r in rows],
+               "siop": None if run.outcome.siop is None else dataclasses.asdict(run.outcome.siop),
+               "physics_prior_scale": run.outcome.prior_scale}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8")
     return index
