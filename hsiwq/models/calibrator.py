@@ -344,7 +344,10 @@ class RegionCalibrator(BaseEstimator):
         for pid, chosen, reg, interval, log_range, metrics, truth, oof, secs in results:
             n_train = int(truth.size)
             models[pid] = ParameterModel(pid, stages, chosen, reg, interval, log_range, n_train)
-            half = interval.half_width(np.column_stack([np.log(oof)] + ([chi2[np.isfinite(Y[:, ids.index(pid)]) & (Y[:, ids.index(pid)] > 0)]] if chi2 is not None else [])))
+            y = Y[:, ids.index(pid)]
+            lab = np.isfinite(y) & (y > 0)  # the rows of truth and oof
+            difficulty = [np.log(oof)] + ([chi2[lab]] if chi2 is not None else [])
+            half = interval.half_width(np.column_stack(difficulty))
             inside = np.abs(np.log(truth / oof)) <= half
             reports[pid] = ParameterReport(pid, n_train, chosen, metrics, truth, oof, secs,
                                            float(np.mean(inside)))

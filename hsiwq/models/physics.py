@@ -17,8 +17,9 @@ non-algal absorption, power-law particle backscattering — the same equations a
    and glint residual δ are the maximum a posteriori estimate under the forward model with
    the regional SIOPs, Rrs_obs = e^g·Rrs(c) + δ·10⁻⁴·(λ/550)⁻², relative + absolute noise,
    and a Gaussian prior — by default the region's population of lab values (mean and
-   covariance of their logarithms) — an optimal-estimation retrieval (Rodgers 2000) by
-   Levenberg–Marquardt with an analytic Jacobian.
+   covariance of their logarithms, the covariance widened by a factor chosen on the
+   matchups) — an optimal-estimation retrieval (Rodgers 2000) by Levenberg–Marquardt with
+   an analytic Jacobian.
 
 The resulting estimates are features for the per-parameter regressors: where the physics
 fits the region they carry what the spectra can tell; where it does not, cross-validation
@@ -493,7 +494,8 @@ class RegionalPhysics(BaseEstimator):
         F = np.asarray(features, dtype=float)
         if self.prior not in ("population", "ridge"):
             raise ValueError(f"prior must be 'population' or 'ridge', got {self.prior!r}")
-        if self.prior_scale != "auto" and not (isinstance(self.prior_scale, (int, float)) and self.prior_scale > 0):
+        scale_ok = isinstance(self.prior_scale, (int, float)) and self.prior_scale > 0
+        if self.prior_scale != "auto" and not scale_ok:
             raise ValueError(f"prior_scale must be 'auto' or a positive number, got {self.prior_scale!r}")
         if Y.shape != (X.shape[0], 4) or F.shape[0] != X.shape[0]:
             raise ValueError(f"Y must have shape ({X.shape[0]}, 4) and features {X.shape[0]} rows")
