@@ -90,6 +90,12 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
     click.echo("* not optically active: estimated through regional covariance only (lower confidence)")
     if run.n_dropped:
         click.echo(f"{run.n_dropped} matchups dropped: spectra incomplete over the model grid")
+    if run.outcome.siop is not None:
+        click.echo(f"physics stage: regional SIOPs fitted (aph_scale {run.outcome.siop.aph_scale:.3g}, "
+                   f"b_bp*(555) {run.outcome.siop.b_bp_star_555:.3g} m²/g), MAP prior widened "
+                   f"× {run.outcome.prior_scale:.3g}; all SIOPs in the report")
+    else:
+        click.echo("physics stage: not used (needs matchups with chl_a, phycocyanin, tss and cdom)")
     click.echo(f"registered {region} {run.version} ({len(run.outcome.models)} parameters, "
                f"{run.outcome.seconds:.1f} s){'; promoted to service' if run.promoted else ''}")
     click.echo(f"report: {run.report}")

@@ -43,6 +43,7 @@ def test_calibrate_predict_and_the_registry(tables, tmp_path):
     for pid in PARAMETER_IDS:
         assert pid in out
     assert "not optically active" in out
+    assert "physics stage: regional SIOPs fitted" in out and "MAP prior widened ×" in out
     meta = ModelRegistry(Workspace(home).registry_dir).metadata("lake", "chl_a", "v1")
     assert meta["physics_prior_scale"] in PRIOR_SCALES and meta["siop"]["aph_scale"] > 0
     report = home / "reports" / "lake-v1"
