@@ -39,14 +39,18 @@ def test_bad_locations_name_file_key_and_reason(tmp_path, text, key, reason):
     assert str(f) in msg and f"{key}:" in msg and reason in msg, msg
 
 
+def _configured(tmp_path, extra: str):
+    """The config of ``SITE`` + ``extra`` (written to sites.toml) and a workspace."""
+    f = tmp_path / "sites.toml"
+    f.write_text(SITE + extra)
+    return load_config(f)[0], Workspace(tmp_path / "home")
+
+
 def test_default_and_relative_locations(tmp_path, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
-    f = tmp_path / "sites.toml"
-    f.write_text(SITE + "inbox = 'drop/a'\narchive = 's3://lake/archive/a/'\n"
-                        "[sites.b]\nlat = 1\nlon = 0\n[storage]\nregion = 'cn-north-1'\n")
-    config, _ = load_config(f)
-    ws = Workspace(tmp_path / "home")
+    config, ws = _configured(tmp_path, "inbox = 'drop/a'\narchive = 's3://lake/archive/a/'\n"
+                                       "[sites.b]\nlat = 1\nlon = 0\n[storage]\nregion = 'cn-north-1'\n")
     a = site_locations(config.sites["a"], config, ws)
     assert a.inbox == Location(str((ws.root / "drop" / "a").resolve()))
     assert a.archive.url == "s3://lake/archive/a" and not a.archive.local
@@ -109,11 +113,8 @@ def test_unreachable_object_store_is_transient_and_shows_in_status(tmp_path, mon
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
-    f = tmp_path / "sites.toml"
-    f.write_text(SITE + "inbox = 's3://nowhere/in'\n[storage]\nendpoint_url = 'http://127.0.0.1:9'\n"
-                        "region = 'us-east-1'\n")
-    config, _ = load_config(f)
-    ws = Workspace(tmp_path / "home")
+    config, ws = _configured(tmp_path, "inbox = 's3://nowhere/in'\n[storage]\n"
+                                       "endpoint_url = 'http://127.0.0.1:9'\nregion = 'us-east-1'\n")
     with pytest.raises(Exception) as err:
         list_pending(site_locations(config.sites["a"], config, ws).inbox)
     assert is_transient(err.value)
