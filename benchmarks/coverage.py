@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-WATER_TYPES = ("clear_reservoir", "eutrophic_lake", "sediment_river")
+from benchmarks.models import WATER_TYPES
 
 
 def coverage_cells(draw: int, train_n: int, test_n: int, jobs: int) -> list[tuple[str, str, float, int]]:
