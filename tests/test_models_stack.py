@@ -12,8 +12,10 @@ from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.models import baselines
 from hsiwq.models.calibrator import RegionCalibrator
 from hsiwq.models.candidates import ComponentSelectedPLS, MeanRegressor, PhysicsColumn, stack_weights
+from hsiwq.models.metrics import mdsa
 from hsiwq.models.registry import TRUSTED_TYPES
 from hsiwq.models.spectra import spectra_from_table
 from hsiwq.models.synthetic import simulate_matchups
@@ -98,3 +100,48 @@ def test_calibrator_chooses_the_stack_and_scores_it_out_of_fold():
             assert isinstance(cal.result_.models[pid].regressor, MeanRegressor)
     with pytest.raises(ValueError, match="stack_margin"):
         RegionCalibrator(stack_margin=1.5).fit(rrs, table[ids].to_numpy(float), wavelength_nm=wl)
+
+
+def test_choice_prefers_the_named_candidate_within_its_margin_then_the_stack():
+    from hsiwq.models.calibrator import _choose
+    names = ("ridge-conc", "ridge", "gp", "stack")
+    score = {"ridge-conc": 0.109, "ridge": 0.100, "gp": 0.104, "stack": 0.102}
+    assert _choose(score, names, 0.05) == "stack"
+    assert _choose(score, names, 0.05, "ridge-conc", 0.10) == "ridge-conc"
+    assert _choose(score, names, 0.05, "ridge-conc", 0.05) == "stack"   # 9 % worse: beyond 5 %
+    assert _choose(score, names, 0.0, "ridge-conc", 0.05) == "ridge"
+    with pytest.raises(ValueError, match="constituent_margin"):
+        RegionCalibrator(constituent_margin=-0.1).fit(np.ones((10, 3)), np.ones((10, 11)), wavelength_nm=[500, 600, 700])
+
+
+def test_non_optical_parameters_keep_their_log_linear_relation_with_the_constituents():
+    """COD, TN, … have no spectral signature: the calibration keeps ridge on the retrieved
+    constituents, and it recovers the simulator's relation on independent spectra."""
+    from hsiwq.bio_optics.covariance import nonoptical_from_optical
+    ids = list(PARAMETER_IDS)
+    water = "sediment_river"
+    train = simulate_matchups(water, 300, seed=21, missing_fraction=0.15)
+    test = simulate_matchups(water, 500, seed=22)
+    rrs, wl = spectra_from_table(train)
+    cands = ("physics", "ridge-conc", "ridge-physics", "ridge", "pls-logd", "stack")
+    groups = train["time"].str[:10].to_numpy()
+    cal = RegionCalibrator(parameters=ids, candidates=cands).fit(
+        rrs, train[ids].to_numpy(float), wavelength_nm=wl, groups=groups)
+    nonoptical = ("cod_mn", "cod", "tn", "tp", "nh3_n")
+    chosen = {p: cal.result_.reports[p].chosen for p in nonoptical}
+    assert sum(c == "ridge-conc" for c in chosen.values()) >= 4, chosen
+    # the relation itself at the true constituents: the floor of any estimate from them
+    median = nonoptical_from_optical(water, test["chl_a"], test["tss"], test["cdom"])
+    base = baselines(train, test, list(nonoptical))
+    rt, wlt = spectra_from_table(test)
+    ratio = []
+    for p in nonoptical:
+        err = mdsa(test[p], cal.result_.models[p].predict(rt, wlt)["value"])
+        better = min(mdsa(test[p], base["pls-raw"][p]), mdsa(test[p], base["pls-logd"][p]))
+        print(p, chosen[p], round(err, 2), "baseline", round(better, 2), "floor", round(mdsa(test[p], median[p]), 2))
+        assert err <= better, (p, err, better)
+        ratio.append(err / mdsa(test[p], median[p]))
+    assert np.exp(np.mean(np.log(ratio))) <= 1.25, ratio
+    plain = RegionCalibrator(parameters=ids, candidates=cands, constituent_margin=0.0).fit(
+        rrs, train[ids].to_numpy(float), wavelength_nm=wl, groups=groups)
+    assert sum(plain.result_.reports[p].chosen == "ridge-conc" for p in nonoptical) < 4

@@ -12,7 +12,10 @@ and the sampling groups (days), and
 4. for each parameter with enough lab values, scores every candidate regressor
    (:mod:`.candidates`) by its cross-validated MdSA in log space, and a stack of them
    (non-negative weights learnt on their held-out predictions; kept unless a single
-   candidate is clearly better), refits the choice on all the parameter's matchups, calibrates its 68 % interval on the held-out residuals
+   candidate is clearly better; for a parameter that is not optically active, its
+   log-linear relation with the retrieved constituents unless another is clearly better),
+   refits the choice on all the parameter's matchups, calibrates its 68 % interval on the
+   held-out residuals
    (:mod:`.uncertainty`); the region's training domain (:mod:`.domain`) is learnt once,
    from all the spectra, with the held-out physics misfit.
 """
@@ -32,7 +35,7 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from ..bio_optics.iops import IOPModel
-from ..params import PARAMETER_IDS
+from ..params import PARAMETER_IDS, PARAMETERS
 from .candidates import (CANDIDATES, COMBINED, COSTLY, COSTLY_MIN_WEIGHT, ENSEMBLE_MEMBERS, MeanRegressor,
                          PhysicsColumn, make_candidates, stack_weights)
 from .domain import DomainModel
@@ -96,7 +99,8 @@ def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[
 
 def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
                    folds: list[tuple[np.ndarray, np.ndarray]], candidates: dict, names: tuple[str, ...],
-                   chi2: np.ndarray | None, level: float, threads: int | None, stack_margin: float = 0.0):
+                   chi2: np.ndarray | None, level: float, threads: int | None, stack_margin: float = 0.0,
+                   prefer: str | None = None, prefer_margin: float = 0.0):
     """Select, refit and calibrate one parameter's regressor (runs in a worker)."""
     t0 = time.perf_counter()
     with threadpool_limits(limits=threads), warnings.catch_warnings():
@@ -121,7 +125,8 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
             oofs["stack"] = _stacked_oof(np.column_stack([oofs[k] for k in members]), ly, sub_folds, floor, dear)
         truth = np.exp(ly)
         metrics = {k: summary(truth, np.exp(v)) for k, v in oofs.items()}
-        chosen = _choose({k: _median_abs(v, ly) for k, v in oofs.items()}, names, stack_margin)
+        chosen = _choose({k: _median_abs(v, ly) for k, v in oofs.items()}, names, stack_margin,
+                         prefer, prefer_margin)
         if chosen == "stack":
             P = np.column_stack([oofs[k] for k in members])
             ok = np.all(np.isfinite(P), axis=1)
@@ -130,7 +135,7 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
                                       weights=[float(wk) for wk in w if wk > 0]).fit(Zr, ly)
         else:
             regressor = clone(candidates[chosen]).fit(Zr, ly)
-        honest = _selection_aware(oofs, ly, sub_folds, names, stack_margin)
+        honest = _selection_aware(oofs, ly, sub_folds, names, stack_margin, prefer, prefer_margin)
         difficulty = [honest] + ([chi2[rows]] if chi2 is not None else [])
         interval = ConformalInterval(level=level).fit(ly - honest, np.column_stack(difficulty))
         log_range = (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995)))
@@ -161,10 +166,14 @@ def _median_abs(pred: np.ndarray, ly: np.ndarray) -> float:
     return float(np.nanmedian(r)) if np.isfinite(r).any() else np.inf
 
 
-def _choose(score: dict[str, float], names: tuple[str, ...], stack_margin: float) -> str:
-    """The candidate of lowest score, except that ``stack`` is kept when its score is within
-    a factor 1 + ``stack_margin`` of the lowest (ties go to the earlier name)."""
+def _choose(score: dict[str, float], names: tuple[str, ...], stack_margin: float,
+            prefer: str | None = None, prefer_margin: float = 0.0) -> str:
+    """The candidate of lowest score, except that ``prefer`` (if given) is kept when its score
+    is within a factor 1 + ``prefer_margin`` of the lowest, else ``stack`` when its score is
+    within a factor 1 + ``stack_margin`` of it (ties go to the earlier name)."""
     best = min(score, key=lambda k: (score[k], names.index(k)))
+    if prefer in score and np.isfinite(score[prefer]) and score[prefer] <= (1.0 + prefer_margin) * score[best]:
+        return prefer
     if "stack" in score and np.isfinite(score["stack"]) and score["stack"] <= (1.0 + stack_margin) * score[best]:
         return "stack"
     return best
@@ -172,7 +181,8 @@ def _choose(score: dict[str, float], names: tuple[str, ...], stack_margin: float
 
 def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
                      folds: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...],
-                     stack_margin: float = 0.0) -> np.ndarray:
+                     stack_margin: float = 0.0, prefer: str | None = None,
+                     prefer_margin: float = 0.0) -> np.ndarray:
     """Held-out predictions of the whole procedure *including* the choice of candidate.
 
     For each fold, the candidate is chosen on the other folds' held-out predictions and its
@@ -183,7 +193,8 @@ def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
     for _, test in folds:
         mask = np.ones(ly.size, bool)
         mask[test] = False
-        best = _choose({k: _median_abs(v[mask], ly[mask]) for k, v in oofs.items()}, names, stack_margin)
+        best = _choose({k: _median_abs(v[mask], ly[mask]) for k, v in oofs.items()}, names, stack_margin,
+                       prefer, prefer_margin)
         out[test] = oofs[best][test]
     return out
 
@@ -218,6 +229,14 @@ class RegionCalibrator(BaseEstimator):
         cross-validated predictions) is kept unless another candidate's CV MdSA is lower by
         more than this share [-]: with a few hundred matchups, the CV scores of nine
         candidates differ by their noise, and a weighted mean is the more robust choice.
+    constituent_margin : float
+        A parameter that is not optically active (COD_Mn, COD, TN, TP, NH3-N) keeps
+        ``ridge-conc`` — a log-linear relation with the four retrieved constituents — unless
+        another candidate's (or the stack's) CV MdSA is lower by more than this share [-].
+        Such a parameter has no spectral signature: what a spectrum tells about it passes
+        through the optically active constituents, and the empirical limnological relations
+        are log-linear in them (Dillon & Rigler 1974; Carlson 1977). Candidates with more
+        inputs mostly fit the noise of a few hundred matchups.
     n_jobs : int
         Parameters fitted in parallel (processes).
     random_state : int
@@ -226,12 +245,20 @@ class RegionCalibrator(BaseEstimator):
     Attributes
     ----------
     result_ : CalibrationOutcome
+
+    References
+    ----------
+    .. [1] Dillon, P. J., Rigler, F. H. (1974). The phosphorus-chlorophyll relationship in
+       lakes. Limnol. Oceanogr. 19(5), 767–773.
+    .. [2] Carlson, R. E. (1977). A trophic state index for lakes. Limnol. Oceanogr. 22(2),
+       361–369.
     """
 
     def __init__(self, parameters=None, candidates=CANDIDATES, n_splits: int | None = None,
                  interval_level: float = 0.68, physics: bool = True, owt: bool = True,
                  grid_step_nm: float = 5.0, min_samples: int = 20, siop: IOPModel | None = None,
-                 stack_margin: float = 0.05, n_jobs: int = 1, random_state: int = 0):
+                 stack_margin: float = 0.05, constituent_margin: float = 0.10, n_jobs: int = 1,
+                 random_state: int = 0):
         self.parameters = parameters
         self.candidates = candidates
         self.n_splits = n_splits
@@ -242,6 +269,7 @@ class RegionCalibrator(BaseEstimator):
         self.min_samples = min_samples
         self.siop = siop
         self.stack_margin = stack_margin
+        self.constituent_margin = constituent_margin
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -255,6 +283,8 @@ class RegionCalibrator(BaseEstimator):
             raise ValueError(f"unknown candidates {sorted(bad)}; known: {', '.join(CANDIDATES)}")
         if not 0.0 <= float(self.stack_margin) < 1.0:
             raise ValueError(f"stack_margin must be within [0, 1), got {self.stack_margin}")
+        if not 0.0 <= float(self.constituent_margin) < 1.0:
+            raise ValueError(f"constituent_margin must be within [0, 1), got {self.constituent_margin}")
         X = np.atleast_2d(np.asarray(X, dtype=float))
         Y = np.asarray(Y, dtype=float).reshape(X.shape[0], -1)
         wl = np.asarray(wavelength_nm, dtype=float)
@@ -336,8 +366,11 @@ class RegionCalibrator(BaseEstimator):
                 cands["physics"] = PhysicsColumn(column=phys_column[pid])
             return cands, tuple(c for c in CANDIDATES if c in self.candidates and c in cands)
 
+        def preferred(pid: str) -> str | None:
+            return None if PARAMETERS[pid].optically_active else "ridge-conc"
+
         jobs = (delayed(_fit_parameter)(pid, Z, y, folds, *own(pid), chi2, self.interval_level, threads,
-                                        float(self.stack_margin))
+                                        float(self.stack_margin), preferred(pid), float(self.constituent_margin))
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
         models, reports = {}, {}
