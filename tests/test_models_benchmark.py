@@ -80,20 +80,5 @@ def test_full_benchmark(capsys):
             problems.append(f"model of {model_of} flags only {lo:.3f} of {applied_to} spectra")
     # the timings (≤ 60 s, ≤ 5 s) are the benchmark runner's to report, not a test's to assert
     print(f"timings: {res.timings}")
-    known = [p for p in problems if _known_gap(p)]
-    assert len(known) == len(problems), "\n".join([res.summary()] + problems)
-    if known:  # issue 4 is open with these; anything else fails above
-        pytest.xfail("issue 4 open: " + "; ".join(known))
+    assert not problems, "\n".join([res.summary()] + problems)
 
-
-def _known_gap(problem: str) -> bool:
-    """The gaps issue 4 is open with (docs/models.md §6), within the bounds measured on two
-    samples: chl-a in the clear reservoir up to 1.20 × the limit; a 68 % interval covering
-    0.76–0.78 of one cell's test truths."""
-    import re
-
-    if problem.startswith("clear_reservoir/chl_a: MdSA") and "× limit" in problem:
-        model, limit = (float(x) for x in re.findall(r"([\d.]+) %", problem))
-        return model <= 1.20 * limit
-    m = re.search(r"68 % interval covers ([\d.]+)$", problem)
-    return bool(m) and 0.76 < float(m.group(1)) <= 0.78

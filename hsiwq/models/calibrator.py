@@ -327,12 +327,14 @@ class RegionCalibrator(BaseEstimator):
         cols = [ids.index(c) if c in ids else None for c in CONSTITUENTS]
         if self.physics and None not in cols:
             Yc = Y[:, cols]
-            template = RegionalPhysics(siop=self.siop)
+            template = RegionalPhysics(siop=self.siop, random_state=self.random_state)
             if np.sum(np.all(np.isfinite(Yc), axis=1)) >= template.min_complete:
-                P = np.full((xg.shape[0], 8), np.nan)
+                P = None
                 for train, test in folds:
                     stage = clone(template).fit(X[train], Yc[train], wavelength_nm=wl, features=F[train],
                                                 groups=g[train])
+                    if P is None:
+                        P = np.full((xg.shape[0], len(stage.feature_names_out_)), np.nan)
                     P[test] = stage.transform(X[test], wavelength_nm=wl, features=F[test])
                 physics = clone(template).fit(X, Yc, wavelength_nm=wl, features=F, groups=g)
                 P = np.where(np.isfinite(P), P, np.nanmedian(P, axis=0))
@@ -350,7 +352,9 @@ class RegionCalibrator(BaseEstimator):
         chi2 = P[:, -1] if physics is not None else None
 
         #: physics feature (column of the design matrix) that estimates a parameter directly
-        phys_column = {p: F.shape[1] + k for k, p in enumerate(CONSTITUENTS + ("secchi",))} if physics else {}
+        names = list(physics.feature_names_out_) if physics is not None else []
+        phys_column = {p: F.shape[1] + names.index(f"phys_{p}") for p in CONSTITUENTS + ("secchi",)} if names else {}
+        post_column = {p: F.shape[1] + names.index(f"post_{p}") for p in CONSTITUENTS if f"post_{p}" in names}
         todo, skipped = [], {}
         for j, pid in enumerate(ids):
             n_lab = int(np.sum(np.isfinite(Y[:, j]) & (Y[:, j] > 0)))
@@ -364,6 +368,8 @@ class RegionCalibrator(BaseEstimator):
             cands = dict(candidates)
             if pid in phys_column and "physics" in self.candidates:
                 cands["physics"] = PhysicsColumn(column=phys_column[pid])
+            if pid in post_column and "posterior" in self.candidates:
+                cands["posterior"] = PhysicsColumn(column=post_column[pid])
             return cands, tuple(c for c in CANDIDATES if c in self.candidates and c in cands)
 
         def preferred(pid: str) -> str | None:

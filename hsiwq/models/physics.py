@@ -1,6 +1,6 @@
 """Physics stage of regional models: regional SIOPs fitted to matchups, and a MAP inversion.
 
-Two steps, both on the bio-optical forward model of design.md §4 (Lee et al. 2002 with
+Three steps on the bio-optical forward model of design.md §4 (Lee et al. 2002 with
 Bricaud-shaped phytoplankton absorption, a Gaussian phycocyanin band, exponential CDOM and
 non-algal absorption, power-law particle backscattering — the same equations as
 :class:`hsiwq.bio_optics.forward.ForwardModel`):
@@ -20,6 +20,9 @@ non-algal absorption, power-law particle backscattering — the same equations a
    covariance of their logarithms, the covariance widened by a factor chosen on the
    matchups) — an optimal-estimation retrieval (Rodgers 2000) by Levenberg–Marquardt with
    an analytic Jacobian.
+3. **Posterior median** (:mod:`hsiwq.models.posterior`): a correction of the MAP estimates
+   towards the posterior median of the region's population, learnt on spectra simulated from
+   the fitted SIOPs, noise and lab values.
 
 The resulting estimates are features for the per-parameter regressors: where the physics
 fits the region they carry what the spectra can tell; where it does not, cross-validation
@@ -56,6 +59,7 @@ from ..bio_optics.iops import IOPModel, bricaud_coefficients
 from ..bio_optics.secchi import kd_lee2013, secchi_lee2015
 from ..bio_optics.water import a_w, bb_w
 from ..retrieval.inversion import GENERIC_INLAND
+from .posterior import PosteriorCorrection, simulate_region
 
 #: The constituents of the forward model, in column order.
 CONSTITUENTS = ("chl_a", "phycocyanin", "tss", "cdom")
@@ -243,6 +247,11 @@ def fit_siop(wavelength_nm: np.ndarray, observed: np.ndarray, concentrations: np
     return siop, fitted
 
 
+def _map_state(state: np.ndarray, chi2: np.ndarray) -> np.ndarray:
+    """MAP state and ln χ², the inputs of the posterior correction besides the spectrum."""
+    return np.column_stack([state, np.log(np.maximum(chi2, 1e-6))])
+
+
 def _compiled_kernel():
     """The numba kernel of the MAP loop, or None (numba missing, or ``HSIWQ_NO_NUMBA`` set)."""
     if os.environ.get("HSIWQ_NO_NUMBA"):
@@ -397,7 +406,8 @@ class RegionalPhysics(BaseEstimator):
     not measured) and the :class:`~hsiwq.models.features.SpectralFeatures` of the spectra
     (for the data-driven prior); ``transform`` returns the features named in
     ``feature_names_out_``: MAP ln concentrations, ln Secchi depth from the MAP IOPs
-    (Lee et al. 2015), gain, glint and ln χ².
+    (Lee et al. 2015), gain, glint, the posterior-median ln concentrations (``post_*``,
+    :mod:`hsiwq.models.posterior`) and ln χ² (always last).
 
     Parameters
     ----------
@@ -431,6 +441,13 @@ class RegionalPhysics(BaseEstimator):
         Iterations of the MAP inversion.
     sun_zenith_deg : float
         Sun zenith angle for the Secchi depth [deg].
+    posterior_samples : int
+        Spectra simulated from the fitted region to learn the posterior-median correction of
+        the MAP estimates (:mod:`hsiwq.models.posterior`); 0: none (the ``post_*`` outputs
+        then repeat the MAP). Only with the population prior, whose mean needs no features
+        of the simulated spectra.
+    random_state : int
+        Seed of the simulation and of the correction's network.
 
     Attributes
     ----------
@@ -443,12 +460,15 @@ class RegionalPhysics(BaseEstimator):
         Covariance of the ln lab values.
     prior_scale_ : float
         Factor on ``prior_cov_`` used by the MAP inversion.
+    posterior_ : PosteriorCorrection or None
+        The posterior-median correction (None when not learnt).
     """
 
     def __init__(self, window_nm=(400.0, 900.0), step_nm: float = 4.0, prior: str = "population",
                  prior_scale: float | Literal["auto"] = "auto", siop: IOPModel | None = None,
                  fit_siop: bool = True, min_complete: int = 20,
-                 max_siop_rows: int = 300, n_iter: int = 15, sun_zenith_deg: float = 30.0):
+                 max_siop_rows: int = 300, n_iter: int = 15, sun_zenith_deg: float = 30.0,
+                 posterior_samples: int = 20000, random_state: int = 0):
         self.window_nm = window_nm
         self.step_nm = step_nm
         self.prior = prior
@@ -459,6 +479,8 @@ class RegionalPhysics(BaseEstimator):
         self.max_siop_rows = max_siop_rows
         self.n_iter = n_iter
         self.sun_zenith_deg = sun_zenith_deg
+        self.posterior_samples = posterior_samples
+        self.random_state = random_state
 
     def bands(self, wavelength_nm) -> np.ndarray:
         """Indices of the bands of ``wavelength_nm`` used: within the window, ≥ ``step_nm`` apart."""
@@ -497,6 +519,9 @@ class RegionalPhysics(BaseEstimator):
         scale_ok = isinstance(self.prior_scale, (int, float)) and self.prior_scale > 0
         if self.prior_scale != "auto" and not scale_ok:
             raise ValueError(f"prior_scale must be 'auto' or a positive number, got {self.prior_scale!r}")
+        if isinstance(self.posterior_samples, bool) or not isinstance(self.posterior_samples, (int, np.integer)) \
+                or self.posterior_samples < 0:
+            raise ValueError(f"posterior_samples must be a non-negative integer, got {self.posterior_samples!r}")
         if Y.shape != (X.shape[0], 4) or F.shape[0] != X.shape[0]:
             raise ValueError(f"Y must have shape ({X.shape[0]}, 4) and features {X.shape[0]} rows")
         wl = np.asarray(wavelength_nm, dtype=float)
@@ -539,9 +564,24 @@ class RegionalPhysics(BaseEstimator):
         elif rows.size >= self.min_complete:
             self.prior_scale_ = self._select_prior_scale(X[rows][:, bands], np.log(Y[rows]), F[rows],
                                                          Shapes.of(wl[bands], siop))
-        self.feature_names_out_ = np.array(["phys_chl_a", "phys_phycocyanin", "phys_tss", "phys_cdom",
-                                            "phys_secchi", "phys_gain", "phys_glint", "phys_chi2"], dtype=object)
+        self.posterior_ = None
+        lab_rows = np.all(np.isfinite(Y) & (Y > 0), axis=1)
+        if self.posterior_samples > 0 and self.prior == "population" and lab_rows.sum() >= self.min_complete:
+            self.posterior_ = self._fit_posterior(Shapes.of(wl[bands], siop), np.log(Y[lab_rows]))
+        self.feature_names_out_ = np.array(
+            ["phys_chl_a", "phys_phycocyanin", "phys_tss", "phys_cdom", "phys_secchi", "phys_gain",
+             "phys_glint"] + [f"post_{c}" for c in CONSTITUENTS] + ["phys_chi2"], dtype=object)
         return self
+
+    def _fit_posterior(self, s: Shapes, log_lab: np.ndarray) -> PosteriorCorrection:
+        """The posterior-median correction, learnt on spectra simulated from the fitted region."""
+        rng = np.random.default_rng(self.random_state)
+        log_true, sim = simulate_region(s, log_lab, self.noise_, int(self.posterior_samples), rng)
+        mu = np.tile(self.prior_fallback_, (sim.shape[0], 1))
+        state, chi2 = map_invert(s, sim, np.clip(mu, _LOWER, _UPPER), self.prior_cov_ * self.prior_scale_,
+                                 self.noise_, self.n_iter, threads=min(2, os.cpu_count() or 1))
+        return PosteriorCorrection(random_state=self.random_state).fit(
+            sim, _map_state(state, chi2), log_true, wavelength_nm=s.wavelength_nm)
 
     def _select_prior_scale(self, obs: np.ndarray, log_lab: np.ndarray, features: np.ndarray,
                             s: Shapes) -> float:
@@ -573,7 +613,7 @@ class RegionalPhysics(BaseEstimator):
         return np.clip(mu, _LOWER, _UPPER)
 
     def transform(self, X, *, wavelength_nm, features) -> np.ndarray:
-        """Physics features (n, 8) of spectra ``X`` on ``wavelength_nm``; NaN rows where a
+        """Physics features (n, 12) of spectra ``X`` on ``wavelength_nm``; NaN rows where a
         used band is missing."""
         check_is_fitted(self, "siop_")
         X = np.asarray(X, dtype=float)
@@ -583,12 +623,17 @@ class RegionalPhysics(BaseEstimator):
         s = Shapes.of(wl[bands], self.siop_)
         obs = X[:, bands]
         finite = np.all(np.isfinite(obs), axis=1)
+        obs = np.where(finite[:, None], obs, 0.0)
         scale = getattr(self, "prior_scale_", 1.0)  # models saved before it existed: 1
-        state, chi2 = map_invert(s, np.where(finite[:, None], obs, 0.0), mu, self.prior_cov_ * scale,
-                                 self.noise_, self.n_iter, threads=min(2, os.cpu_count() or 1))
+        state, chi2 = map_invert(s, obs, mu, self.prior_cov_ * scale, self.noise_, self.n_iter,
+                                 threads=min(2, os.cpu_count() or 1))
         secchi = self._secchi(state[:, :4])
-        out = np.column_stack([state[:, :4], np.log(np.clip(secchi, 1e-3, 1e3)), state[:, 4:6],
-                               np.log(np.maximum(chi2, 1e-6))])
+        cols = [state[:, :4], np.log(np.clip(secchi, 1e-3, 1e3)), state[:, 4:6]]
+        if len(self.feature_names_out_) > 8:  # models saved before the posterior correction: 8
+            post = getattr(self, "posterior_", None)
+            cols.append(state[:, :4] if post is None
+                        else post.predict(obs, _map_state(state, chi2), wavelength_nm=wl[bands]))
+        out = np.column_stack(cols + [np.log(np.maximum(chi2, 1e-6))])
         out[~finite] = np.nan
         return out
 

@@ -53,6 +53,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "hsiwq.models.owt.OpticalWaterTypes",
     "hsiwq.models.physics.NoiseModel",
     "hsiwq.models.physics.RegionalPhysics",
+    "hsiwq.models.posterior.PosteriorCorrection",
     "hsiwq.models.regional.ParameterModel",
     "hsiwq.models.regional.RegionStages",
     "hsiwq.models.uncertainty.ConformalInterval",
@@ -63,6 +64,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "sklearn.gaussian_process.kernels.RBF",
     "sklearn.gaussian_process.kernels.Sum",
     "sklearn.gaussian_process.kernels.WhiteKernel",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
 })
 _VERSION = re.compile(r"^v(\d+)$")
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -1,0 +1,114 @@
+"""The posterior-median correction of the physics stage (hsiwq.models.posterior)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hsiwq.models.features import SpectralFeatures
+from hsiwq.models.metrics import mdsa
+from hsiwq.models.physics import CONSTITUENTS, NoiseModel, RegionalPhysics, Shapes, forward
+from hsiwq.models.posterior import scott_factor, simulate_region
+from hsiwq.models.spectra import common_grid, resample, spectra_from_table
+from hsiwq.models.synthetic import DEFAULT_WAVELENGTH_NM, simulate_matchups
+from hsiwq.simulate.water_types import WATER_TYPES
+
+
+def _lab(n: int = 300, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    cov = np.array([[0.30, 0.25, 0.05, 0.02], [0.25, 0.40, 0.05, 0.02],
+                    [0.05, 0.05, 0.20, 0.01], [0.02, 0.02, 0.01, 0.05]])
+    return np.log([2.0, 0.2, 3.0, 0.5]) + rng.standard_normal((n, 4)) @ np.linalg.cholesky(cov).T
+
+
+def test_simulated_population_is_the_kernel_density_of_the_lab_values():
+    s = Shapes.of(DEFAULT_WAVELENGTH_NM, WATER_TYPES["clear_reservoir"].iop)
+    lab = _lab()
+    quiet = NoiseModel(relative=0.0, absolute=0.0, gain=0.0, glint=0.0)
+    logc, rrs = simulate_region(s, lab, quiet, 40000, np.random.default_rng(1))
+    np.testing.assert_allclose(rrs, forward(s, logc), rtol=1e-12)
+    h = scott_factor(300, 4)
+    assert h == pytest.approx(300 ** -0.125)
+    np.testing.assert_allclose(logc.mean(axis=0), lab.mean(axis=0), atol=0.02)
+    # a Gaussian kernel of covariance h²·S widens the sample covariance S by 1 + h²
+    np.testing.assert_allclose(np.cov(logc.T), (1 + h**2) * np.cov(lab.T), atol=0.02)
+
+
+def test_simulated_noise_is_the_fitted_noise():
+    s = Shapes.of(DEFAULT_WAVELENGTH_NM, WATER_TYPES["clear_reservoir"].iop)
+    noise = NoiseModel(relative=0.015, absolute=0.0, gain=0.02, glint=0.0)
+    logc, rrs = simulate_region(s, _lab(), noise, 20000, np.random.default_rng(2))
+    ratio = np.log(rrs / forward(s, logc))
+    gain = ratio.mean(axis=1)  # per-band errors average out over 120 bands
+    assert np.std(gain) == pytest.approx(0.02, rel=0.05)
+    assert np.std(ratio - gain[:, None]) == pytest.approx(0.015, rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def clear_physics():
+    train = simulate_matchups("clear_reservoir", 400, seed=31, missing_fraction=0.15)
+    test = simulate_matchups("clear_reservoir", 1500, seed=32)
+    r, wl = spectra_from_table(train)
+    rt, _ = spectra_from_table(test)
+    grid = common_grid(wl)
+    f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(resample(r, wl, grid))
+    F, Ft = f.transform(resample(r, wl, grid)), f.transform(resample(rt, wl, grid))
+    ph = RegionalPhysics().fit(r, train[list(CONSTITUENTS)].to_numpy(), wavelength_nm=wl, features=F,
+                               groups=train.time.str[:10].to_numpy())
+    return ph, wl, f, test, rt, Ft
+
+
+def test_correction_retrieves_clear_water_chlorophyll_better_than_the_map(clear_physics):
+    """Chl-a of a clear reservoir moves Rrs by a few per cent: the posterior median of the
+    region's population beats the MAP (measured on this draw: 10.15 → 9.56 % MdSA; on the
+    benchmark's draws 11.6 → 9.8–10.2 %), and where the MAP is already sharp (TSS, CDOM) the
+    correction does no harm."""
+    ph, wl, _, test, rt, Ft = clear_physics
+    names = list(ph.feature_names_out_)
+    P = ph.transform(rt, wavelength_nm=wl, features=Ft)
+    assert ph.posterior_ is not None and names[-1] == "phys_chi2"
+    err = {(kind, c): mdsa(test[c], np.exp(P[:, names.index(f"{kind}_{c}")]))
+           for kind in ("phys", "post") for c in CONSTITUENTS}
+    assert err["post", "chl_a"] < 0.96 * err["phys", "chl_a"]
+    for c in ("tss", "cdom"):
+        assert err["post", c] < 1.05 * err["phys", c]
+
+
+def test_correction_stays_within_its_simulated_range_on_foreign_water(clear_physics):
+    ph, wl, f, *_ = clear_physics
+    river = simulate_matchups("sediment_river", 300, seed=33)
+    rr, _ = spectra_from_table(river)
+    names = list(ph.feature_names_out_)
+    P = ph.transform(rr, wavelength_nm=wl, features=f.transform(resample(rr, wl, common_grid(wl))))
+    shift = np.column_stack([P[:, names.index(f"post_{c}")] - P[:, names.index(f"phys_{c}")]
+                             for c in CONSTITUENTS])
+    assert np.all(np.isfinite(shift))
+    lo, hi = ph.posterior_.bounds_
+    assert np.all(shift >= lo - 1e-9) and np.all(shift <= hi + 1e-9)
+
+
+def test_models_saved_before_the_correction_keep_their_eight_columns(clear_physics):
+    ph, wl, _, _, rt, Ft = clear_physics
+    new = ph.transform(rt[:50], wavelength_nm=wl, features=Ft[:50])
+    old = RegionalPhysics(posterior_samples=0)
+    old.__dict__.update({k: v for k, v in ph.__dict__.items() if k.endswith("_") and k != "posterior_"})
+    old.feature_names_out_ = np.array([n for n in ph.feature_names_out_ if not n.startswith("post_")], dtype=object)
+    legacy = old.transform(rt[:50], wavelength_nm=wl, features=Ft[:50])
+    keep = [i for i, n in enumerate(ph.feature_names_out_) if not n.startswith("post_")]
+    assert legacy.shape == (50, 8)
+    np.testing.assert_allclose(legacy, new[:, keep])
+
+
+def test_without_simulation_the_posterior_columns_repeat_the_map():
+    train = simulate_matchups("clear_reservoir", 120, seed=34)
+    r, wl = spectra_from_table(train)
+    grid = common_grid(wl)
+    F = SpectralFeatures(wavelength_nm=tuple(grid)).fit(resample(r, wl, grid)).transform(resample(r, wl, grid))
+    ph = RegionalPhysics(posterior_samples=0).fit(r, train[list(CONSTITUENTS)].to_numpy(), wavelength_nm=wl,
+                                                  features=F)
+    P = ph.transform(r, wavelength_nm=wl, features=F)
+    assert ph.posterior_ is None and P.shape[1] == 12
+    np.testing.assert_array_equal(P[:, 7:11], P[:, :4])
+    with pytest.raises(ValueError, match="posterior_samples"):
+        RegionalPhysics(posterior_samples=-5).fit(r, train[list(CONSTITUENTS)].to_numpy(), wavelength_nm=wl,
+                                                  features=F)
