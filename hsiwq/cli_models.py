@@ -43,7 +43,7 @@ def _fmt(x, digits: int = 1) -> str:
 @click.option("--folds", type=click.IntRange(3, 20), default=None,
               help="Cross-validation folds (default 5, or 3 beyond 1,000 matchups).")
 @click.option("--candidates", default=None, metavar="A,B,...",
-              help="Candidate regressors to compare (default all: physics, ridge-conc, ridge-physics, "
+              help="Candidate regressors to compare (default all: physics, posterior, ridge-conc, ridge-physics, "
                    "ridge, pls, pls-logd, gp, hgb, ensemble, stack).")
 @click.pass_obj
 def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, folds, candidates) -> None:

@@ -112,3 +112,52 @@ def test_without_simulation_the_posterior_columns_repeat_the_map():
     with pytest.raises(ValueError, match="posterior_samples"):
         RegionalPhysics(posterior_samples=-5).fit(r, train[list(CONSTITUENTS)].to_numpy(), wavelength_nm=wl,
                                                   features=F)
+
+
+def test_correction_skips_rows_with_non_finite_input_and_other_grids(clear_physics):
+    ph, wl, f, _, rt, Ft = clear_physics
+    names = list(ph.feature_names_out_)
+    post = [names.index(f"post_{c}") for c in CONSTITUENTS]
+    phys = [names.index(f"phys_{c}") for c in CONSTITUENTS]
+    P = ph.transform(rt[:20], wavelength_nm=wl, features=Ft[:20])
+    state = np.column_stack([P[:, phys], P[:, 5:7], P[:, -1]])
+    state[3, 0] = np.nan
+    out = ph.posterior_.predict(rt[:20], state, wavelength_nm=wl)
+    np.testing.assert_array_equal(out[3, 1:], state[3, 1:4])  # the row keeps its MAP
+    np.testing.assert_allclose(np.delete(out, 3, axis=0), np.delete(P[:, post], 3, axis=0))
+    # bands that do not cover the simulated ones: the MAP, with a warning
+    inner = (wl > 430) & (wl < 870)
+    with pytest.warns(UserWarning, match="posterior-median correction not applied"):
+        Q = ph.transform(rt[:20][:, inner], wavelength_nm=wl[inner], features=Ft[:20])
+    np.testing.assert_array_equal(Q[:, post], Q[:, phys])
+
+
+def test_bad_simulation_inputs_are_refused():
+    s = Shapes.of(DEFAULT_WAVELENGTH_NM, WATER_TYPES["clear_reservoir"].iop)
+    with pytest.raises(ValueError, match="at least 5 matchups"):
+        simulate_region(s, _lab()[:3], NoiseModel(), 100, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="at least 5 matchups"):
+        simulate_region(s, _lab()[:, :3], NoiseModel(), 100, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="posterior_samples must be 0"):
+        RegionalPhysics(posterior_samples=10).fit(np.ones((3, 10)), np.ones((3, 4)), wavelength_nm=np.arange(10.0),
+                                                  features=np.ones((3, 2)))
+
+
+def test_calibration_does_not_correct_when_a_fold_could_not_learn_it():
+    """24 matchups with all four constituents: the whole set learns the correction, but a
+    fold's 4/5 of them (< 20) cannot; the region's model must then not correct either, so
+    that the post_* features mean in service what they meant in cross-validation."""
+    from hsiwq.models.calibrator import RegionCalibrator
+
+    table = simulate_matchups("clear_reservoir", 60, seed=35)
+    incomplete = np.arange(60) >= 24
+    table.loc[incomplete, "cdom"] = np.nan
+    r, wl = spectra_from_table(table)
+    ids = list(CONSTITUENTS)
+    cal = RegionCalibrator(parameters=ids, candidates=("physics", "posterior", "ridge-conc"), n_splits=5, owt=False)
+    cal.fit(r, table[ids].to_numpy(float), wavelength_nm=wl, groups=table["sample_id"].to_numpy())
+    physics = cal.result_.models["chl_a"].stages.physics
+    assert physics.siop_fitted_ and physics.posterior_ is None
+    alone = RegionalPhysics().fit(r, table[ids].to_numpy(float), wavelength_nm=wl,
+                                  features=np.zeros((60, 1)))
+    assert alone.posterior_ is not None  # the whole set alone would learn it

@@ -227,7 +227,7 @@ class RegionCalibrator(BaseEstimator):
     stack_margin : float
         The ``stack`` candidate (non-negative weights of the others, learnt on their
         cross-validated predictions) is kept unless another candidate's CV MdSA is lower by
-        more than this share [-]: with a few hundred matchups, the CV scores of nine
+        more than this share [-]: with a few hundred matchups, the CV scores of ten
         candidates differ by their noise, and a weighted mean is the more robust choice.
     constituent_margin : float
         A parameter that is not optically active (COD_Mn, COD, TN, TP, NH3-N) keeps
@@ -237,6 +237,10 @@ class RegionCalibrator(BaseEstimator):
         through the optically active constituents, and the empirical limnological relations
         are log-linear in them (Dillon & Rigler 1974; Carlson 1977). Candidates with more
         inputs mostly fit the noise of a few hundred matchups.
+    posterior_samples : int
+        Spectra the physics stage simulates from the fitted region to learn its
+        posterior-median correction (:mod:`hsiwq.models.posterior`; the ``posterior``
+        candidate and the ``post_*`` physics features); 0: no correction (faster).
     n_jobs : int
         Parameters fitted in parallel (processes).
     random_state : int
@@ -257,8 +261,8 @@ class RegionCalibrator(BaseEstimator):
     def __init__(self, parameters=None, candidates=CANDIDATES, n_splits: int | None = None,
                  interval_level: float = 0.68, physics: bool = True, owt: bool = True,
                  grid_step_nm: float = 5.0, min_samples: int = 20, siop: IOPModel | None = None,
-                 stack_margin: float = 0.05, constituent_margin: float = 0.10, n_jobs: int = 1,
-                 random_state: int = 0):
+                 stack_margin: float = 0.05, constituent_margin: float = 0.10,
+                 posterior_samples: int = 20000, n_jobs: int = 1, random_state: int = 0):
         self.parameters = parameters
         self.candidates = candidates
         self.n_splits = n_splits
@@ -270,6 +274,7 @@ class RegionCalibrator(BaseEstimator):
         self.siop = siop
         self.stack_margin = stack_margin
         self.constituent_margin = constituent_margin
+        self.posterior_samples = posterior_samples
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -327,16 +332,25 @@ class RegionCalibrator(BaseEstimator):
         cols = [ids.index(c) if c in ids else None for c in CONSTITUENTS]
         if self.physics and None not in cols:
             Yc = Y[:, cols]
-            template = RegionalPhysics(siop=self.siop, random_state=self.random_state)
+            template = RegionalPhysics(siop=self.siop, posterior_samples=self.posterior_samples,
+                                       random_state=self.random_state)
             if np.sum(np.all(np.isfinite(Yc), axis=1)) >= template.min_complete:
-                P = None
+                P, learnt = None, []
                 for train, test in folds:
                     stage = clone(template).fit(X[train], Yc[train], wavelength_nm=wl, features=F[train],
                                                 groups=g[train])
                     if P is None:
                         P = np.full((xg.shape[0], len(stage.feature_names_out_)), np.nan)
                     P[test] = stage.transform(X[test], wavelength_nm=wl, features=F[test])
+                    learnt.append(stage.posterior_ is not None)
                 physics = clone(template).fit(X, Yc, wavelength_nm=wl, features=F, groups=g)
+                if physics.posterior_ is not None and not all(learnt):
+                    # a fold too small to learn the correction: its post_* columns are the MAP's,
+                    # so the stage in service must not correct either (same meaning in CV and use)
+                    physics.posterior_ = None
+                    names = list(physics.feature_names_out_)
+                    for c in CONSTITUENTS:
+                        P[:, names.index(f"post_{c}")] = P[:, names.index(f"phys_{c}")]
                 P = np.where(np.isfinite(P), P, np.nanmedian(P, axis=0))
         owt, O = None, np.zeros((xg.shape[0], 0))
         if self.owt:

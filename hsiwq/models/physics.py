@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -60,6 +61,7 @@ from ..bio_optics.secchi import kd_lee2013, secchi_lee2015
 from ..bio_optics.water import a_w, bb_w
 from ..retrieval.inversion import GENERIC_INLAND
 from .posterior import PosteriorCorrection, simulate_region
+from .spectra import SpectraError
 
 #: The constituents of the forward model, in column order.
 CONSTITUENTS = ("chl_a", "phycocyanin", "tss", "cdom")
@@ -71,6 +73,8 @@ G0, G1 = 0.089, 0.125
 _LOWER = np.log([0.01, 0.005, 0.01, 1e-4])
 _UPPER = np.log([5000.0, 5000.0, 5000.0, 50.0])
 _GLINT_UNIT = 1e-4  # δ is in units of 1e-4 sr-1
+#: Fewest simulated spectra for the posterior-median correction (``posterior_samples``).
+MIN_POSTERIOR_SAMPLES = 1000
 #: Factors tried on the prior covariance of the MAP inversion (``prior_scale="auto"``).
 PRIOR_SCALES = (1.0, 1.41, 2.0, 2.83, 4.0, 5.66, 8.0)
 
@@ -443,9 +447,10 @@ class RegionalPhysics(BaseEstimator):
         Sun zenith angle for the Secchi depth [deg].
     posterior_samples : int
         Spectra simulated from the fitted region to learn the posterior-median correction of
-        the MAP estimates (:mod:`hsiwq.models.posterior`); 0: none (the ``post_*`` outputs
-        then repeat the MAP). Only with the population prior, whose mean needs no features
-        of the simulated spectra.
+        the MAP estimates (:mod:`hsiwq.models.posterior`), at least
+        :data:`MIN_POSTERIOR_SAMPLES`; 0: none (the ``post_*`` outputs then repeat the MAP).
+        Learnt only where the SIOPs and noise were fitted to the matchups (``siop_fitted_``)
+        and with the population prior, whose mean needs no features of the simulated spectra.
     random_state : int
         Seed of the simulation and of the correction's network.
 
@@ -463,6 +468,10 @@ class RegionalPhysics(BaseEstimator):
     posterior_ : PosteriorCorrection or None
         The posterior-median correction (None when not learnt).
     """
+
+    # what a model saved before these parameters existed behaves as (get_params, clone)
+    posterior_samples = 0
+    random_state = 0
 
     def __init__(self, window_nm=(400.0, 900.0), step_nm: float = 4.0, prior: str = "population",
                  prior_scale: float | Literal["auto"] = "auto", siop: IOPModel | None = None,
@@ -496,7 +505,7 @@ class RegionalPhysics(BaseEstimator):
         return np.array(keep)
 
     def fit(self, X, Y, *, wavelength_nm, features, groups=None):
-        """Fit the prior models and the SIOPs.
+        """Fit the prior, the SIOPs and noise, and the posterior-median correction.
 
         Parameters
         ----------
@@ -510,22 +519,61 @@ class RegionalPhysics(BaseEstimator):
             Spectral features of ``X`` for the data-driven prior.
         groups : array (n,), optional
             Groups for the cross-validated prior error (e.g. sampling days).
+
+        Returns
+        -------
+        self
         """
         X = np.asarray(X, dtype=float)
         Y = np.asarray(Y, dtype=float)
         F = np.asarray(features, dtype=float)
+        self._validate_params(X, Y, F)
+        wl = np.asarray(wavelength_nm, dtype=float)
+        bands = self.bands(wl)
+        self._fit_prior(Y, F, groups)
+        start = self.siop or GENERIC_INLAND
+        complete = np.all(np.isfinite(Y) & (Y > 0), axis=1) & np.all(X[:, bands] > 0, axis=1)
+        noise = NoiseModel()
+        self.siop_fitted_ = bool(self.fit_siop and complete.sum() >= self.min_complete)
+        rows = np.flatnonzero(complete)
+        if rows.size > self.max_siop_rows:
+            rows = np.sort(np.random.default_rng(0).choice(rows, self.max_siop_rows, replace=False))
+        if self.siop_fitted_:
+            siop, noise = fit_siop(wl[bands], X[rows][:, bands], Y[rows], start=start, noise=noise)
+        else:
+            siop = start
+        self.siop_, self.noise_, self.prior_scale_ = siop, noise, 1.0
+        if self.prior_scale != "auto":
+            self.prior_scale_ = float(self.prior_scale)
+        elif rows.size >= self.min_complete:
+            self.prior_scale_ = self._select_prior_scale(X[rows][:, bands], np.log(Y[rows]), F[rows],
+                                                         Shapes.of(wl[bands], siop))
+        self.posterior_ = None
+        lab_rows = np.all(np.isfinite(Y) & (Y > 0), axis=1)
+        # only from what the matchups say: fitted SIOPs and noise, the population prior
+        if self.posterior_samples > 0 and self.prior == "population" and self.siop_fitted_:
+            self.posterior_ = self._fit_posterior(Shapes.of(wl[bands], siop), np.log(Y[lab_rows]))
+        self.feature_names_out_ = np.array(
+            ["phys_chl_a", "phys_phycocyanin", "phys_tss", "phys_cdom", "phys_secchi", "phys_gain",
+             "phys_glint"] + [f"post_{c}" for c in CONSTITUENTS] + ["phys_chi2"], dtype=object)
+        return self
+
+    def _validate_params(self, X: np.ndarray, Y: np.ndarray, F: np.ndarray) -> None:
         if self.prior not in ("population", "ridge"):
             raise ValueError(f"prior must be 'population' or 'ridge', got {self.prior!r}")
         scale_ok = isinstance(self.prior_scale, (int, float)) and self.prior_scale > 0
         if self.prior_scale != "auto" and not scale_ok:
             raise ValueError(f"prior_scale must be 'auto' or a positive number, got {self.prior_scale!r}")
-        if isinstance(self.posterior_samples, bool) or not isinstance(self.posterior_samples, (int, np.integer)) \
-                or self.posterior_samples < 0:
-            raise ValueError(f"posterior_samples must be a non-negative integer, got {self.posterior_samples!r}")
+        n_sim = self.posterior_samples
+        if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or not (
+                n_sim == 0 or n_sim >= MIN_POSTERIOR_SAMPLES):
+            raise ValueError(f"posterior_samples must be 0 (no correction) or an integer "
+                             f">= {MIN_POSTERIOR_SAMPLES}, got {n_sim!r}")
         if Y.shape != (X.shape[0], 4) or F.shape[0] != X.shape[0]:
             raise ValueError(f"Y must have shape ({X.shape[0]}, 4) and features {X.shape[0]} rows")
-        wl = np.asarray(wavelength_nm, dtype=float)
-        bands = self.bands(wl)
+
+    def _fit_prior(self, Y: np.ndarray, F: np.ndarray, groups) -> None:
+        """Prior of the MAP: ``prior_models_``, ``prior_sd_``, ``prior_fallback_``, ``prior_cov_``."""
         self.prior_models_, sd, means = [], np.ones(4), np.zeros(4)
         for k in range(4):
             ok = np.isfinite(Y[:, k]) & (Y[:, k] > 0)
@@ -547,31 +595,6 @@ class RegionalPhysics(BaseEstimator):
         if self.prior == "population" and complete.sum() >= 10:
             cov = np.cov(np.log(Y[complete]).T) + np.diag((0.05 * np.ones(4)) ** 2)
         self.prior_sd_, self.prior_fallback_, self.prior_cov_ = sd, means, cov
-        start = self.siop or GENERIC_INLAND
-        complete = np.all(np.isfinite(Y) & (Y > 0), axis=1) & np.all(X[:, bands] > 0, axis=1)
-        noise = NoiseModel()
-        self.siop_fitted_ = bool(self.fit_siop and complete.sum() >= self.min_complete)
-        rows = np.flatnonzero(complete)
-        if rows.size > self.max_siop_rows:
-            rows = np.sort(np.random.default_rng(0).choice(rows, self.max_siop_rows, replace=False))
-        if self.siop_fitted_:
-            siop, noise = fit_siop(wl[bands], X[rows][:, bands], Y[rows], start=start, noise=noise)
-        else:
-            siop = start
-        self.siop_, self.noise_, self.prior_scale_ = siop, noise, 1.0
-        if self.prior_scale != "auto":
-            self.prior_scale_ = float(self.prior_scale)
-        elif rows.size >= self.min_complete:
-            self.prior_scale_ = self._select_prior_scale(X[rows][:, bands], np.log(Y[rows]), F[rows],
-                                                         Shapes.of(wl[bands], siop))
-        self.posterior_ = None
-        lab_rows = np.all(np.isfinite(Y) & (Y > 0), axis=1)
-        if self.posterior_samples > 0 and self.prior == "population" and lab_rows.sum() >= self.min_complete:
-            self.posterior_ = self._fit_posterior(Shapes.of(wl[bands], siop), np.log(Y[lab_rows]))
-        self.feature_names_out_ = np.array(
-            ["phys_chl_a", "phys_phycocyanin", "phys_tss", "phys_cdom", "phys_secchi", "phys_gain",
-             "phys_glint"] + [f"post_{c}" for c in CONSTITUENTS] + ["phys_chi2"], dtype=object)
-        return self
 
     def _fit_posterior(self, s: Shapes, log_lab: np.ndarray) -> PosteriorCorrection:
         """The posterior-median correction, learnt on spectra simulated from the fitted region."""
@@ -613,7 +636,8 @@ class RegionalPhysics(BaseEstimator):
         return np.clip(mu, _LOWER, _UPPER)
 
     def transform(self, X, *, wavelength_nm, features) -> np.ndarray:
-        """Physics features (n, 12) of spectra ``X`` on ``wavelength_nm``; NaN rows where a
+        """Physics features (n, 12; 8 for models saved before the posterior correction) of
+        spectra ``X`` on ``wavelength_nm``; NaN rows where a
         used band is missing."""
         check_is_fitted(self, "siop_")
         X = np.asarray(X, dtype=float)
@@ -630,12 +654,22 @@ class RegionalPhysics(BaseEstimator):
         secchi = self._secchi(state[:, :4])
         cols = [state[:, :4], np.log(np.clip(secchi, 1e-3, 1e3)), state[:, 4:6]]
         if len(self.feature_names_out_) > 8:  # models saved before the posterior correction: 8
-            post = getattr(self, "posterior_", None)
-            cols.append(state[:, :4] if post is None
-                        else post.predict(obs, _map_state(state, chi2), wavelength_nm=wl[bands]))
+            cols.append(self._posterior(obs, wl[bands], state, chi2))
         out = np.column_stack(cols + [np.log(np.maximum(chi2, 1e-6))])
         out[~finite] = np.nan
         return out
+
+    def _posterior(self, obs: np.ndarray, wl: np.ndarray, state: np.ndarray, chi2: np.ndarray) -> np.ndarray:
+        """Posterior-median ln concentrations (n, 4); the MAP's where there is no correction or
+        the spectra's bands do not cover the simulated ones (with a warning)."""
+        post = getattr(self, "posterior_", None)
+        if post is None:
+            return state[:, :4]
+        try:
+            return post.predict(obs, _map_state(state, chi2), wavelength_nm=wl)
+        except SpectraError as exc:
+            warnings.warn(f"posterior-median correction not applied, the MAP is used: {exc}", stacklevel=3)
+            return state[:, :4]
 
     def _secchi(self, logc: np.ndarray) -> np.ndarray:
         vis = np.arange(410.0, 700.1, 10.0)

@@ -94,6 +94,11 @@ def simulate_region(s: Shapes, log_lab: np.ndarray, noise: NoiseModel, n: int,
     from .physics import forward  # physics imports this module
 
     log_lab = np.asarray(log_lab, dtype=float)
+    if log_lab.ndim != 2 or log_lab.shape[1] != 4 or log_lab.shape[0] < 5 or not np.all(np.isfinite(log_lab)):
+        raise ValueError(f"log_lab must be finite ln concentrations of at least 5 matchups × 4 constituents, "
+                         f"got shape {log_lab.shape}")
+    if n < 1:
+        raise ValueError(f"n must be positive, got {n}")
     m, d = log_lab.shape
     cov = np.cov(log_lab.T) + 1e-6 * np.eye(d)
     kernel = scott_factor(m, d) * np.linalg.cholesky(cov)
@@ -132,6 +137,10 @@ class PosteriorCorrection(BaseEstimator):
     bounds_ : ndarray (2, 4)
         Range of the corrections in the simulation; predicted corrections are clipped to it,
         so that a spectrum unlike the region's cannot be moved arbitrarily far.
+
+    References
+    ----------
+    .. [1] Doerffer, R., Schiller, H. (2007). Int. J. Remote Sens. 28(3–4), 517–535.
     """
 
     def __init__(self, n_components: int = 20, hidden_layer_sizes: tuple[int, ...] = (64, 64),
@@ -157,7 +166,15 @@ class PosteriorCorrection(BaseEstimator):
             True ln concentrations.
         wavelength_nm : array (n_band,)
             Band centres of ``rrs`` [nm], increasing.
+
+        Returns
+        -------
+        self
         """
+        if not (isinstance(self.n_components, (int, np.integer)) and self.n_components >= 1):
+            raise ValueError(f"n_components must be a positive integer, got {self.n_components!r}")
+        if not (self.alpha >= 0):
+            raise ValueError(f"alpha must be non-negative, got {self.alpha!r}")
         rrs, state, log_true = (np.asarray(a, dtype=float) for a in (rrs, state, log_true))
         if log_true.shape != (rrs.shape[0], 4) or state.shape[0] != rrs.shape[0] or state.shape[1] < 4:
             raise ValueError("rrs, state (≥ 4 columns) and log_true (4 columns) must have the same rows")
@@ -179,14 +196,33 @@ class PosteriorCorrection(BaseEstimator):
         return self
 
     def predict(self, rrs, state, *, wavelength_nm) -> np.ndarray:
-        """Corrected ln concentrations (n, 4) of spectra ``rrs`` [sr-1] on ``wavelength_nm``
-        [nm] with MAP ``state``; spectra on another grid than the simulation's are resampled
-        onto it (:func:`hsiwq.models.spectra.resample`)."""
+        """Corrected ln concentrations.
+
+        Parameters
+        ----------
+        rrs : array (n, n_band)
+            Rrs [sr-1] on ``wavelength_nm``; resampled onto the simulation's bands when the grid
+            differs (:func:`hsiwq.models.spectra.resample`).
+        state : array (n, k)
+            MAP state as in :meth:`fit`.
+        wavelength_nm : array (n_band,)
+            Band centres of ``rrs`` [nm].
+
+        Returns
+        -------
+        ndarray (n, 4)
+            ln(Chl-a [µg/L], PC [µg/L], TSS [mg/L], CDOM [1/m]); the MAP's own in rows with a
+            non-finite input.
+        """
         check_is_fitted(self, "network_")
         rrs, state = np.asarray(rrs, dtype=float), np.asarray(state, dtype=float)
+        out = state[:, :4].copy()
         if not rrs.shape[0]:
-            return np.zeros((0, 4))
+            return out
         rrs = resample(rrs, wavelength_nm, self.wavelength_nm_)
-        z = self.network_.predict(self._inputs(rrs, state)).reshape(rrs.shape[0], 4)
-        correction = np.clip(z * self.target_sd_ + self.target_mean_, self.bounds_[0], self.bounds_[1])
-        return state[:, :4] + correction
+        ok = np.all(np.isfinite(rrs), axis=1) & np.all(np.isfinite(state), axis=1)
+        if ok.any():
+            z = self.network_.predict(self._inputs(rrs[ok], state[ok])).reshape(-1, 4)
+            correction = np.clip(z * self.target_sd_ + self.target_mean_, self.bounds_[0], self.bounds_[1])
+            out[ok] += correction
+        return out
