@@ -103,13 +103,14 @@ def test_calibrator_chooses_the_stack_and_scores_it_out_of_fold():
 
 
 def test_choice_prefers_the_named_candidate_within_its_margin_then_the_stack():
-    from hsiwq.models.calibrator import _choose
+    from hsiwq.models.calibrator import ChoiceRule
     names = ("ridge-conc", "ridge", "gp", "stack")
     score = {"ridge-conc": 0.109, "ridge": 0.100, "gp": 0.104, "stack": 0.102}
-    assert _choose(score, names, 0.05) == "stack"
-    assert _choose(score, names, 0.05, "ridge-conc", 0.10) == "ridge-conc"
-    assert _choose(score, names, 0.05, "ridge-conc", 0.05) == "stack"   # 9 % worse: beyond 5 %
-    assert _choose(score, names, 0.0, "ridge-conc", 0.05) == "ridge"
+    assert ChoiceRule(0.05).choose(score, names) == "stack"
+    assert ChoiceRule(0.05, "ridge-conc", 0.10).choose(score, names) == "ridge-conc"
+    assert ChoiceRule(0.05, "ridge-conc", 0.05).choose(score, names) == "stack"   # 9 % worse: beyond 5 %
+    assert ChoiceRule(0.0, "ridge-conc", 0.05).choose(score, names) == "ridge"
+    assert ChoiceRule().choose(score, names) == "ridge"  # no margins: the lowest
     with pytest.raises(ValueError, match="constituent_margin"):
         RegionCalibrator(constituent_margin=-0.1).fit(np.ones((10, 3)), np.ones((10, 11)), wavelength_nm=[500, 600, 700])
 

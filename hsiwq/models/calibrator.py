@@ -97,10 +97,41 @@ def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[
     return oof
 
 
+@dataclass(frozen=True)
+class ChoiceRule:
+    """How a parameter's regressor is chosen from the candidates' cross-validated scores.
+
+    The candidate of lowest score, except that ``prefer`` (if given) is kept when its score
+    is within a factor 1 + ``prefer_margin`` of the lowest, else ``stack`` when its score is
+    within a factor 1 + ``stack_margin`` of it (ties go to the earlier name).
+
+    Attributes
+    ----------
+    stack_margin : float
+        Share by which another candidate must beat the stack [-].
+    prefer : str or None
+        A candidate kept unless beaten by more than ``prefer_margin`` (``ridge-conc`` for
+        parameters that are not optically active).
+    prefer_margin : float
+        Share by which another candidate must beat ``prefer`` [-].
+    """
+
+    stack_margin: float = 0.0
+    prefer: str | None = None
+    prefer_margin: float = 0.0
+
+    def choose(self, score: dict[str, float], names: tuple[str, ...]) -> str:
+        """The chosen name among ``score`` (median absolute ln residual by candidate)."""
+        best = min(score, key=lambda k: (score[k], names.index(k)))
+        for name, margin in ((self.prefer, self.prefer_margin), ("stack", self.stack_margin)):
+            if name in score and np.isfinite(score[name]) and score[name] <= (1.0 + margin) * score[best]:
+                return name
+        return best
+
+
 def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
                    folds: list[tuple[np.ndarray, np.ndarray]], candidates: dict, names: tuple[str, ...],
-                   chi2: np.ndarray | None, level: float, threads: int | None, stack_margin: float = 0.0,
-                   prefer: str | None = None, prefer_margin: float = 0.0):
+                   chi2: np.ndarray | None, level: float, threads: int | None, rule: ChoiceRule = ChoiceRule()):
     """Select, refit and calibrate one parameter's regressor (runs in a worker)."""
     t0 = time.perf_counter()
     with threadpool_limits(limits=threads), warnings.catch_warnings():
@@ -125,8 +156,7 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
             oofs["stack"] = _stacked_oof(np.column_stack([oofs[k] for k in members]), ly, sub_folds, floor, dear)
         truth = np.exp(ly)
         metrics = {k: summary(truth, np.exp(v)) for k, v in oofs.items()}
-        chosen = _choose({k: _median_abs(v, ly) for k, v in oofs.items()}, names, stack_margin,
-                         prefer, prefer_margin)
+        chosen = rule.choose({k: _median_abs(v, ly) for k, v in oofs.items()}, names)
         if chosen == "stack":
             P = np.column_stack([oofs[k] for k in members])
             ok = np.all(np.isfinite(P), axis=1)
@@ -135,7 +165,7 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
                                       weights=[float(wk) for wk in w if wk > 0]).fit(Zr, ly)
         else:
             regressor = clone(candidates[chosen]).fit(Zr, ly)
-        honest = _selection_aware(oofs, ly, sub_folds, names, stack_margin, prefer, prefer_margin)
+        honest = _selection_aware(oofs, ly, sub_folds, names, rule)
         difficulty = [honest] + ([chi2[rows]] if chi2 is not None else [])
         interval = ConformalInterval(level=level).fit(ly - honest, np.column_stack(difficulty))
         log_range = (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995)))
@@ -166,23 +196,9 @@ def _median_abs(pred: np.ndarray, ly: np.ndarray) -> float:
     return float(np.nanmedian(r)) if np.isfinite(r).any() else np.inf
 
 
-def _choose(score: dict[str, float], names: tuple[str, ...], stack_margin: float,
-            prefer: str | None = None, prefer_margin: float = 0.0) -> str:
-    """The candidate of lowest score, except that ``prefer`` (if given) is kept when its score
-    is within a factor 1 + ``prefer_margin`` of the lowest, else ``stack`` when its score is
-    within a factor 1 + ``stack_margin`` of it (ties go to the earlier name)."""
-    best = min(score, key=lambda k: (score[k], names.index(k)))
-    if prefer in score and np.isfinite(score[prefer]) and score[prefer] <= (1.0 + prefer_margin) * score[best]:
-        return prefer
-    if "stack" in score and np.isfinite(score["stack"]) and score["stack"] <= (1.0 + stack_margin) * score[best]:
-        return "stack"
-    return best
-
-
 def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
                      folds: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...],
-                     stack_margin: float = 0.0, prefer: str | None = None,
-                     prefer_margin: float = 0.0) -> np.ndarray:
+                     rule: ChoiceRule = ChoiceRule()) -> np.ndarray:
     """Held-out predictions of the whole procedure *including* the choice of candidate.
 
     For each fold, the candidate is chosen on the other folds' held-out predictions and its
@@ -193,8 +209,7 @@ def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
     for _, test in folds:
         mask = np.ones(ly.size, bool)
         mask[test] = False
-        best = _choose({k: _median_abs(v[mask], ly[mask]) for k, v in oofs.items()}, names, stack_margin,
-                       prefer, prefer_margin)
+        best = rule.choose({k: _median_abs(v[mask], ly[mask]) for k, v in oofs.items()}, names)
         out[test] = oofs[best][test]
     return out
 
@@ -390,7 +405,8 @@ class RegionCalibrator(BaseEstimator):
             return None if PARAMETERS[pid].optically_active else "ridge-conc"
 
         jobs = (delayed(_fit_parameter)(pid, Z, y, folds, *own(pid), chi2, self.interval_level, threads,
-                                        float(self.stack_margin), preferred(pid), float(self.constituent_margin))
+                                        ChoiceRule(float(self.stack_margin), preferred(pid),
+                                                   float(self.constituent_margin)))
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
         models, reports = {}, {}
