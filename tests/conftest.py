@@ -138,3 +138,34 @@ def workspace_with(home: Path, sites_toml: str):
     shutil.copytree(bundled_calibration_dir(), cal)
     (home / "sites.toml").write_text(sites_toml)
     return Workspace(home), cal
+
+
+@dataclass
+class PhysicsInputs:
+    """Simulated training and test matchups of one water type, their spectra and features."""
+
+    train: Any
+    test: Any
+    rrs: Any
+    wavelength_nm: Any
+    test_rrs: Any
+    features: Any  # the fitted SpectralFeatures
+    F: Any
+    test_F: Any
+
+
+def physics_inputs(water: str, n_train: int, train_seed: int, n_test: int, test_seed: int,
+                   missing_fraction: float = 0.15) -> PhysicsInputs:
+    """What a physics-stage test fits on: spectra and spectral features of simulated matchups."""
+    from hsiwq.models.features import SpectralFeatures
+    from hsiwq.models.spectra import common_grid, resample, spectra_from_table
+    from hsiwq.models.synthetic import simulate_matchups
+
+    train = simulate_matchups(water, n_train, seed=train_seed, missing_fraction=missing_fraction)
+    test = simulate_matchups(water, n_test, seed=test_seed)
+    r, wl = spectra_from_table(train)
+    rt, _ = spectra_from_table(test)
+    grid = common_grid(wl)
+    f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(resample(r, wl, grid))
+    return PhysicsInputs(train, test, r, wl, rt, f, f.transform(resample(r, wl, grid)),
+                         f.transform(resample(rt, wl, grid)))

@@ -21,6 +21,8 @@ from hsiwq.models.uncertainty import ConformalInterval
 from hsiwq.params import PARAMETER_IDS
 from hsiwq.simulate.water_types import WATER_TYPES
 
+from .conftest import physics_inputs
+
 
 def test_mdsa_and_sspb_are_symmetric_in_log_space():
     y = np.array([1.0, 10.0, 100.0])
@@ -128,13 +130,8 @@ def test_siop_fit_and_map_recover_noise_free_truth():
 
 
 def test_physics_stage_beats_its_prior_on_noisy_spectra():
-    train = simulate_matchups("eutrophic_lake", 150, seed=4, missing_fraction=0.15)
-    test = simulate_matchups("eutrophic_lake", 200, seed=5)
-    r, wl = spectra_from_table(train)
-    rt, _ = spectra_from_table(test)
-    grid = common_grid(wl)
-    f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(resample(r, wl, grid))
-    F, Ft = f.transform(resample(r, wl, grid)), f.transform(resample(rt, wl, grid))
+    d = physics_inputs("eutrophic_lake", 150, 4, 200, 5)
+    train, test, r, wl, rt, F, Ft = d.train, d.test, d.rrs, d.wavelength_nm, d.test_rrs, d.F, d.test_F
     ph = RegionalPhysics().fit(r, train[["chl_a", "phycocyanin", "tss", "cdom"]].to_numpy(),
                                wavelength_nm=wl, features=F, groups=train.time.str[:10].to_numpy())
     assert ph.siop_fitted_ and 0.005 < ph.noise_.relative < 0.05
@@ -151,13 +148,8 @@ def test_auto_prior_scale_widens_the_prior_where_the_spectra_tell_little():
     training matchups must retrieve independent spectra better than no widening. Turbid
     water (the river) must keep a prior near the population's."""
     def physics_mdsa(water: str, seed: int, scale) -> tuple[float, dict[str, float]]:
-        train = simulate_matchups(water, 300, seed=seed, missing_fraction=0.15)
-        test = simulate_matchups(water, 400, seed=seed + 1)
-        r, wl = spectra_from_table(train)
-        rt, _ = spectra_from_table(test)
-        grid = common_grid(wl)
-        f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(resample(r, wl, grid))
-        F, Ft = f.transform(resample(r, wl, grid)), f.transform(resample(rt, wl, grid))
+        d = physics_inputs(water, 300, seed, 400, seed + 1)
+        train, test, r, wl, rt, F, Ft = d.train, d.test, d.rrs, d.wavelength_nm, d.test_rrs, d.F, d.test_F
         ph = RegionalPhysics(prior_scale=scale).fit(r, train[["chl_a", "phycocyanin", "tss", "cdom"]].to_numpy(),
                                                     wavelength_nm=wl, features=F,
                                                     groups=train.time.str[:10].to_numpy())

@@ -13,6 +13,8 @@ from hsiwq.models.spectra import common_grid, resample, spectra_from_table
 from hsiwq.models.synthetic import DEFAULT_WAVELENGTH_NM, simulate_matchups
 from hsiwq.simulate.water_types import WATER_TYPES
 
+from .conftest import physics_inputs
+
 
 def _lab(n: int = 300, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -46,13 +48,9 @@ def test_simulated_noise_is_the_fitted_noise():
 
 @pytest.fixture(scope="module")
 def clear_physics():
-    train = simulate_matchups("clear_reservoir", 400, seed=31, missing_fraction=0.15)
-    test = simulate_matchups("clear_reservoir", 1500, seed=32)
-    r, wl = spectra_from_table(train)
-    rt, _ = spectra_from_table(test)
-    grid = common_grid(wl)
-    f = SpectralFeatures(wavelength_nm=tuple(grid)).fit(resample(r, wl, grid))
-    F, Ft = f.transform(resample(r, wl, grid)), f.transform(resample(rt, wl, grid))
+    d = physics_inputs("clear_reservoir", 400, 31, 1500, 32)
+    train, test, r, wl, rt, f, F, Ft = (d.train, d.test, d.rrs, d.wavelength_nm, d.test_rrs, d.features, d.F,
+                                        d.test_F)
     ph = RegionalPhysics().fit(r, train[list(CONSTITUENTS)].to_numpy(), wavelength_nm=wl, features=F,
                                groups=train.time.str[:10].to_numpy())
     return ph, wl, f, test, rt, Ft

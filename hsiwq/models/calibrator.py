@@ -242,7 +242,7 @@ class RegionCalibrator(BaseEstimator):
     stack_margin : float
         The ``stack`` candidate (non-negative weights of the others, learnt on their
         cross-validated predictions) is kept unless another candidate's CV MdSA is lower by
-        more than this share [-]: with a few hundred matchups, the CV scores of ten
+        more than this share [-]: with a few hundred matchups, the CV scores of eleven
         candidates differ by their noise, and a weighted mean is the more robust choice.
     constituent_margin : float
         A parameter that is not optically active (COD_Mn, COD, TN, TP, NH3-N) keeps
@@ -350,23 +350,7 @@ class RegionCalibrator(BaseEstimator):
             template = RegionalPhysics(siop=self.siop, posterior_samples=self.posterior_samples,
                                        random_state=self.random_state)
             if np.sum(np.all(np.isfinite(Yc), axis=1)) >= template.min_complete:
-                P, learnt = None, []
-                for train, test in folds:
-                    stage = clone(template).fit(X[train], Yc[train], wavelength_nm=wl, features=F[train],
-                                                groups=g[train])
-                    if P is None:
-                        P = np.full((xg.shape[0], len(stage.feature_names_out_)), np.nan)
-                    P[test] = stage.transform(X[test], wavelength_nm=wl, features=F[test])
-                    learnt.append(stage.posterior_ is not None)
-                physics = clone(template).fit(X, Yc, wavelength_nm=wl, features=F, groups=g)
-                if physics.posterior_ is not None and not all(learnt):
-                    # a fold too small to learn the correction: its post_* columns are the MAP's,
-                    # so the stage in service must not correct either (same meaning in CV and use)
-                    physics.posterior_ = None
-                    names = list(physics.feature_names_out_)
-                    for c in CONSTITUENTS:
-                        P[:, names.index(f"post_{c}")] = P[:, names.index(f"phys_{c}")]
-                P = np.where(np.isfinite(P), P, np.nanmedian(P, axis=0))
+                physics, P = _cross_fit_physics(template, X, Yc, wl, F, g, folds)
         owt, O = None, np.zeros((xg.shape[0], 0))
         if self.owt:
             owt = OpticalWaterTypes(wavelength_nm=tuple(grid), random_state=self.random_state).fit(xg)
@@ -380,10 +364,12 @@ class RegionCalibrator(BaseEstimator):
                                      n_spectral=n_spectral, random_state=self.random_state)
         chi2 = P[:, -1] if physics is not None else None
 
-        #: physics feature (column of the design matrix) that estimates a parameter directly
+        #: column of the design matrix by (candidate, parameter) where a physics feature
+        #: estimates the parameter directly
         names = list(physics.feature_names_out_) if physics is not None else []
-        phys_column = {p: F.shape[1] + names.index(f"phys_{p}") for p in CONSTITUENTS + ("secchi",)} if names else {}
-        post_column = {p: F.shape[1] + names.index(f"post_{p}") for p in CONSTITUENTS if f"post_{p}" in names}
+        direct = {(cand, n[len(prefix):]): F.shape[1] + i for i, n in enumerate(names)
+                  for cand, prefix in (("physics", "phys_"), ("posterior", "post_"))
+                  if n.startswith(prefix) and n[len(prefix):] in PARAMETERS}
         todo, skipped = [], {}
         for j, pid in enumerate(ids):
             n_lab = int(np.sum(np.isfinite(Y[:, j]) & (Y[:, j] > 0)))
@@ -395,10 +381,9 @@ class RegionCalibrator(BaseEstimator):
         threads = 1  # two cores: one thread per worker beats oversubscribed BLAS/OpenMP
         def own(pid: str) -> tuple[dict, tuple[str, ...]]:
             cands = dict(candidates)
-            if pid in phys_column and "physics" in self.candidates:
-                cands["physics"] = PhysicsColumn(column=phys_column[pid])
-            if pid in post_column and "posterior" in self.candidates:
-                cands["posterior"] = PhysicsColumn(column=post_column[pid])
+            for name in ("physics", "posterior"):
+                if (name, pid) in direct and name in self.candidates:
+                    cands[name] = PhysicsColumn(column=direct[name, pid])
             return cands, tuple(c for c in CANDIDATES if c in self.candidates and c in cands)
 
         def preferred(pid: str) -> str | None:
@@ -425,6 +410,28 @@ class RegionCalibrator(BaseEstimator):
                                           time.perf_counter() - t_start,
                                           None if physics is None else physics.prior_scale_)
         return self
+
+
+def _cross_fit_physics(template: RegionalPhysics, X: np.ndarray, Yc: np.ndarray, wl: np.ndarray,
+                       F: np.ndarray, g: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]):
+    """The physics stage fitted on all matchups, and its cross-fitted features (each fold's
+    from a stage fitted without it; a fold's NaN rows filled with the column medians)."""
+    P, learnt = None, []
+    for train, test in folds:
+        stage = clone(template).fit(X[train], Yc[train], wavelength_nm=wl, features=F[train], groups=g[train])
+        if P is None:
+            P = np.full((X.shape[0], len(stage.feature_names_out_)), np.nan)
+        P[test] = stage.transform(X[test], wavelength_nm=wl, features=F[test])
+        learnt.append(stage.posterior_ is not None)
+    physics = clone(template).fit(X, Yc, wavelength_nm=wl, features=F, groups=g)
+    if physics.posterior_ is not None and not all(learnt):
+        # a fold too small to learn the correction: its post_* columns are the MAP's, so the
+        # stage in service must not correct either (same meaning in CV and in use)
+        physics.posterior_ = None
+        names = list(physics.feature_names_out_)
+        for c in CONSTITUENTS:
+            P[:, names.index(f"post_{c}")] = P[:, names.index(f"phys_{c}")]
+    return physics, np.where(np.isfinite(P), P, np.nanmedian(P, axis=0))
 
 
 def jobs_to_list(jobs):
