@@ -8,7 +8,7 @@ from datetime import datetime, time, timezone
 
 import click
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 TOKEN_ENV = "HSIWQ_DASHBOARD_TOKEN"
 MIN_TOKEN_LENGTH = 16
@@ -48,7 +48,7 @@ def report(obj, sites, start, end, periods, out, title) -> None:
     class bands, the trophic level index, the latest maps (or ROI spectra), the latest Rrs
     spectra with their QC, the alert timeline, data completeness and the models in service.
     """
-    from .report import Period, build_report, write_report
+    from ..report import Period, build_report, write_report
 
     if periods and len(sites) != 1:
         raise click.UsageError("--compare-period compares periods of one site: give one --site")
@@ -89,7 +89,7 @@ def _period_label(site: str, t0, t1, start, end) -> str:
 @click.pass_obj
 def dashboard(obj, host, port, token) -> None:
     """Serve a small read-only web dashboard of the sites, their alerts and reports."""
-    from .dashboard import Dashboard, is_loopback, serve
+    from ..dashboard import Dashboard, is_loopback, serve
 
     token = token or os.environ.get(TOKEN_ENV) or None
     loopback = is_loopback(host)

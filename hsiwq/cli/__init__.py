@@ -1,4 +1,4 @@
-"""The ``hsiwq`` command line (design.md §3.5).
+"""The ``hsiwq`` command line: one module per command group.
 
 Every command prints one clear line on bad input and exits non-zero, without a traceback
 unless ``--debug`` is given. Commands contributed by other packages (e.g. the Prefect
@@ -8,6 +8,7 @@ group, so the library itself never imports Prefect.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import warnings
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from .errors import HsiwqError
+from ..errors import HsiwqError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
@@ -32,12 +33,12 @@ class Context:
     debug: bool
 
     def workspace(self):  # -> Workspace (imported lazily to keep --help fast)
-        from .workspace import Workspace
+        from ..workspace import Workspace
 
         return Workspace.resolve(self.home)
 
     def load_config(self):
-        from .config import load_config
+        from ..config import load_config
 
         ws = self.workspace()
         return load_config(self.config or ws.config_file)
@@ -81,7 +82,7 @@ def cli(ctx: click.Context, home: str | None, config: str | None, debug: bool) -
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-from .commands import correct, process, simulate, status  # noqa: E402  (register commands)
+from .chain import correct, process, simulate, status  # noqa: E402  (register commands)
 
 cli.add_command(simulate)
 cli.add_command(correct)
@@ -89,15 +90,11 @@ cli.add_command(process)
 cli.add_command(status)
 
 #: Modules holding further built-in commands, each exposing ``COMMANDS`` (a list of click
-#: commands): the store (series, compact), alerts, and models.
-_COMMAND_MODULES = ("hsiwq.cli_store", "hsiwq.cli_alerts", "hsiwq.cli_models", "hsiwq.cli_report")
+#: commands): the store (series, compact), alerts, models and reports. A module that fails to
+#: import is an error (never a silent skip).
+_COMMAND_MODULES = ("store", "alerts", "models", "report")
 for _name in _COMMAND_MODULES:
-    try:
-        _module = __import__(_name, fromlist=["COMMANDS"])
-    except ModuleNotFoundError as _exc:  # a module not written yet
-        if _exc.name != _name:
-            raise
-        continue
+    _module = importlib.import_module(f"{__name__}.{_name}")
     for _cmd in _module.COMMANDS:
         cli.add_command(_cmd)
 

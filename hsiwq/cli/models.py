@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import HsiwqError
+from ..errors import HsiwqError
 
 
 class ModelsCommandError(HsiwqError):
@@ -17,7 +17,7 @@ class ModelsCommandError(HsiwqError):
 
 
 def _registry(obj):
-    from .models.registry import ModelRegistry
+    from ..models.registry import ModelRegistry
 
     return ModelRegistry(obj.workspace().registry_dir)
 
@@ -50,9 +50,9 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
     """Fit every parameter present in the matchups, cross-validated by sampling day,
     print the metrics beside the defaults and the model in service, register the new
     version (and promote it with --promote), and write a report with scatter plots."""
-    from .models.calibrate import calibrate_region
-    from .models.calibrator import RegionCalibrator
-    from .models.matchups import read_matchups
+    from ..models.calibrate import calibrate_region
+    from ..models.calibrator import RegionCalibrator
+    from ..models.matchups import read_matchups
 
     ws = obj.workspace().ensure()
     m = read_matchups(matchups_file)
@@ -61,7 +61,7 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
                f"cross-validation grouped by {m.group_by}")
     template = RegionCalibrator(n_jobs=jobs, n_splits=folds)
     if candidates:
-        from .models.candidates import CANDIDATES
+        from ..models.candidates import CANDIDATES
 
         names = tuple(c.strip() for c in candidates.split(",") if c.strip())
         unknown = sorted(set(names) - set(CANDIDATES))
@@ -71,7 +71,7 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
         template.set_params(candidates=names)
     run = calibrate_region(m, region, ws, calibrator=template, promote=promote,
                            report_dir=report_dir, author=author)
-    from .params import PARAMETERS
+    from ..params import PARAMETERS
 
     head = (f"{'parameter':12s} {'n':>5s} {'chosen':14s} {'MdSA%':>7s} {'SSPB%':>7s} {'R2':>6s} "
             f"{'RMSE':>6s} {'cov68':>6s} {'default MdSA%':>14s} {'in service MdSA%':>17s}")
@@ -119,12 +119,12 @@ def predict(obj, region, rrs_file, out_file, version, sun_zenith) -> None:
     is the optical water type and 'model_version' what produced each parameter."""
     import numpy as np
 
-    from .models.registry import ModelRegistry
-    from .models.reprocess import models_for
-    from .models.spectra import read_csv_table, spectra_from_table
-    from .params import PARAMETER_IDS
-    from .retrieval.regions import load_region
-    from .retrieval.service import retrieve_with_models
+    from ..models.registry import ModelRegistry
+    from ..models.reprocess import models_for
+    from ..models.spectra import read_csv_table, spectra_from_table
+    from ..params import PARAMETER_IDS
+    from ..retrieval.regions import load_region
+    from ..retrieval.service import retrieve_with_models
 
     ws = obj.workspace()
     path = Path(rrs_file)
@@ -210,9 +210,9 @@ def models_rollback(obj, region, params) -> None:
 def matchup(obj, site, samples_file, window, out_file) -> None:
     """Build a matchup table: each lab sample with the ROI spectrum of the nearest valid
     acquisition of the site within the window."""
-    from .inbox import open_site_store
-    from .models.matchup_builder import MatchupError, build_matchups
-    from .models.spectra import read_csv_table
+    from ..inbox import open_site_store
+    from ..models.matchup_builder import MatchupError, build_matchups
+    from ..models.spectra import read_csv_table
 
     path = Path(samples_file)
     samples = read_csv_table(path, error=MatchupError)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import HsiwqError
+from ..errors import HsiwqError
 
 WATER_TYPES = ("clear_reservoir", "eutrophic_lake", "sediment_river")
 
@@ -34,8 +34,8 @@ WATER_TYPES = ("clear_reservoir", "eutrophic_lake", "sediment_river")
 def simulate(samples_dir, out_dir, water_type, time_, site, sensor, lat, lon, size, bands,
              wind, bloom, seed, calibration_out) -> None:
     """Write acquisition bundles (and their truth) from the bio-optical simulator."""
-    from .simulate import samples as sample_mod
-    from .simulate.bundle import simulate_bundle
+    from ..simulate import samples as sample_mod
+    from ..simulate.bundle import simulate_bundle
 
     if bool(samples_dir) == bool(out_dir):
         raise click.UsageError("give exactly one of --samples DIR or --out DIR")
@@ -59,9 +59,9 @@ def simulate(samples_dir, out_dir, water_type, time_, site, sensor, lat, lon, si
 @click.pass_obj
 def correct(obj, bundle, out, calibration_dir, site) -> None:
     """Radiometric correction only: Rrs, QC mask and valid-water mask into OUT.zarr."""
-    from .io.bundle import read_bundle
-    from .io.calibration import load_calibrations, select_calibration
-    from .radiometry.correct import correct_bundle, write_correction
+    from ..io.bundle import read_bundle
+    from ..io.calibration import load_calibrations, select_calibration
+    from ..radiometry.correct import correct_bundle, write_correction
 
     ws = obj.workspace()
     b = read_bundle(bundle)
@@ -92,11 +92,11 @@ def process(obj, bundles: Sequence[str], site: str) -> None:
     A bundle that cannot be read is reported and skipped; the others are processed. The
     exit status is non-zero when any bundle failed.
     """
-    from .io.bundle import bundle_time
-    from .pipeline import process_bundle
-    from .tables import results_table
+    from ..io.bundle import bundle_time
+    from ..pipeline import process_bundle
+    from ..tables import results_table
 
-    from .logs import attach_json_log
+    from ..logs import attach_json_log
 
     ws = obj.workspace().ensure()
     attach_json_log(ws.event_log)
@@ -137,7 +137,7 @@ def status(obj) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .status import site_status
+    from ..status import site_status
 
     config, _ = obj.load_config()
     table = Table(title=f"Sites ({obj.workspace().root})")

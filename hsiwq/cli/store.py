@@ -48,10 +48,10 @@ def _options(pairs: tuple[str, ...]) -> dict:
 
 
 def _store(obj, site: str, root: str | None, storage_option: tuple[str, ...]):
-    from .store import SiteStore, store_root
+    from ..store import SiteStore, store_root
 
     if not root:  # the site's configured store (a folder or URL), else the workspace's
-        from .inbox import open_site_store
+        from ..inbox import open_site_store
 
         config, _ = obj.load_config()
         if site in config.sites:
@@ -88,8 +88,8 @@ def series(obj, site: str, params: tuple[str, ...], start: str | None, end: str 
     One row per acquisition time, in time order: each parameter with its 68 % interval
     (_lo, _hi), out-of-domain flag (_ood) and model (_model), then the verdict and reason.
     """
-    from .params import PARAMETERS
-    from .store import LABELS, QUANTITIES
+    from ..params import PARAMETERS
+    from ..store import LABELS, QUANTITIES
 
     unknown = [p for p in params if p not in QUANTITIES]
     if unknown:
@@ -153,7 +153,7 @@ def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
     Drops superseded rows, sorts by time, rewrites only the months that changed; safe to
     interrupt at any point and to run while the pipeline writes.
     """
-    from .errors import StoreError
+    from ..errors import StoreError
 
     if not sites:
         if root:

@@ -21,7 +21,7 @@ def _when(text: str | None, option: str) -> datetime | None:
     """An ISO time, or a duration meaning that long ago (``24h``)."""
     if text is None:
         return None
-    from .alerts.admin import parse_duration
+    from ..alerts.admin import parse_duration
 
     try:
         return datetime.now(timezone.utc) - parse_duration(text)
@@ -67,7 +67,7 @@ def alerts() -> None:
 @click.pass_obj
 def list_cmd(obj, site: str | None, show_all: bool, as_json: bool) -> None:
     """Pending and firing alerts, active silences, and undelivered notifications."""
-    from .alerts import admin
+    from ..alerts import admin
 
     _site(obj, site)
     ws = obj.workspace()
@@ -103,7 +103,7 @@ def list_cmd(obj, site: str | None, show_all: bool, as_json: bool) -> None:
 @click.pass_obj
 def ack_cmd(obj, site: str, rule: str, by: str, comment: str) -> None:
     """Acknowledge the firing alert RULE at SITE: no more repeats until it resolves."""
-    from .alerts import admin
+    from ..alerts import admin
 
     _site(obj, site)
     st = admin.ack(obj.workspace(), site, rule, by=by, comment=comment)
@@ -123,7 +123,7 @@ def silence_cmd(obj, site: str | None, rule: str, duration: str | None, until: s
                 reason: str, by: str, remove: str | None) -> None:
     """Mute notifications of RULE (default: all rules; shell patterns allowed) at SITE
     (or '*') for a while. Alerts keep being evaluated and logged."""
-    from .alerts import admin
+    from ..alerts import admin
 
     ws = obj.workspace()
     if remove:
@@ -162,7 +162,7 @@ def silence_cmd(obj, site: str | None, rule: str, duration: str | None, until: s
 @click.pass_obj
 def history_cmd(obj, site: str | None, rule: str | None, since: str | None, limit: int, as_json: bool) -> None:
     """Alert changes, notifications suppressed, acknowledgements and silences, oldest first."""
-    from .alerts import admin
+    from ..alerts import admin
 
     _site(obj, site)
     entries = admin.history(obj.workspace(), site=site, rule=rule, since=_when(since, "--since"), limit=limit)
@@ -186,7 +186,7 @@ def history_cmd(obj, site: str | None, rule: str | None, since: str | None, limi
 def check_cmd(obj, retry_now: bool) -> None:
     """Evaluate data-gap rules against the clock, send due repeats, retry deliveries
     (what the scheduler runs periodically)."""
-    from .alerts.service import check_gaps, deliver_pending
+    from ..alerts.service import check_gaps, deliver_pending
 
     config, _ = obj.load_config()
     ws = obj.workspace()
