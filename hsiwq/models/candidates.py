@@ -30,7 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Names of the candidates, in the order they are tried (and preferred on ties).
-CANDIDATES = ("physics", "posterior", "ridge-conc", "ridge-physics", "ridge", "pls", "pls-logd", "gp", "hgb",
+CANDIDATES = ("physics", "posterior", "global", "ridge-conc", "ridge-physics", "ridge", "pls", "pls-logd", "gp", "hgb",
               "ensemble", "stack")
 #: How many physics columns (the first ones) are ln concentrations (Chl-a, PC, TSS, CDOM),
 #: the inputs of ``ridge-conc``.
