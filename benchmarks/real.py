@@ -197,6 +197,7 @@ def calibrated(data, gm, countries: list[str], folds: int, log=print) -> list[Ce
     from hsiwq.models.calibrator import RegionCalibrator
 
     cells: dict[tuple[str, str], dict] = {}
+    out: list[Cell] = []
     for c in countries:
         rows = np.flatnonzero(data.country == c)
         bands = _country_bands(data.rrs[rows])
@@ -246,25 +247,32 @@ def calibrated(data, gm, countries: list[str], folds: int, log=print) -> list[Ce
                     acc["pls"].append(np.full(lab_te.size, np.nan))
         log(f"  calibrated {c[:14]:14s} {n_splits} folds by date, {len(rows)} spectra, "
             f"{int(bands.sum())} bands, {time.perf_counter() - t0:.0f} s")
-    out = []
-    for (c, pid), acc in cells.items():
-        y = np.concatenate(acc["y"])
-        if y.size < 1:
-            continue
-        cell = Cell(c, pid, int(y.size))
-        for k in ("hsiwq", "gb", "pls"):
-            cell.mdsa[k] = _mdsa(y, np.concatenate(acc[k]))
-        lo, hi = np.concatenate(acc["lo"]), np.concatenate(acc["hi"])
-        ok = np.isfinite(lo)
-        cell.coverage = float(np.mean((y[ok] >= lo[ok]) & (y[ok] <= hi[ok]))) if ok.any() else float("nan")
-        cell.notes["chosen"] = ",".join(sorted(set(acc["chosen"])))
-        cell.notes["inside"] = str(int(np.sum((y[ok] >= lo[ok]) & (y[ok] <= hi[ok]))))
-        cell.notes["n_interval"] = str(int(ok.sum()))
-        out.append(cell)
-        log(f"  calibrated {pid:7s} {c[:14]:14s} n={cell.n:4d} hsiwq {cell.mdsa['hsiwq']:6.1f} "
-            f"gb {cell.mdsa['gb']:6.1f} pls {cell.mdsa['pls']:6.1f} coverage {cell.coverage:.2f} "
-            f"[{cell.notes['chosen']}]")
+        for pid in PARAMETERS:
+            if (c, pid) in cells:
+                cell = _calibrated_cell(c, pid, cells[c, pid])
+                if cell is not None:
+                    out.append(cell)
+                    log(f"  calibrated {pid:7s} {c[:14]:14s} n={cell.n:4d} hsiwq {cell.mdsa['hsiwq']:6.1f} "
+                        f"gb {cell.mdsa['gb']:6.1f} pls {cell.mdsa['pls']:6.1f} coverage {cell.coverage:.2f} "
+                        f"[{cell.notes['chosen']}]")
     return out
+
+
+def _calibrated_cell(c: str, pid: str, acc: dict) -> Cell | None:
+    """The figures of one country and parameter from its folds' held-out predictions."""
+    y = np.concatenate(acc["y"])
+    if y.size < 1:
+        return None
+    cell = Cell(c, pid, int(y.size))
+    for k in ("hsiwq", "gb", "pls"):
+        cell.mdsa[k] = _mdsa(y, np.concatenate(acc[k]))
+    lo, hi = np.concatenate(acc["lo"]), np.concatenate(acc["hi"])
+    ok = np.isfinite(lo)
+    cell.coverage = float(np.mean((y[ok] >= lo[ok]) & (y[ok] <= hi[ok]))) if ok.any() else float("nan")
+    cell.notes["chosen"] = ",".join(sorted(set(acc["chosen"])))
+    cell.notes["inside"] = str(int(np.sum((y[ok] >= lo[ok]) & (y[ok] <= hi[ok]))))
+    cell.notes["n_interval"] = str(int(ok.sum()))
+    return cell
 
 
 @dataclass

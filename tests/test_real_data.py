@@ -65,11 +65,16 @@ def test_band_average_hand_computed():
 
 
 def test_band_average_leaves_uncovered_bands_nan():
+    # a camera of 400-700 nm: bands beyond 702.5 nm are NaN; the 400 nm band (392.5-407.5)
+    # is averaged over the covered 400-407.5 nm: for a line, its value at 403.75 nm
     wl = np.arange(400.0, 701.0, 5.0)
-    out = band_average(np.full((2, wl.size), 2e-3), wl)
+    rrs = (2e-3 + 1e-6 * (wl - 400.0))[None, :]
+    out = band_average(rrs, wl)
     centres = np.array([c for c, _ in OLCI_BANDS])
-    assert np.all(np.isnan(out[:, centres > 700]))
-    np.testing.assert_allclose(out[:, (centres > 405) & (centres < 690)], 2e-3)
+    assert np.all(np.isnan(out[:, centres > 702.5]))
+    assert out[0, 0] == pytest.approx(2e-3 + 1e-6 * 3.75, rel=1e-9)
+    inside = (centres > 405) & (centres < 690)
+    np.testing.assert_allclose(out[0, inside], 2e-3 + 1e-6 * (centres[inside] - 400.0), rtol=1e-9)
 
 
 def test_olci_input_passes_through(gloria):

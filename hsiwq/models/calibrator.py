@@ -88,10 +88,15 @@ class CalibrationOutcome:
     prior_scale: float | None = None
 
 
+#: Fewest training rows of a CV fold (fewer: the fold gives no held-out predictions; PLS
+#: with 10 components needs more rows than components).
+MIN_FOLD_ROWS = 12
+
+
 def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     oof = np.full(ly.size, np.nan)
     for train, test in folds:
-        if train.size < 5 or test.size == 0:
+        if train.size < MIN_FOLD_ROWS or test.size == 0:
             continue
         oof[test] = np.ravel(clone(template).fit(Z[train], ly[train]).predict(Z[test]))
     return oof

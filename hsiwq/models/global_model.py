@@ -12,11 +12,14 @@ Pahlevan et al. (2020) and Smith et al. (2021):
   (:func:`.gloria.band_average`), so the model applies to every camera covering 400–700 nm
   (and uses the red edge and NIR where the camera covers them: two band sets, ``full``
   400–865 nm and ``vis`` 400–681 nm, each trained on every sample that has it);
-- features are log10 Rrs, the spectral shape (log Rrs minus its visible mean, free of a
-  gain error) and classic band ratios (red edge / red, green / red, blue / green, the
-  phycocyanin trough);
-- per parameter, an ensemble of unlike learners on ln(value) — gradient-boosted trees and
-  a small multilayer perceptron — whose mean is the estimate;
+- per parameter, an ensemble of two unlike learners on ln(value), whose mean is the
+  estimate: gradient-boosted trees on log10 Rrs of every band and classic band ratios (red
+  edge / red, green / red, blue / green, the phycocyanin trough), missing bands allowed, and
+  a small multilayer perceptron on the band set's log10 Rrs, spectral shape (log Rrs minus
+  its visible mean, free of a gain error) and ratios. The pair was chosen by
+  leave-one-country-out MdSA on GLORIA among boosted trees, extra trees, k-nearest
+  neighbours, perceptrons, country-balanced weights and published algorithms as extra
+  inputs (docs/real_water.md);
 - a 68 % interval from normalised split-conformal calibration on **leave-country-out**
   residuals (the ensemble's spread and the estimate as difficulty covariates), so its
   coverage holds for a water body the model never saw, not only for new rows of known ones;
@@ -113,6 +116,32 @@ def global_features(rrs_olci: np.ndarray, band_set: str) -> np.ndarray:
     return np.hstack([sel, shape, rat])
 
 
+def all_band_features(rrs_olci: np.ndarray) -> np.ndarray:
+    """log10 Rrs of all 19 OLCI bands and every band ratio of :data:`VIS_RATIOS` and
+    :data:`NIR_RATIOS`, NaN where a band is missing (for learners that handle gaps).
+
+    Parameters
+    ----------
+    rrs_olci : ndarray
+        Spectra on the OLCI bands (n, 19) [sr-1].
+
+    Returns
+    -------
+    ndarray
+        (n, 19 + 13) features.
+    """
+    x = np.atleast_2d(np.asarray(rrs_olci, dtype=float))
+    with np.errstate(invalid="ignore"):
+        L = np.where(np.isfinite(x), np.log10(np.maximum(x, RRS_FLOOR)), np.nan)
+    rat = np.column_stack([L[:, _col(a)] - L[:, _col(b)] for a, b in VIS_RATIOS + NIR_RATIOS])
+    return np.hstack([L, rat])
+
+
+#: Which features each learner sees: ``all`` (every band, gaps allowed) or ``set`` (the
+#: band set's complete features).
+MEMBER_VIEWS = {"hgb": "all", "mlp": "set"}
+
+
 def _members(random_state: int) -> dict[str, BaseEstimator]:
     """The ensemble's learners (templates)."""
     return {
@@ -125,13 +154,16 @@ def _members(random_state: int) -> dict[str, BaseEstimator]:
 
 
 class _Ensemble:
-    """Fitted members of one parameter and band set; ln predictions and their spread."""
+    """Fitted members of one parameter and band set; ln predictions of each."""
 
-    def __init__(self, fitted: list[BaseEstimator]):
+    def __init__(self, fitted: list[BaseEstimator], views: list[str]):
         self.fitted = fitted
+        self.views = views
 
-    def predict_all(self, F: np.ndarray) -> np.ndarray:
-        return np.column_stack([np.ravel(m.predict(F)) for m in self.fitted])
+    def predict_all(self, F_set: np.ndarray, F_all: np.ndarray) -> np.ndarray:
+        """(n, n_members) ln predictions from the band set's and the all-band features."""
+        return np.column_stack([np.ravel(m.predict(F_all if v == "all" else F_set))
+                                for m, v in zip(self.fitted, self.views)])
 
 
 class GlobalModel(BaseEstimator):
@@ -191,23 +223,33 @@ class GlobalModel(BaseEstimator):
         self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------------
-    def _templates(self) -> list[BaseEstimator]:
+    def _templates(self) -> list[tuple[str, BaseEstimator]]:
         out = []
         for s in range(int(self.seeds)):
             pool = _members(self.random_state + s)
-            out += [pool[m] for m in self.members]
+            out += [(MEMBER_VIEWS[m], pool[m]) for m in self.members]
         return out
 
-    def _fit_ensemble(self, F: np.ndarray, ly: np.ndarray) -> _Ensemble:
+    def _fit_ensemble(self, F_set: np.ndarray, F_all: np.ndarray, ly: np.ndarray, shared: dict) -> _Ensemble:
+        """Members fitted on the band set's rows; an ``all``-view member is fitted once on
+        every labelled row and shared by the band sets (``shared``: its cache)."""
+        fitted, views = [], []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            fitted = [clone(t).fit(F, ly) for t in self._templates()]
+            for i, (view, template) in enumerate(self._templates()):
+                if view == "all":
+                    if i not in shared:
+                        shared[i] = clone(template).fit(*shared["all_data"])
+                    fitted.append(shared[i])
+                else:
+                    fitted.append(clone(template).fit(F_set, ly))
+                views.append(view)
         for m in fitted:  # the optimiser's state is for training only: keep files small
             last = m[-1] if hasattr(m, "steps") else m
             if isinstance(last, MLPRegressor):
                 last._optimizer = None
                 last._best_coefs = last._best_intercepts = None
-        return _Ensemble(fitted)
+        return _Ensemble(fitted, views)
 
     def fit(self, rrs_olci, values: dict, groups, *, cv: bool = True):
         """Learn from spectra on the OLCI bands.
@@ -241,50 +283,71 @@ class GlobalModel(BaseEstimator):
             raise ValueError(f"no lab values for {sorted(unknown)}")
         self.models_, self.intervals_, self.domains_, self.log_range_, self.cv_ = {}, {}, {}, {}, {}
         self.folds_ = {}
-        for band_set in BAND_SETS:
-            F = global_features(X, band_set)
-            has = np.all(np.isfinite(F), axis=1)
-            if cv and np.unique(g[has]).size >= 3:
-                self.domains_[band_set] = DomainModel(n_splits=min(5, np.unique(g[has]).size),
-                                                      random_state=self.random_state).fit(F[has], groups=g[has])
-            for pid in self.parameters:
-                y = np.asarray(values[pid], dtype=float)
-                rows = has & np.isfinite(y) & (y > 0)
+        A = all_band_features(X)
+        sets = {b: global_features(X, b) for b in BAND_SETS}
+        has = {b: np.all(np.isfinite(sets[b]), axis=1) for b in BAND_SETS}
+        if cv:
+            for band_set in BAND_SETS:
+                if np.unique(g[has[band_set]]).size >= 3:
+                    self.domains_[band_set] = DomainModel(
+                        n_splits=min(5, np.unique(g[has[band_set]]).size),
+                        random_state=self.random_state).fit(sets[band_set][has[band_set]], groups=g[has[band_set]])
+        for pid in self.parameters:
+            y = np.asarray(values[pid], dtype=float)
+            lab = np.isfinite(y) & (y > 0) & has["vis"]
+            if lab.sum() < 30:
+                continue
+            ly_all = np.log(np.where(lab, y, 1.0))
+            self.log_range_[pid] = (float(np.quantile(ly_all[lab], 0.005)), float(np.quantile(ly_all[lab], 0.995)))
+            shared = {"all_data": (A[lab], ly_all[lab])}
+            for band_set in BAND_SETS:
+                rows = lab & has[band_set]
                 if rows.sum() < 30:
                     continue
-                Fr, ly, gr = F[rows], np.log(y[rows]), g[rows]
-                self.models_[_key(pid, band_set)] = self._fit_ensemble(Fr, ly)
-                self.log_range_.setdefault(pid, (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995))))
-                if cv:
-                    self._cross_validate(pid, band_set, Fr, ly, gr, np.flatnonzero(rows))
+                self.models_[_key(pid, band_set)] = self._fit_ensemble(sets[band_set][rows], A[rows],
+                                                                       ly_all[rows], shared)
+            if cv:
+                self._cross_validate(pid, sets, has, A, ly_all, lab, g)
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _cross_validate(self, pid, band_set, F, ly, g, rows) -> None:
+    def _cross_validate(self, pid, sets, has, A, ly, lab, g) -> None:
         """Leave-one-group-out predictions of the groups large enough to judge on, and the
-        interval calibrated on them."""
-        names, counts = np.unique(g, return_counts=True)
+        interval of each band set calibrated on them."""
+        names, counts = np.unique(g[lab], return_counts=True)
         held_groups = (names[counts >= self.min_group] if self.holdout is None
                        else np.array(sorted(set(map(str, self.holdout)))))
         if held_groups.size < 3:
             return
-        held = np.full((ly.size, len(self._templates())), np.nan)
+        n_members = len(self._templates())
+        held = {b: np.full((g.size, n_members), np.nan) for b in BAND_SETS}
         for name in held_groups:
-            te = g == name
-            if not te.any():
-                if self.keep_folds:  # no lab value of this parameter in the group
-                    self.folds_[_key(pid, band_set, name)] = self.models_[_key(pid, band_set)]
+            te, tr = lab & (g == name), lab & (g != name)
+            shared = {"all_data": (A[tr], ly[tr])}
+            for band_set in BAND_SETS:
+                key = _key(pid, band_set)
+                if key not in self.models_:
+                    continue
+                if not te.any():
+                    if self.keep_folds:  # no lab value of this parameter in the group
+                        self.folds_[_key(pid, band_set, name)] = self.models_[key]
+                    continue
+                rows = tr & has[band_set]
+                ens = self._fit_ensemble(sets[band_set][rows], A[rows], ly[rows], shared)
+                mine = te & has[band_set]
+                if mine.any():
+                    held[band_set][mine] = ens.predict_all(sets[band_set][mine], A[mine])
+                if self.keep_folds:
+                    self.folds_[_key(pid, band_set, name)] = ens
+        for band_set in BAND_SETS:
+            ok = np.all(np.isfinite(held[band_set]), axis=1)
+            if ok.sum() < 10:
                 continue
-            ens = self._fit_ensemble(F[~te], ly[~te])
-            held[te] = ens.predict_all(F[te])
-            if self.keep_folds:
-                self.folds_[_key(pid, band_set, name)] = ens
-        ok = np.all(np.isfinite(held), axis=1)
-        if ok.sum() < 10:
-            return
-        self.cv_[_key(pid, band_set)] = {"rows": rows[ok], "members": held[ok], "truth": ly[ok], "group": g[ok]}
-        self.intervals_[_key(pid, band_set)] = ConformalInterval(level=self.level).fit(
-            ly[ok] - held[ok].mean(axis=1), self._difficulty(held[ok]))
+            members = held[band_set][ok]
+            self.cv_[_key(pid, band_set)] = {"rows": np.flatnonzero(ok), "members": members,
+                                             "truth": ly[ok], "group": g[ok]}
+            self.intervals_[_key(pid, band_set)] = ConformalInterval(level=self.level).fit(
+                ly[ok] - members.mean(axis=1), self._difficulty(members))
 
     @staticmethod
     def _difficulty(member_preds: np.ndarray) -> np.ndarray:
@@ -332,6 +395,7 @@ class GlobalModel(BaseEstimator):
     def predict_olci(self, olci: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
         """:meth:`predict` for spectra already on the OLCI bands (n, 19) [sr-1]."""
         n = olci.shape[0]
+        A = all_band_features(olci)
         feats = {b: global_features(olci, b) for b in BAND_SETS}
         use = {b: np.all(np.isfinite(feats[b]), axis=1) for b in BAND_SETS}
         use["vis"] &= ~use["full"]
@@ -345,7 +409,7 @@ class GlobalModel(BaseEstimator):
                 ens = self.models_.get(_key(pid, band_set))
                 if ens is None or not rows.any():
                     continue
-                P = ens.predict_all(feats[band_set][rows])
+                P = ens.predict_all(feats[band_set][rows], A[rows])
                 lp = P.mean(axis=1)
                 res["value"][rows] = np.exp(lp)
                 interval = self.intervals_.get(_key(pid, band_set))
@@ -459,4 +523,7 @@ def resolve_global(label: str) -> GlobalModel:
 
 
 if __name__ == "__main__":  # python -m hsiwq.models.global_model: rebuild the bundled model
-    print(json.dumps(build_global_model(), indent=2))
+    # through the package's module, so the file names hsiwq.models.global_model's classes
+    from hsiwq.models import global_model as _module
+
+    print(json.dumps(_module.build_global_model(), indent=2))

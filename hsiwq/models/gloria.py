@@ -49,6 +49,10 @@ OLCI_BANDS: tuple[tuple[float, float], ...] = (
     (900.0, 10.0))
 
 
+#: How far a band centre may lie beyond the input spectrum's ends and still be estimated [nm].
+EDGE_NM = 2.5
+
+
 @dataclass(frozen=True)
 class RealMatchups:
     """Real spectra with lab values.
@@ -134,9 +138,12 @@ def band_average(rrs: np.ndarray, wavelength_nm: np.ndarray,
     -------
     ndarray
         (n, len(bands)) [sr-1]: the mean of the input over [centre ± width/2] (linear
-        interpolation onto an even grid of about 0.5 nm spanning the band, so that coarse inputs give the
-        interpolated value); NaN where the input does not cover a band or a sample there is
-        not finite. An input already on the target centres is returned unchanged.
+        interpolation onto an even grid of about 0.5 nm spanning the band, so that coarse
+        inputs give the interpolated value); a band the input covers only in part (a camera
+        starting at 400 nm and OLCI's 392.5–407.5 nm band) is averaged over the part
+        covered, one whose centre lies more than :data:`EDGE_NM` beyond the input is NaN, as
+        is a band where a contributing sample is not finite. An input already on the target
+        centres is returned unchanged.
 
     References
     ----------
@@ -149,11 +156,16 @@ def band_average(rrs: np.ndarray, wavelength_nm: np.ndarray,
     if wl.size == centres.size and np.allclose(wl, centres, atol=0.6):
         return x.copy()
     out = np.full((x.shape[0], len(bands)), np.nan)
+    if wl.size < 2:
+        return out
     for j, (c, w) in enumerate(bands):
-        lo, hi = c - w / 2.0, c + w / 2.0
-        if wl.size < 2 or wl[0] > lo + 1.0 or wl[-1] < hi - 1.0:
+        if c < wl[0] - EDGE_NM or c > wl[-1] + EDGE_NM:
             continue
-        grid = np.linspace(lo, hi, max(2, int(round(w / 0.5)) + 1))
+        lo, hi = max(c - w / 2.0, wl[0]), min(c + w / 2.0, wl[-1])
+        if hi <= lo:  # the centre lies just beyond the input: its nearest value
+            out[:, j] = x[:, 0] if c < wl[0] else x[:, -1]
+            continue
+        grid = np.linspace(lo, hi, max(2, int(round((hi - lo) / 0.5)) + 1))
         k = np.searchsorted(wl, grid).clip(1, wl.size - 1)
         t = ((grid - wl[k - 1]) / (wl[k] - wl[k - 1])).clip(0.0, 1.0)
         vals = x[:, k - 1] * (1.0 - t) + x[:, k] * t
