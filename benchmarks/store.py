@@ -1,6 +1,7 @@
 """Store benchmark: a year of minute data for one site, then appends, reads and bytes.
 
-Usage: ``python -m benchmarks.store [--months 12] [--bands 200] [--repeat 5] [--layouts]``.
+Usage: ``python -m benchmarks.store [--months 12] [--bands 200] [--repeat 5] [--layouts]``;
+``python -m benchmarks.store --checksums`` measures only what the store's checksums cost.
 
 The year (525,600 records) is bulk-loaded month by month through the store's own API
 (``SiteStore.write_batch`` of a columnar batch, then ``compact``), not by 525,600 appends.
@@ -180,6 +181,66 @@ def layout_study(tmp: Path, bands: int, repeat: int) -> list[tuple[str, dict]]:
     return rows
 
 
+def _checksums_off():
+    """A context in which CRC-32C costs nothing (a constant): the baseline of
+    :func:`checksum_cost` (same objects written and read, no checksum computed)."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    from hsiwq.store import batch, integrity, parts
+
+    stack = ExitStack()
+    for module in (batch, integrity, parts):
+        stack.enter_context(mock.patch.object(module, "crc32c", lambda data: 0))
+    return stack
+
+
+def checksum_cost(tmp: Path, bands: int, repeat: int) -> list[tuple[str, float, float]]:
+    """Seconds with and without checksums, same process: compaction of a month, reads of
+    it, appends, a read through 200 journal entries, and ``store-info --verify``."""
+    from hsiwq.store import Policy, SiteStore
+    from hsiwq.store.fsck import verify
+
+    rng = np.random.default_rng(3)
+    batch = month_batch(np.datetime64("2026-07-01T00:00"), np.datetime64("2026-08-01T00:00"), bands, rng)
+    timings: dict[str, dict[bool, float]] = {}
+    for run, checks in enumerate((True, False, True, False)):  # interleaved: drifts hit both
+        root = tmp / f"crc{run}.zarr"
+        with (_checksums_off() if not checks else _null()):
+            store = SiteStore(root, policy=Policy(maintain_probability=0))
+
+            def build(store=store):
+                store.write_batch(batch)
+                store.compact(full=True)
+
+            got = {"compact a month (44,640 rows, 200 bands)": _best(build, 1),
+                   "read one column of the month": _best(lambda: store.read(
+                       quantities=["chl_a"], with_rrs=False, labels=[]), repeat),
+                   "read the whole month with spectra": _best(lambda: store.read(), 1)}
+            times = []
+            for i in range(200):
+                rec = one_record(i, bands)
+                t0 = time.perf_counter()
+                store.write(rec)
+                times.append(time.perf_counter() - t0)
+            got["append one record (median of 200)"] = float(np.median(times))
+            got["read one column through 200 journal entries"] = _best(lambda: store.read(
+                quantities=["chl_a"], with_rrs=False, labels=[]), repeat)
+            if checks:
+                got["store-info --verify of the store"] = _best(lambda: verify(store), 1)
+        for k, v in got.items():
+            slot = timings.setdefault(k, {})
+            slot[checks] = min(v, slot.get(checks, np.inf))
+        shutil.rmtree(root)
+    return [(k, v[True], v.get(False, np.nan)) for k, v in timings.items()]
+
+
+def _null():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -190,7 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--layouts", action="store_true", help="also compare chunkings on one month")
     ap.add_argument("--dir", help="work folder (default: a temporary one)")
+    ap.add_argument("--checksums", action="store_true",
+                    help="only the cost of checksums: each step with and without them")
     args = ap.parse_args(argv)
+    if args.checksums:
+        print(f"hsiwq store checksum cost — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
+              f"one month of minute data, {args.bands} bands, best of 2 runs of each")
+        with tempfile.TemporaryDirectory(dir=args.dir) as td:
+            print(f"{'step':48s} {'with s':>9s} {'without s':>9s} {'ratio':>6s}")
+            for name, on, off in checksum_cost(Path(td), args.bands, args.repeat):
+                print(f"{name:48s} {on:9.4f} {off:9.4f} {on / off if off == off else float('nan'):6.2f}")
+        return 0
     print(f"hsiwq store benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
           f"{args.months} months of minute data, {args.bands} bands, best of {args.repeat}")
     with tempfile.TemporaryDirectory(dir=args.dir) as td:

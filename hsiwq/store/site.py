@@ -436,6 +436,8 @@ class SiteStore:
         if _legacy_version(self.objects) == 1:
             self._convert_v1()
         self._check_readable()
+        if b"hsiwq_read_with" not in self.objects.get("zarr.json"):  # a store made before it
+            self.objects.put("zarr.json", self._root_meta())
         for prefix in ("journal", "segments", "heads"):
             self.objects.sweep_tmp(prefix)
         for _ in range(_READ_ATTEMPTS):
