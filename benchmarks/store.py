@@ -77,6 +77,17 @@ def one_record(i: int, bands: int):
                   rrs=np.full(bands, 0.01, "float32"), wavelength=np.linspace(400, 900, bands))
 
 
+def _append_s(store, minutes: range, bands: int) -> np.ndarray:
+    """Seconds taken by each ``write`` of :func:`one_record` for ``minutes``."""
+    times = []
+    for i in minutes:
+        rec = one_record(i, bands)
+        t0 = time.perf_counter()
+        store.write(rec)
+        times.append(time.perf_counter() - t0)
+    return np.array(times)
+
+
 def build_year(root: Path, months: int, bands: int, layout=None) -> tuple[float, int]:
     """Bulk-load ``months`` of minute data; returns (seconds, rows)."""
     from hsiwq.store import Policy, SiteStore
@@ -119,26 +130,13 @@ def bench(root: Path, months: int, bands: int, repeat: int) -> dict:
     out["read_param_year_with_labels_s"] = _best(
         lambda: store.read(quantities=["chl_a"], with_rrs=False), repeat)
     # appends (pure write path, no maintenance), best and distribution
-    times = []
-    for i in range(200):
-        rec = one_record(i, bands)
-        t0 = time.perf_counter()
-        store.write(rec)
-        times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1000
+    ms = _append_s(store, range(200), bands) * 1000
     out["append_ms_best"], out["append_ms_median"] = float(ms.min()), float(np.median(ms))
     out["append_ms_p99"], out["append_ms_max"] = float(np.percentile(ms, 99)), float(ms.max())
     # read with a 200-entry journal pending (worst case before maintenance)
     out["read_param_year_journal200_s"] = _best(read, repeat)
     # appends with the default policy (the write path folds and compacts by itself)
-    auto = SiteStore(root)
-    times = []
-    for i in range(200, 3200):
-        rec = one_record(i, bands)
-        t0 = time.perf_counter()
-        auto.write(rec)
-        times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1000
+    ms = _append_s(SiteStore(root), range(200, 3200), bands) * 1000
     out["auto_append_ms_median"], out["auto_append_ms_mean"] = float(np.median(ms)), float(ms.mean())
     out["auto_append_ms_p99"], out["auto_append_ms_max"] = float(np.percentile(ms, 99)), float(ms.max())
     out["read_param_year_after_auto_s"] = _best(read, repeat)
@@ -217,13 +215,7 @@ def checksum_cost(tmp: Path, bands: int, repeat: int) -> list[tuple[str, float, 
                    "read one column of the month": _best(lambda: store.read(
                        quantities=["chl_a"], with_rrs=False, labels=[]), repeat),
                    "read the whole month with spectra": _best(lambda: store.read(), 1)}
-            times = []
-            for i in range(200):
-                rec = one_record(i, bands)
-                t0 = time.perf_counter()
-                store.write(rec)
-                times.append(time.perf_counter() - t0)
-            got["append one record (median of 200)"] = float(np.median(times))
+            got["append one record (median of 200)"] = float(np.median(_append_s(store, range(200), bands)))
             got["read one column through 200 journal entries"] = _best(lambda: store.read(
                 quantities=["chl_a"], with_rrs=False, labels=[]), repeat)
             if checks:

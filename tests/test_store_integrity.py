@@ -98,46 +98,31 @@ def _garbage(path: Path) -> None:
     path.write_bytes(np.random.default_rng(7).bytes(max(64, path.stat().st_size)))
 
 
-def truncated_chunk(root: Path) -> Path:
-    p = _part_in_force(root) / "chl_a" / "c" / "0"
-    _truncate(p)
-    return p
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
 
 
-def truncated_journal(root: Path) -> Path:
-    p = sorted(root.glob("journal/*.npz"))[0]
-    _truncate(p)
-    return p
+def _damage(name: str, pick, how):
+    """A kind of damage: ``how`` applied to the file ``pick(root)``; returns that file."""
+    def damage(root: Path) -> Path:
+        path = pick(root)
+        how(path)
+        return path
+    damage.__name__ = name
+    return damage
 
 
-def empty_journal(root: Path) -> Path:
-    p = sorted(root.glob("journal/*.npz"))[0]
-    p.write_bytes(b"")
-    return p
+def _first(pattern: str):
+    return lambda root: sorted(root.glob(pattern))[0]
 
 
-def garbage_journal(root: Path) -> Path:
-    p = sorted(root.glob("journal/*.npz"))[0]
-    _garbage(p)
-    return p
-
-
-def truncated_segment(root: Path) -> Path:
-    p = sorted(root.glob("segments/*.npz"))[0]
-    _truncate(p)
-    return p
-
-
-def garbage_root(root: Path) -> Path:
-    p = root / "zarr.json"
-    _garbage(p)
-    return p
-
-
-def truncated_head(root: Path) -> Path:
-    p = _newest_head(root)
-    _truncate(p)
-    return p
+truncated_chunk = _damage("truncated_chunk", lambda r: _part_in_force(r) / "chl_a" / "c" / "0", _truncate)
+truncated_journal = _damage("truncated_journal", _first("journal/*.npz"), _truncate)
+empty_journal = _damage("empty_journal", _first("journal/*.npz"), _empty)
+garbage_journal = _damage("garbage_journal", _first("journal/*.npz"), _garbage)
+truncated_segment = _damage("truncated_segment", _first("segments/*.npz"), _truncate)
+garbage_root = _damage("garbage_root", lambda r: r / "zarr.json", _garbage)
+truncated_head = _damage("truncated_head", _newest_head, _truncate)
 
 
 def deleted_part(root: Path) -> Path:

@@ -43,6 +43,7 @@ def run(capsys, *args):
     return exc.value.code or 0, out.out
 
 
+@pytest.mark.filterwarnings("ignore:Object at .* is not recognized:UserWarning")  # plain open_zarr
 def test_open_dataset_returns_every_row_of_series(home, capsys):
     root = Workspace.resolve().store_path("lake-a")
     fill(root)

@@ -233,10 +233,13 @@ class ObjectStore:
             shutil.rmtree(self.path(dst), ignore_errors=True)  # the rest of a cut move
             os.rename(self.path(src), self.path(dst))
             return
-        try:
-            self.fs.mv(self.path(src), self.path(dst), recursive=True)
-        except FileNotFoundError:
-            pass
+        base = self.path(src)
+        self.fs.invalidate_cache(base)
+        srcs = [p for p in self.fs.find(base) if p == base or p.startswith(base + "/")]
+        if not srcs:
+            return
+        self.fs.copy(srcs, [self.path(dst) + p[len(base):] for p in srcs])
+        self.fs.rm(srcs)
 
     def sweep_tmp(self, prefix: str, older_than_s: float = 600.0) -> int:
         """Local only: remove temporary files left by killed writers; returns how many."""
