@@ -185,10 +185,10 @@ def _checksums_off():
     from contextlib import ExitStack
     from unittest import mock
 
-    from hsiwq.store import batch, integrity, parts
+    from hsiwq.store import batch, integrity
 
     stack = ExitStack()
-    for module in (batch, integrity, parts):
+    for module in (batch, integrity):
         stack.enter_context(mock.patch.object(module, "crc32c", lambda data: 0))
     return stack
 

@@ -325,3 +325,21 @@ def test_old_stores_read_unverified(stores, capsys):
     code, out, _ = run(capsys, "store-info", "--site", SITE, "--verify")
     assert code == 0 and "unverified" in out
     assert os.path.exists(root / "zarr.json")
+
+
+def test_console_script_prints_one_line(stores):
+    """The installed command itself (a child process): exit 2, one line on stderr, nothing
+    on stdout."""
+    import subprocess
+    import sys
+
+    from .conftest import cli_env
+
+    root, _ = stores
+    damaged = truncated_chunk(root)
+    home = root.parent.parent
+    proc = subprocess.run([sys.executable, "-m", "hsiwq", "series", "--site", SITE, "--param",
+                           "chl_a"], capture_output=True, text=True, env=cli_env(home), timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert str(damaged.relative_to(root)) in proc.stderr and "truncated" in proc.stderr

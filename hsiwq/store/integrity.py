@@ -4,7 +4,8 @@ Every object the store commits is covered by a CRC-32C (Castagnoli) checksum:
 
 - a *batch* object (journal entry, segment) carries its own length and checksum in its
   first bytes (see :func:`hsiwq.store.batch.pack`);
-- a *part* (a Zarr group written whole) has a manifest, ``<part>/manifest.json``, listing the
+- a *part* (a Zarr group written whole; any group of objects, see :func:`with_manifest`)
+  has a manifest, ``<part>/manifest.json``, listing the
   size and checksum of every object of the part; the head that commits the part records the
   checksum of the manifest, so the manifest itself is verified;
 - a *head* carries the checksum of its own content.
@@ -67,6 +68,18 @@ def manifest_bytes(objects: Mapping[str, bytes]) -> bytes:
     return json.dumps({"format": MANIFEST_FORMAT, "algorithm": "crc32c",
                        "objects": {k: [len(v), crc32c(v)] for k, v in sorted(objects.items())}},
                       separators=(",", ":")).encode()
+
+
+def with_manifest(objects: dict[str, bytes]) -> int:
+    """Add the manifest of a group of objects (relative keys) to it; returns the manifest's
+    checksum, to be recorded where the group is committed (a head entry).
+
+    Any new kind of multi-object data (e.g. a Zarr group of maps) written through this and
+    read through :class:`hsiwq.store.parts._PartReader` is verified like a part.
+    """
+    data = manifest_bytes(objects)
+    objects[MANIFEST] = data
+    return crc32c(data)
 
 
 def parse_manifest(data: bytes | None, crc: int) -> dict[str, tuple[int, int]]:

@@ -29,8 +29,8 @@ import numcodecs
 import numpy as np
 
 from .batch import Batch, quantity_dtype
-from .integrity import (MANIFEST, Damage, DamagedObject, check, crc32c, manifest_bytes,
-                        parse_manifest, seal)
+from .integrity import (MANIFEST, Damage, DamagedObject, check, parse_manifest, seal,
+                        with_manifest)
 from .objects import ObjectStore
 from .schema import LABELS, QUANTITIES, RRS_STANDARD_NAME, flag_meaning, label_attrs, quantity_attrs
 
@@ -207,10 +207,9 @@ def write_part(objects: ObjectStore, key: str, batch: Batch, *, site: str = "",
                       "time_coverage_end": str(np.datetime64(end, "s")) + "Z",
                       "comment": "one immutable monthly part of an hsiwq site store; read the "
                                  "whole series with hsiwq.store.open_series()"})
-    manifest = manifest_bytes(group)
-    group[MANIFEST] = manifest
+    manifest = with_manifest(group)
     objects.put_many({f"{key}/{k}": v for k, v in group.items()})
-    return {"key": key, "start": start, "end": end, "rows": n, "manifest": crc32c(manifest)}
+    return {"key": key, "start": start, "end": end, "rows": n, "manifest": manifest}
 
 
 class _PartReader:
