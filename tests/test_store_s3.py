@@ -81,7 +81,7 @@ def test_sigkill_and_concurrent_writers_on_s3(s3, capsys):
 def test_damage_is_named_on_s3(s3):
     """Checksums on object storage: a truncated chunk of a part and a truncated journal
     object each fail the read naming the object; putting them back reads right; a second
-    compaction moves the superseded part to stale/."""
+    compaction deletes the superseded part (no stale/ copy on object storage)."""
     from hsiwq.errors import StoreError
     from hsiwq.store.fsck import verify
 
@@ -97,7 +97,7 @@ def test_damage_is_named_on_s3(s3):
     expected = store.read()["chl_a"].values.tolist()
     assert expected == pytest.approx([0.0, 1.001, 2.001, 3.0, 9.0])
     fs, objects = store.objects.fs, store.objects
-    assert len(objects.list("stale")) == 1 and len(objects.list("parts")) == 1
+    assert not objects.list("stale") and len(objects.list("parts")) == 1
     part = f"parts/{objects.list('parts')[0]}"
     journal = f"journal/{objects.list('journal')[0]}"
     for key in (f"{part}/chl_a/c/0", journal):

@@ -500,7 +500,8 @@ class SiteStore:
         still be writing).
 
         Parts that only the previous head uses move to ``stale/`` with a ``STALE`` marker:
-        not in force, kept until the next compaction as copies for repairs. Heads older than
+        not in force, kept until the next compaction as copies for repairs (on object
+        storage, where a move copies every object, they are deleted instead). Heads older than
         the previous one, stale parts it no longer holds, parts of older heads and parts no
         head names (after :data:`ORPHAN_GRACE_NS`) are deleted.
         """
@@ -526,7 +527,9 @@ class SiteStore:
                 continue
             if key in in_force:
                 continue
-            if key in previous:
+            if key in previous and not self.objects.local:
+                self.objects.delete_tree(key)  # a move would copy every object: not kept
+            elif key in previous:
                 self.objects.move_tree(key, f"stale/{name}")
                 self.objects.put(f"stale/{name}/STALE", (
                     f"Superseded by heads/{gen:012d}.json: this part is NOT in force (its rows "
