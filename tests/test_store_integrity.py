@@ -345,3 +345,11 @@ def test_console_script_prints_one_line(stores):
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1
     assert str(damaged.relative_to(root)) in proc.stderr and "truncated" in proc.stderr
+
+
+def test_compact_every_site_goes_on_past_a_broken_one(stores, capsys):
+    root, truth = stores
+    damaged = truncated_journal(root)
+    code, out, err = run(capsys, "compact")  # every site with a store
+    assert code == 2 and f"{OTHER}: generation 1" in out and SITE not in out
+    _one_line_naming(err, damaged, root)

@@ -162,9 +162,17 @@ def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
         sites = tuple(sorted(p.name[:-5] for p in store_dir.glob("*.zarr"))) if store_dir.is_dir() else ()
         if not sites:
             raise StoreError(store_dir, "no site stores here")
+    failed: list[StoreError] = []
     for site in sites:
         store = _store(obj, site, root, storage_option)
-        result = store.compact(full=full)
+        try:
+            result = store.compact(full=full)
+        except StoreError as exc:  # one broken site does not stop the others
+            if len(sites) == 1:
+                raise
+            click.echo(f"hsiwq: error: {exc}", err=True)
+            failed.append(exc)
+            continue
         stats = store.stats()
         gen = result["generation"]
         state = ("another compaction committed first; nothing changed" if gen is None
@@ -172,6 +180,8 @@ def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
         click.echo(f"{site}: {state}; {result['merged_rows']} recent rows merged, "
                    f"{result['parts_written']} month(s) rewritten; {stats['compacted_rows']} rows, "
                    f"{stats['bytes'] / 1e6:.2f} MB")
+    if failed:
+        sys.exit(2)
 
 
 @click.command("store-info")
