@@ -19,7 +19,7 @@ Two questions, each against baselines fitted in the same run (docs/models.md, "R
 Every spectrum is kept (GLORIA-flagged ones too); a country whose spectra miss the NIR bands
 is calibrated on the bands all its spectra have.
 
-Usage: ``python -m benchmarks.real [--folds 5] [--out FILE.json]``.
+Usage: ``python -m benchmarks.real [--folds 5] [--part all|no-model|calibrated] [--out FILE.json]``.
 """
 
 from __future__ import annotations
@@ -325,7 +325,7 @@ class RealBenchmark:
         return "\n".join(lines)
 
 
-def run(min_samples: int = 60, folds: int = 5, log=print) -> RealBenchmark:
+def run(min_samples: int = 60, folds: int = 5, log=print, parts=("no-model", "calibrated")) -> RealBenchmark:
     """Both parts on the bundled GLORIA matchups."""
     from hsiwq.models.gloria import load_gloria
     from hsiwq.models.global_model import GlobalModel
@@ -337,8 +337,8 @@ def run(min_samples: int = 60, folds: int = 5, log=print) -> RealBenchmark:
     log(f"GLORIA: {len(data)} spectra, {len(set(data.country))} countries; held out in turn: {', '.join(held)}")
     gm = GlobalModel(holdout=held, keep_folds=True).fit(data.rrs, data.values, data.country)
     log(f"global model, leave-one-country-out: {time.perf_counter() - t0:.0f} s")
-    part1 = no_regional_model(data, gm, countries, log)
-    part2 = calibrated(data, gm, held, folds, log)
+    part1 = no_regional_model(data, gm, countries, log) if "no-model" in parts else []
+    part2 = calibrated(data, gm, held, folds, log) if "calibrated" in parts else []
     part2 = [c for c in part2 if c.country in countries[c.parameter]]
     return RealBenchmark(part1, part2, time.perf_counter() - t0)
 
@@ -347,10 +347,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--min-samples", type=int, default=60)
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--part", choices=("all", "no-model", "calibrated"), default="all")
     ap.add_argument("--out", default=None, help="write the summary and cells as JSON here")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    bench = run(args.min_samples, args.folds, log=lambda s: print(s, flush=True))
+    parts = ("no-model", "calibrated") if args.part == "all" else (args.part,)
+    bench = run(args.min_samples, args.folds, log=lambda s: print(s, flush=True), parts=parts)
     print(bench.markdown())
     print(json.dumps(bench.summary(), indent=2))
     if args.out:

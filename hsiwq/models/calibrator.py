@@ -91,6 +91,8 @@ class CalibrationOutcome:
 #: Fewest training rows of a CV fold (fewer: the fold gives no held-out predictions; PLS
 #: with 10 components needs more rows than components).
 MIN_FOLD_ROWS = 12
+#: Fewest held-out predictions a parameter needs (its interval is calibrated on them).
+MIN_HELD_OUT = 10
 
 
 def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -171,6 +173,9 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
         else:
             regressor = clone(candidates[chosen]).fit(Zr, ly)
         honest = _selection_aware(oofs, ly, sub_folds, names, rule)
+        if np.sum(np.isfinite(honest)) < MIN_HELD_OUT:
+            return pid, None, f"{int(np.sum(np.isfinite(honest)))} held-out predictions (folds too small; " \
+                              f"at least {MIN_HELD_OUT} needed to calibrate the interval)"
         difficulty = [honest] + ([chi2[rows]] if chi2 is not None else [])
         interval = ConformalInterval(level=level).fit(ly - honest, np.column_stack(difficulty))
         log_range = (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995)))
@@ -397,7 +402,7 @@ class RegionCalibrator(BaseEstimator):
         n_spectral = sum(1 for n in features.feature_names_out_ if n.startswith(("L_", "dL_")))
         candidates = make_candidates(F.shape[1], P.shape[1] + G.shape[1] + O.shape[1],
                                      n_physics=P.shape[1] + G.shape[1],
-                                     n_spectral=n_spectral, random_state=self.random_state)
+                                     n_spectral=n_spectral, n_level=grid.size, random_state=self.random_state)
         chi2 = P[:, -1] if physics is not None else None
 
         #: column of the design matrix by (candidate, parameter) where a physics feature
@@ -432,7 +437,11 @@ class RegionCalibrator(BaseEstimator):
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
         models, reports = {}, {}
-        for pid, chosen, reg, interval, log_range, metrics, truth, oof, secs in results:
+        for res in results:
+            if res[1] is None:  # too few held-out predictions
+                skipped[res[0]] = res[2]
+                continue
+            pid, chosen, reg, interval, log_range, metrics, truth, oof, secs = res
             n_train = int(truth.size)
             models[pid] = ParameterModel(pid, stages, chosen, reg, interval, log_range, n_train)
             y = Y[:, ids.index(pid)]
