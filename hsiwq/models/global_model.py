@@ -160,10 +160,11 @@ class _Ensemble:
         self.fitted = fitted
         self.views = views
 
-    def predict_all(self, F_set: np.ndarray, F_all: np.ndarray) -> np.ndarray:
-        """(n, n_members) ln predictions from the band set's and the all-band features."""
+    def predict_all(self, F_set: np.ndarray, F_all: np.ndarray, views=None) -> np.ndarray:
+        """(n, n_members) ln predictions from the band set's and the all-band features (only
+        the members of ``views``, when given)."""
         return np.column_stack([np.ravel(m.predict(F_all if v == "all" else F_set))
-                                for m, v in zip(self.fitted, self.views)])
+                                for m, v in zip(self.fitted, self.views) if views is None or v in views])
 
 
 class GlobalModel(BaseEstimator):
@@ -390,6 +391,33 @@ class GlobalModel(BaseEstimator):
         out.intervals_, out.domains_, out.cv_, out.folds_ = {}, {}, {}, {}
         out.log_range_ = dict(self.log_range_)
         out.n_features_in_ = self.n_features_in_
+        return out
+
+    def estimate(self, rrs, wavelength_nm, views=("set",)) -> dict[str, np.ndarray]:
+        """Point estimates only, from the members of ``views`` (default: the perceptron):
+        the cheap path of a regional model's prior stage, which runs on every spectrum the
+        region's models see (boosted trees cost ~0.2 s per 10⁵ spectra and parameter).
+
+        Returns
+        -------
+        dict of str to ndarray
+            parameter → estimate (n,) [catalogue unit], NaN where the bands are missing.
+        """
+        check_is_fitted(self, "models_")
+        olci = band_average(rrs, wavelength_nm)
+        feats = {b: global_features(olci, b) for b in BAND_SETS}
+        use = {b: np.all(np.isfinite(feats[b]), axis=1) for b in BAND_SETS}
+        use["vis"] &= ~use["full"]
+        A = all_band_features(olci) if views is None or "all" in views else None
+        out = {}
+        for pid in self.parameters:
+            v = np.full(olci.shape[0], np.nan)
+            for band_set in BAND_SETS:
+                rows, ens = use[band_set], self.models_.get(_key(pid, band_set))
+                if ens is not None and rows.any():
+                    P = ens.predict_all(feats[band_set][rows], None if A is None else A[rows], views)
+                    v[rows] = np.exp(P.mean(axis=1))
+            out[pid] = v
         return out
 
     def predict_olci(self, olci: np.ndarray) -> dict[str, dict[str, np.ndarray]]:

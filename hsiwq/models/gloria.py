@@ -24,6 +24,7 @@ References
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,9 +156,38 @@ def band_average(rrs: np.ndarray, wavelength_nm: np.ndarray,
     centres = np.array([c for c, _ in bands])
     if wl.size == centres.size and np.allclose(wl, centres, atol=0.6):
         return x.copy()
-    out = np.full((x.shape[0], len(bands)), np.nan)
-    if wl.size < 2:
-        return out
+    W = _band_weights(tuple(wl.tolist()), tuple(bands))  # (n_wavelength, n_band), linear
+    out = np.where(np.isfinite(x), x, 0.0) @ W
+    covered = np.any(W != 0.0, axis=0)
+    out[:, ~covered] = np.nan
+    bad = ~np.isfinite(x)
+    if bad.any():  # NaN where a contributing sample is not finite
+        out[(bad.astype(float) @ (W != 0.0).astype(float)) > 0] = np.nan
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _band_weights(wl: tuple[float, ...], bands: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """Weights W with band means = spectra @ W (the interpolate-and-average of
+    :func:`band_average` is linear in the spectrum: its columns are the images of the unit
+    spectra)."""
+    w = np.asarray(wl, dtype=float)
+    W = np.zeros((w.size, len(bands)))
+    if w.size < 2:
+        return W
+    for j, (c, width) in enumerate(bands):
+        if c < w[0] - EDGE_NM or c > w[-1] + EDGE_NM:
+            continue
+        lo, hi = max(c - width / 2.0, w[0]), min(c + width / 2.0, w[-1])
+        if hi <= lo:  # the centre lies just beyond the input: its nearest value
+            W[0 if c < w[0] else -1, j] = 1.0
+            continue
+        grid = np.linspace(lo, hi, max(2, int(round((hi - lo) / 0.5)) + 1))
+        k = np.searchsorted(w, grid).clip(1, w.size - 1)
+        t = ((grid - w[k - 1]) / (w[k] - w[k - 1])).clip(0.0, 1.0)
+        np.add.at(W[:, j], k - 1, (1.0 - t) / grid.size)
+        np.add.at(W[:, j], k, t / grid.size)
+    return W
     for j, (c, w) in enumerate(bands):
         if c < wl[0] - EDGE_NM or c > wl[-1] + EDGE_NM:
             continue

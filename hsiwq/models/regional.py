@@ -163,13 +163,16 @@ def prior_columns(prior, rrs: np.ndarray, wavelength_nm: np.ndarray) -> np.ndarr
     Returns
     -------
     ndarray
-        (n, len(prior.parameters)); NaN where the spectra do not cover its bands.
+        (n, len(prior.parameters)); NaN where the spectra do not cover its bands. The
+        estimates are the global model's perceptron's (:meth:`GlobalModel.estimate`): the
+        stage runs on every spectrum the regional models see, and its boosted trees would
+        cost more than the rest of the prediction.
     """
     if rrs.shape[0] == 0:
         return np.zeros((0, len(prior.parameters)))
-    pred = prior.predict(rrs, wavelength_nm)
+    pred = prior.estimate(rrs, wavelength_nm)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.column_stack([np.log(pred[p]["value"]) for p in prior.parameters])
+        return np.column_stack([np.log(pred[p]) for p in prior.parameters])
 
 
 class ParameterModel:
