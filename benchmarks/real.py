@@ -190,7 +190,7 @@ def _country_bands(rrs: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(rrs), axis=0)
 
 
-def calibrated(data, gm, countries: list[str], folds: int, log=print) -> list[Cell]:
+def calibrated(data, gm, countries: list[str], folds: int, log=print, **calibrator_params) -> list[Cell]:
     """Part 2: within each country, folds by campaign date."""
     from sklearn.model_selection import GroupKFold
 
@@ -215,7 +215,8 @@ def calibrated(data, gm, countries: list[str], folds: int, log=print) -> list[Ce
         for k, (tr, te) in enumerate(GroupKFold(n_splits, shuffle=True, random_state=0).split(X, groups=dates)):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cal = RegionCalibrator(parameters=PARAMETERS, prior=prior, random_state=k).fit(
+                cal = RegionCalibrator(parameters=PARAMETERS, prior=prior, random_state=k,
+                                       **calibrator_params).fit(
                     X[tr], Y[tr], wavelength_nm=wl, groups=dates[tr])
             for j, pid in enumerate(PARAMETERS):
                 y = Y[:, j]
@@ -325,7 +326,8 @@ class RealBenchmark:
         return "\n".join(lines)
 
 
-def run(min_samples: int = 60, folds: int = 5, log=print, parts=("no-model", "calibrated")) -> RealBenchmark:
+def run(min_samples: int = 60, folds: int = 5, log=print, parts=("no-model", "calibrated"),
+        **calibrator_params) -> RealBenchmark:
     """Both parts on the bundled GLORIA matchups."""
     from hsiwq.models.gloria import load_gloria
     from hsiwq.models.global_model import GlobalModel
@@ -338,7 +340,7 @@ def run(min_samples: int = 60, folds: int = 5, log=print, parts=("no-model", "ca
     gm = GlobalModel(holdout=held, keep_folds=True).fit(data.rrs, data.values, data.country)
     log(f"global model, leave-one-country-out: {time.perf_counter() - t0:.0f} s")
     part1 = no_regional_model(data, gm, countries, log) if "no-model" in parts else []
-    part2 = calibrated(data, gm, held, folds, log) if "calibrated" in parts else []
+    part2 = calibrated(data, gm, held, folds, log, **calibrator_params) if "calibrated" in parts else []
     part2 = [c for c in part2 if c.country in countries[c.parameter]]
     return RealBenchmark(part1, part2, time.perf_counter() - t0)
 
@@ -348,11 +350,14 @@ def main(argv=None) -> int:
     ap.add_argument("--min-samples", type=int, default=60)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--part", choices=("all", "no-model", "calibrated"), default="all")
+    ap.add_argument("--stack-margin", type=float, default=None,
+                    help="RegionCalibrator's stack_margin (default: its own)")
     ap.add_argument("--out", default=None, help="write the summary and cells as JSON here")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     parts = ("no-model", "calibrated") if args.part == "all" else (args.part,)
-    bench = run(args.min_samples, args.folds, log=lambda s: print(s, flush=True), parts=parts)
+    extra = {} if args.stack_margin is None else {"stack_margin": args.stack_margin}
+    bench = run(args.min_samples, args.folds, log=lambda s: print(s, flush=True), parts=parts, **extra)
     print(bench.markdown())
     print(json.dumps(bench.summary(), indent=2))
     if args.out:
