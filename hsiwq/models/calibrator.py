@@ -272,7 +272,8 @@ class RegionCalibrator(BaseEstimator):
         with the region's median bias removed): "global" is the bundled global model
         (:mod:`hsiwq.models.global_model`), None none. With a few dozen matchups, what other
         lakes teach is often worth more than what a regression learns from the region
-        alone; cross-validation decides.
+        alone; cross-validation decides. Used, like the ``pls-l`` and ``hgb-l`` candidates,
+        when the region has no physics stage.
     n_jobs : int
         Parameters fitted in parallel (processes).
     random_state : int
@@ -390,7 +391,11 @@ class RegionCalibrator(BaseEstimator):
                                        random_state=self.random_state)
             if np.sum(np.all(np.isfinite(Yc), axis=1)) >= template.min_complete:
                 physics, P = _cross_fit_physics(template, X, Yc, wl, F, g, folds)
-        prior, G = self._prior_stage(X, wl)
+        # the global prior and the baselines' own forms (pls-l, hgb-l) serve regions without a
+        # physics stage (lab tables without every constituent, as real ones mostly are); with
+        # one, its features carry what they add, and adding them cost the simulator
+        # benchmark's clear-water COD 7 % (docs/real_water.md)
+        prior, G = self._prior_stage(X, wl) if physics is None else (None, np.zeros((X.shape[0], 0)))
         owt, O = None, np.zeros((xg.shape[0], 0))
         if self.owt:
             owt = OpticalWaterTypes(wavelength_nm=tuple(grid), random_state=self.random_state).fit(xg)
@@ -402,7 +407,8 @@ class RegionCalibrator(BaseEstimator):
         n_spectral = sum(1 for n in features.feature_names_out_ if n.startswith(("L_", "dL_")))
         candidates = make_candidates(F.shape[1], P.shape[1] + G.shape[1] + O.shape[1],
                                      n_physics=P.shape[1] + G.shape[1],
-                                     n_spectral=n_spectral, n_level=grid.size, random_state=self.random_state)
+                                     n_spectral=n_spectral, n_level=grid.size if physics is None else None,
+                                     random_state=self.random_state)
         chi2 = P[:, -1] if physics is not None else None
 
         #: column of the design matrix by (candidate, parameter) where a physics feature
