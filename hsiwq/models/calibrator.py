@@ -26,6 +26,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -91,6 +92,15 @@ class CalibrationOutcome:
 #: Fewest training rows of a CV fold (fewer: the fold gives no held-out predictions; PLS
 #: with 10 components needs more rows than components).
 MIN_FOLD_ROWS = 12
+#: ``stack_margin="auto"`` with a physics stage: chosen on 132 cells of the project's
+#: simulator (docs/models.md).
+STACK_MARGIN_PHYSICS = 0.05
+#: ``stack_margin="auto"`` without one: chosen on the real matchups (benchmarks/real.py, 31
+#: country-parameters, campaigns held out): on 60–180 matchups of 5–30 campaigns the choice
+#: of one candidate among ~14 by cross-validation is noise-prone, and the stack (weights
+#: learnt on all candidates' held-out predictions) beat the better baseline in more cells
+#: than the single choice (docs/real_water.md).
+STACK_MARGIN_DATA = 0.5
 #: Fewest held-out predictions a parameter needs (its interval is calibrated on them).
 MIN_HELD_OUT = 10
 
@@ -249,11 +259,13 @@ class RegionCalibrator(BaseEstimator):
         Fewest lab values a parameter needs to get a model.
     siop : IOPModel or None
         Starting SIOPs of the physics stage (the region's file, if any).
-    stack_margin : float
+    stack_margin : float or "auto"
         The ``stack`` candidate (non-negative weights of the others, learnt on their
         cross-validated predictions) is kept unless another candidate's CV MdSA is lower by
         more than this share [-]: with a few hundred matchups, the CV scores of eleven
         candidates differ by their noise, and a weighted mean is the more robust choice.
+        "auto": :data:`STACK_MARGIN_PHYSICS` (0.05) with a physics stage,
+        :data:`STACK_MARGIN_DATA` (0.5) without.
     constituent_margin : float
         A parameter that is not optically active (COD_Mn, COD, TN, TP, NH3-N) keeps
         ``ridge-conc`` — a log-linear relation with the four retrieved constituents — unless
@@ -294,7 +306,7 @@ class RegionCalibrator(BaseEstimator):
     def __init__(self, parameters=None, candidates=CANDIDATES, n_splits: int | None = None,
                  interval_level: float = 0.68, physics: bool = True, owt: bool = True,
                  grid_step_nm: float = 5.0, min_samples: int = 20, siop: IOPModel | None = None,
-                 stack_margin: float = 0.05, constituent_margin: float = 0.10,
+                 stack_margin: float | Literal["auto"] = "auto", constituent_margin: float = 0.10,
                  posterior_samples: int = 20000, prior="global", n_jobs: int = 1, random_state: int = 0):
         self.parameters = parameters
         self.candidates = candidates
@@ -311,6 +323,13 @@ class RegionCalibrator(BaseEstimator):
         self.prior = prior
         self.n_jobs = n_jobs
         self.random_state = random_state
+
+    def _stack_margin(self, physics) -> float:
+        """``stack_margin``; "auto": :data:`STACK_MARGIN_PHYSICS` with a physics stage,
+        :data:`STACK_MARGIN_DATA` without."""
+        if self.stack_margin != "auto":
+            return float(self.stack_margin)
+        return STACK_MARGIN_PHYSICS if physics is not None else STACK_MARGIN_DATA
 
     def _prior_stage(self, X: np.ndarray, wl: np.ndarray):
         """The prior model and its ln estimates of the matchups (None and no columns when
@@ -341,8 +360,8 @@ class RegionCalibrator(BaseEstimator):
         bad = set(self.candidates) - set(CANDIDATES)
         if bad or not self.candidates:
             raise ValueError(f"unknown candidates {sorted(bad)}; known: {', '.join(CANDIDATES)}")
-        if not 0.0 <= float(self.stack_margin) < 1.0:
-            raise ValueError(f"stack_margin must be within [0, 1), got {self.stack_margin}")
+        if self.stack_margin != "auto" and not 0.0 <= float(self.stack_margin) < 1.0:
+            raise ValueError(f"stack_margin must be 'auto' or within [0, 1), got {self.stack_margin}")
         if not 0.0 <= float(self.constituent_margin) < 1.0:
             raise ValueError(f"constituent_margin must be within [0, 1), got {self.constituent_margin}")
         X = np.atleast_2d(np.asarray(X, dtype=float))
@@ -438,7 +457,7 @@ class RegionCalibrator(BaseEstimator):
             return None if PARAMETERS[pid].optically_active else "ridge-conc"
 
         jobs = (delayed(_fit_parameter)(pid, Z, y, folds, *own(pid), chi2, self.interval_level, threads,
-                                        ChoiceRule(float(self.stack_margin), preferred(pid),
+                                        ChoiceRule(self._stack_margin(physics), preferred(pid),
                                                    float(self.constituent_margin)))
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
