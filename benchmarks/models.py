@@ -195,7 +195,7 @@ def measure(args) -> BenchmarkResult:
     from hsiwq.models.metrics import mdsa
     from hsiwq.models.predict import predict_models
     from hsiwq.models.spectra import spectra_from_table
-    from hsiwq.models.synthetic import simulate_matchups
+    from hsiwq.simulate.matchups import simulate_matchups
     from hsiwq.params import PARAMETER_IDS, PARAMETERS
 
     ids = list(PARAMETER_IDS)
@@ -276,7 +276,7 @@ def timings(args) -> tuple[str, dict[str, float]]:
     from hsiwq.models.predict import predict_models
     from hsiwq.models.registry import ModelRegistry
     from hsiwq.models.spectra import spectra_from_table
-    from hsiwq.models.synthetic import simulate_matchups
+    from hsiwq.simulate.matchups import simulate_matchups
     from hsiwq.params import PARAMETER_IDS
     from hsiwq.retrieval.service import retrieve_region
     from hsiwq.workspace import Workspace
