@@ -1,4 +1,4 @@
-"""TLI(Σ), trophic classes and GB 3838-2002 classes (design.md §4)."""
+"""TLI(Σ), trophic classes and GB 3838-2002 classes."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def _template(jobs: int, folds: int | None, candidates: str | None):
 @click.command("calibrate")
 @click.option("--region", required=True, help="Region id (the site's 'region').")
 @click.option("--matchups", "matchups_file", required=True, type=click.Path(dir_okay=False),
-              metavar="FILE.csv", help="Matchup table: Rrs_<nm> columns and lab values (design §3.4).")
+              metavar="FILE.csv", help="Matchup table: Rrs_<nm> columns and lab values (docs/models.md).")
 @click.option("--promote", is_flag=True, help="Put the new version in service for the parameters whose "
                                            "new model is at least as good as what serves them now.")
 @click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
