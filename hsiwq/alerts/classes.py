@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import indicators
 from ..indicators import TLI_CORRELATION as TLI_R
-from ..indicators import TROPHIC_BOUNDS as TLI_BOUNDS
+from ..indicators import TROPHIC_BOUNDS as TLI_BOUNDS  # noqa: F401  (re-exported for the rules)
 from ..params import PARAMETERS
 from ..radiometry.sun import solar_zenith
 
