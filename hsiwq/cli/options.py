@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ from ..timeutil import parse_time
 FORMATS = ("table", "csv", "json", "parquet", "netcdf")
 #: Formats written to a file only.
 FILE_FORMATS = ("parquet", "netcdf")
-_UNITS_SUFFIX = re.compile(r"\s*\[[^\[\]]*\]$")
 
 
 def format_option(formats: Sequence[str] = FORMATS, default: str = "table") -> Callable:
@@ -64,11 +62,6 @@ def time_value(text: str | None, option: str, *, end: bool = False) -> datetime 
 def csv_header(name: str, units: str | None) -> str:
     """A CSV column name with its units: ``chl_a [ug/L]`` (no suffix without units)."""
     return f"{name} [{units}]" if units and units != "1" else name
-
-
-def strip_units(column: str) -> str:
-    """The column name of a CSV header with or without units (``chl_a [ug/L]`` → ``chl_a``)."""
-    return _UNITS_SUFFIX.sub("", str(column))
 
 
 def _plain(v: Any) -> Any:
