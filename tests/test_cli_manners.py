@@ -188,3 +188,16 @@ def test_recalibrate_command_promotes_by_the_policy(tmp_path):
     (line,) = [x for x in p.stdout.splitlines() if "promoted to service for " in x]
     said = line.split("promoted to service for ")[1].split(" (not for")[0].split(", ")
     assert set(said) == set(expected)
+
+
+def test_predict_writes_json_and_netcdf_with_units(home, capsys, tmp_path):
+    simulate_matchups("eutrophic_lake", 5, seed=2).to_csv(tmp_path / "rrs.csv", index=False)
+    for fmt in ("json", "netcdf"):
+        code, _, err = run(capsys, "predict", "--region", "lake", "--rrs", str(tmp_path / "rrs.csv"), "--version",
+                           "defaults", "--out", str(tmp_path / f"p.{fmt}"), "--format", fmt)
+        assert code == 0, err
+    doc = json.loads((tmp_path / "p.json").read_text())
+    assert doc["units"]["chl_a"] == "µg/L" and len(doc["rows"]) == 5 and doc["rows"][0]["chl_a"] > 0
+    with xr.open_dataset(tmp_path / "p.netcdf") as ds:
+        assert ds["chl_a"].attrs["units"] == "µg/L" and ds.sizes["row"] == 5
+        assert ds["chl_a"].values.tolist() == [r["chl_a"] for r in doc["rows"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import HsiwqError
-from .options import FORMATS, chosen_format, format_option, progress, time_value, write_rows
+from .options import FORMATS, chosen_format, format_option, progress, time_value, write_netcdf, write_rows
 
 
 class ModelsCommandError(HsiwqError):
@@ -137,8 +137,10 @@ def _print_run(run, promote: bool) -> None:
               help="Model version to use instead of those in service ('defaults': none).")
 @click.option("--sun-zenith", type=float, default=30.0, show_default=True,
               help="Sun zenith angle [deg] for the default Secchi depth.")
+@click.option("--format", "fmt", type=click.Choice(("csv", "json", "parquet", "netcdf")), default="csv",
+              show_default=True, help="Format of OUT (json: one document with the units).")
 @click.pass_obj
-def predict(obj, region, rrs_file, out_file, version, sun_zenith) -> None:
+def predict(obj, region, rrs_file, out_file, version, sun_zenith, fmt) -> None:
     """Every parameter of each spectrum with <id>_lo, <id>_hi (68 % interval) and <id>_ood
     (1: outside the model's training domain; empty for defaults, which have none).
 
@@ -172,7 +174,17 @@ def predict(obj, region, rrs_file, out_file, version, sun_zenith) -> None:
         out["owt"] = r.owt
     out["model_version"] = ";".join(f"{k}={v}" for k, v in sorted(r.algorithms.items()))
     Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(out_file, index=False)
+    if fmt == "csv":
+        out.to_csv(out_file, index=False)
+    else:
+        from ..params import PARAMETERS
+
+        units = {f"{p}{sfx}": PARAMETERS[p].unit for p in PARAMETER_IDS for sfx in ("", "_lo", "_hi")}
+        if fmt == "netcdf":
+            write_netcdf(out, out_file, units=units, attrs={"region": region})
+        else:
+            write_rows(out.to_dict(orient="records"), fmt, out_file, columns=list(out.columns), units=units,
+                       meta={"region": region})
     from_models = sorted(models)
     click.echo(f"wrote {out_file}: {n} spectra; regional models for {', '.join(from_models) or 'none'}"
                f"; defaults for {', '.join(p for p in r.algorithms if p not in models) or 'none'}")
