@@ -33,7 +33,7 @@ def coverage_cells(draw: int, train_n: int, test_n: int, jobs: int) -> list[tupl
     from hsiwq.models.calibrator import RegionCalibrator
     from hsiwq.models.predict import predict_models
     from hsiwq.models.spectra import spectra_from_table
-    from hsiwq.models.synthetic import simulate_matchups
+    from hsiwq.simulate.matchups import simulate_matchups
     from hsiwq.params import PARAMETER_IDS
 
     ids = list(PARAMETER_IDS)

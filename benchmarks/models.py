@@ -203,7 +203,7 @@ def simulator(name: str):
     if name == "sim2":
         from benchmarks.sim2 import simulate_matchups
     else:
-        from hsiwq.models.synthetic import simulate_matchups
+        from hsiwq.simulate.matchups import simulate_matchups
     return simulate_matchups
 
 
@@ -294,7 +294,7 @@ def timings(args) -> tuple[str, dict[str, float]]:
     from hsiwq.models.predict import predict_models
     from hsiwq.models.registry import ModelRegistry
     from hsiwq.models.spectra import spectra_from_table
-    from hsiwq.models.synthetic import simulate_matchups
+    from hsiwq.simulate.matchups import simulate_matchups
     from hsiwq.params import PARAMETER_IDS
     from hsiwq.retrieval.service import retrieve_region
     from hsiwq.workspace import Workspace

@@ -49,6 +49,7 @@ def calibrate_task(home: str, region: str, matchups_csv: str, jobs: int = 2,
     from hsiwq.models.calibrate import calibrate_region
     from hsiwq.models.calibrator import RegionCalibrator
     from hsiwq.models.matchups import read_matchups
+    from hsiwq.models.promotion import run_scores
     from hsiwq.workspace import Workspace
 
     ws = Workspace.resolve(home).ensure()
@@ -56,30 +57,18 @@ def calibrate_task(home: str, region: str, matchups_csv: str, jobs: int = 2,
     if candidates:
         template.set_params(candidates=tuple(candidates))
     run = calibrate_region(read_matchups(matchups_csv), region, ws, calibrator=template)
-    return {
-        "version": run.version, "report": str(run.report),
-        "new": {p: r.metrics[r.chosen]["mdsa"] for p, r in run.outcome.reports.items()},
-        "default": {p: m["mdsa"] for p, m in run.default_metrics.items()},
-        "service": {p: m["mdsa"] for p, m in run.service_metrics.items()},
-        "service_versions": dict(run.service_versions),
-    }
+    return {"version": run.version, "report": str(run.report), **run_scores(run),
+            "service_versions": dict(run.service_versions)}
 
 
 @task
 def compare(summary: dict, tolerance: float = 0.0) -> list[str]:
-    """Parameters whose new model is at least as good as what serves them now.
+    """Parameters whose new model is at least as good as what serves them now: the library's
+    promotion policy (:func:`hsiwq.models.promotion.better_parameters`), the same as
+    ``hsiwq calibrate --promote``."""
+    from hsiwq.models.promotion import better_parameters
 
-    The new model's held-out MdSA is compared with the served model's MdSA on the same
-    matchups (in-sample for it if they were its training data: a conservative test), or,
-    without a served model, with the default algorithm's; parameters without either (the
-    non-optical ones on a first calibration) qualify.
-    """
-    better = []
-    for pid, new in summary["new"].items():
-        old = summary["service"].get(pid, summary["default"].get(pid))
-        if old is None or old != old or new <= old * (1.0 + tolerance):
-            better.append(pid)
-    return better
+    return better_parameters(summary["new"], summary["service"], summary["default"], tolerance)
 
 
 @task
@@ -112,7 +101,8 @@ def recalibrate(home: str, region: str, site: str, samples_csv: str, *, window_m
     window_minutes : float
         Matchup time window [min].
     promote : bool
-        Promote the parameters whose new model is at least as good (see :func:`compare`).
+        Promote the parameters whose new model is at least as good (the library's promotion
+        policy, :mod:`hsiwq.models.promotion`).
     tolerance : float
         Relative MdSA margin a new model may be worse by and still count as good as [-].
     jobs : int

@@ -1,6 +1,6 @@
 """Derived indicators: China's trophic level index TLI(Σ) and GB 3838-2002 classes.
 
-**TLI(Σ)** (design.md §4; Jin & Tu 1990; China National Environmental Monitoring Centre,
+**TLI(Σ)** (Jin & Tu 1990; China National Environmental Monitoring Centre,
 "Technical regulation for lake (reservoir) eutrophication assessment", 2001):
 
     TLI(chl) = 10(2.5 + 1.086 ln chl)          chl in mg/m³ (= µg/L)
@@ -10,13 +10,17 @@
     TLI(COD_Mn) = 10(0.109 + 2.661 ln COD_Mn)  mg/L
     TLI(Σ) = Σ W_j·TLI(j),  W_j = r_j² / Σ r²,  r = 1, 0.84, 0.82, −0.83, 0.83
 
-with trophic classes oligotrophic (< 30), mesotrophic (30–50), light eutrophic (50–60),
-middle eutrophic (60–70) and hypereutrophic (> 70). Where some of the five are missing the
-weights are renormalised over those present (and the result says which were used).
+with trophic classes oligotrophic (TLI < 30), mesotrophic (30 ≤ TLI ≤ 50), light eutrophic
+(50 < TLI ≤ 60), middle eutrophic (60 < TLI ≤ 70) and hypereutrophic (TLI > 70). Where some
+of the five are missing the weights are renormalised over those present.
 
 **GB 3838-2002** Table 1 class of each parameter that has limits (COD_Mn, COD, NH₃-N, TP,
 TN): the lowest class I…V whose limit the value does not exceed, else "worse than V";
-total phosphorus uses the lake/reservoir limits or, for rivers, the river limits.
+total phosphorus uses the lake/reservoir limits or, for rivers, the river limits; total
+nitrogen is assessed in lakes and reservoirs only.
+
+The one implementation of both: the alert rules (:mod:`hsiwq.alerts.classes`) and the
+report (:mod:`hsiwq.report.indicators`) only name and present what is computed here.
 
 References
 ----------
@@ -106,22 +110,41 @@ def tli(values: Mapping[str, ArrayLike], *, require_all: bool = False) -> np.nda
     return out
 
 
-def trophic_class(index: ArrayLike) -> np.ndarray:
-    """Trophic class name of TLI(Σ) values (``""`` where NaN).
+def trophic_class_index(index: ArrayLike) -> np.ndarray:
+    """Trophic class number of TLI(Σ) values: 1 oligotrophic … 5 hypereutrophic, 0 where NaN.
 
-    Bounds: < 30 oligotrophic, 30–50 mesotrophic, 50–60 light eutrophic, 60–70 middle
-    eutrophic, > 70 hypereutrophic (a value on a bound takes the higher class).
+    Bounds after the national rule: TLI < 30 oligotrophic, 30 ≤ TLI ≤ 50 mesotrophic,
+    50 < TLI ≤ 60 light, 60 < TLI ≤ 70 middle eutrophic, TLI > 70 hypereutrophic.
+
+    Parameters
+    ----------
+    index : array_like
+        TLI(Σ) [-].
+
+    Returns
+    -------
+    ndarray of int
     """
     t = np.asarray(index, dtype=float)
-    k = np.searchsorted(np.array(TROPHIC_BOUNDS), np.where(np.isfinite(t), t, 0.0), side="right")
-    names = np.array(TROPHIC_CLASSES, dtype=object)[k]
-    return np.where(np.isfinite(t), names, "")
+    finite = np.isfinite(t)
+    tt = np.where(finite, t, 0.0)
+    k = np.where(tt < TROPHIC_BOUNDS[0], 1,
+                 np.searchsorted(np.array(TROPHIC_BOUNDS[1:]), tt, side="left") + 2)
+    return np.where(finite, k, 0).astype(int)
+
+
+def trophic_class(index: ArrayLike) -> np.ndarray:
+    """Trophic class name of TLI(Σ) values (``""`` where NaN); bounds of
+    :func:`trophic_class_index`."""
+    names = np.array(("",) + TROPHIC_CLASSES, dtype=object)
+    return names[trophic_class_index(index)]
 
 
 def gb3838_limits(parameter: str, waterbody: str = "lake") -> tuple[float, ...] | None:
     """GB 3838-2002 limits of classes I–V of a parameter [unit], or None when it has none.
 
-    ``waterbody`` ("lake" — also reservoirs — or "river") matters for total phosphorus only.
+    ``waterbody`` ("lake" — also reservoirs — or "river") matters for total phosphorus
+    (separate river limits) and total nitrogen (assessed in lakes and reservoirs only).
     """
     if parameter not in PARAMETERS:
         raise ValueError(f"unknown parameter id {parameter!r}")
@@ -129,17 +152,24 @@ def gb3838_limits(parameter: str, waterbody: str = "lake") -> tuple[float, ...] 
         raise ValueError(f"waterbody must be 'lake', 'reservoir' or 'river', got {waterbody!r}")
     if parameter == "tp" and waterbody == "river":
         return GB3838_TP_RIVER
+    if parameter == "tn" and waterbody == "river":
+        return None
     return PARAMETERS[parameter].gb3838_limits
 
 
-def gb3838_class_index(parameter: str, value: ArrayLike, waterbody: str = "lake") -> np.ndarray:
-    """Class index 1…5 (I…V) or 6 (worse than V) of values; 0 where missing or no limits."""
-    limits = gb3838_limits(parameter, waterbody)
+def class_under_limits(value: ArrayLike, limits: tuple[float, ...] | None) -> np.ndarray:
+    """Class index 1…5 (I…V) or 6 (worse than V) of values under class limits (a value
+    equal to a limit belongs to that class); 0 where missing, negative or no limits."""
     x = np.asarray(value, dtype=float)
     if limits is None:
         return np.zeros(x.shape, dtype=int)
     k = np.searchsorted(np.array(limits), np.where(np.isfinite(x), x, 0.0), side="left") + 1
     return np.where(np.isfinite(x) & (x >= 0), k, 0).astype(int)
+
+
+def gb3838_class_index(parameter: str, value: ArrayLike, waterbody: str = "lake") -> np.ndarray:
+    """Class index 1…5 (I…V) or 6 (worse than V) of values; 0 where missing or no limits."""
+    return class_under_limits(value, gb3838_limits(parameter, waterbody))
 
 
 def gb3838_class(parameter: str, value: ArrayLike, waterbody: str = "lake") -> np.ndarray:

@@ -159,7 +159,7 @@ def physics_inputs(water: str, n_train: int, train_seed: int, n_test: int, test_
     """What a physics-stage test fits on: spectra and spectral features of simulated matchups."""
     from hsiwq.models.features import SpectralFeatures
     from hsiwq.models.spectra import common_grid, resample, spectra_from_table
-    from hsiwq.models.synthetic import simulate_matchups
+    from hsiwq.simulate.matchups import simulate_matchups
 
     train = simulate_matchups(water, n_train, seed=train_seed, missing_fraction=missing_fraction)
     test = simulate_matchups(water, n_test, seed=test_seed)

@@ -9,8 +9,8 @@ import pytest
 
 from hsiwq.alerts.classes import (daylight_minutes, gb3838_class, gb3838_limits, sun_zenith_deg, tli,
                                   tli_class)
-from hsiwq.alerts.conditions import level_of, observe
-from hsiwq.alerts.engine import AlertState, evaluate_threshold, step
+from hsiwq.alerts.conditions import evaluate_threshold, level_of, observe
+from hsiwq.alerts.engine import AlertState, step
 from hsiwq.config import Site, ThresholdRule
 from hsiwq.radiometry.sun import solar_position
 from hsiwq.store import Record

@@ -9,6 +9,7 @@ from hsiwq.bio_optics import (
     COVARIANCE_MODELS,
     ForwardModel,
     IOPModel,
+    SpectralShapes,
     a_cdom,
     a_nap,
     a_pc,
@@ -19,6 +20,7 @@ from hsiwq.bio_optics import (
     bb_w,
     below_surface_rrs,
     bricaud_coefficients,
+    forward_ln,
     kd_lee2013,
     nonoptical_from_optical,
     pure_water_table,
@@ -28,6 +30,7 @@ from hsiwq.bio_optics import (
     total_iops,
     turbidity_from_tss,
 )
+from hsiwq.bio_optics.forward import rrs_and_gradient
 from hsiwq.params import PARAMETERS
 from hsiwq.simulate.water_types import WATER_TYPES
 
@@ -253,3 +256,36 @@ def test_unknown_water_type():
 def test_iop_model_defaults_are_documented_values():
     m = IOPModel()
     assert (m.a_pc_star_620, m.s_nap, m.a_nap_star_443) == (0.007, 0.0123, 0.031)
+
+
+def test_rrs_and_gradient_is_the_law_and_its_derivative():
+    a, bb = np.array([0.05, 0.8, 3.0]), np.array([0.002, 0.05, 0.4])
+    rrs, d_a, d_bb = rrs_and_gradient(a, bb, 0.089, 0.125)
+    np.testing.assert_allclose(rrs, _by_hand(a, bb), rtol=1e-14)
+    h = 1e-7
+    np.testing.assert_allclose(d_a, (_by_hand(a * (1 + h), bb) - _by_hand(a * (1 - h), bb)) / (2 * h * a), rtol=1e-6)
+    np.testing.assert_allclose(d_bb, (_by_hand(a, bb * (1 + h)) - _by_hand(a, bb * (1 - h))) / (2 * h * bb), rtol=1e-6)
+
+
+def test_compiled_forward_model_runs_the_same_functions():
+    """The numba kernels call the functions of hsiwq.bio_optics.forward themselves."""
+    from numba import njit
+
+    from hsiwq.bio_optics import _compiled  # noqa: F401  (registers them with numba)
+    from hsiwq.bio_optics.forward import constituent_iops, phytoplankton_absorption
+
+    @njit
+    def one_band(ln_chl, pc, tss, cdom, aw, bbw, log_a, e, pc_s, cdom_s, nap_s, bbp_tss, bbp_chl):
+        aph = phytoplankton_absorption(ln_chl, log_a, e)
+        a, bb = constituent_iops(aph, np.exp(ln_chl), pc, tss, cdom, aw, bbw, pc_s, cdom_s, nap_s, bbp_tss,
+                                 bbp_chl)
+        return rrs_and_gradient(a, bb, 0.089, 0.125)
+
+    s = SpectralShapes.of(WL, WATER_TYPES["eutrophic_lake"].iop)
+    c = np.array([[20.0, 8.0, 30.0, 0.9]])
+    rrs, jac = forward_ln(s, np.log(c), jacobian=True)
+    for b in (0, 40, WL.size - 1):
+        got = one_band(np.log(20.0), 8.0, 30.0, 0.9, s.aw[b], s.bbw[b], s.log_a[b], s.e[b], s.pc[b], s.cdom[b],
+                       s.nap[b], s.bbp_tss[b], s.bbp_chl[b])
+        assert got[0] == pytest.approx(rrs[0, b], rel=1e-14)
+    assert rrs[0] == pytest.approx(ForwardModel(WL, WATER_TYPES["eutrophic_lake"].iop).rrs(*c[0]), rel=1e-14)

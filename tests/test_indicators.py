@@ -1,4 +1,4 @@
-"""TLI(Σ), trophic classes and GB 3838-2002 classes (design.md §4)."""
+"""TLI(Σ), trophic classes and GB 3838-2002 classes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hsiwq.indicators import (gb3838_class, gb3838_class_index, gb3838_limits, indicators, tli,
-                              tli_component, trophic_class)
+                              tli_component, trophic_class, trophic_class_index)
 
 
 def test_tli_components_follow_the_published_relations():
@@ -34,9 +34,12 @@ def test_tli_sum_weights_and_a_hand_computed_value():
 
 
 def test_trophic_classes_and_their_bounds():
-    got = trophic_class([10, 29.99, 30, 50, 59.9, 60, 70, 85, np.nan])
-    assert list(got) == ["oligotrophic", "oligotrophic", "mesotrophic", "light eutrophic",
-                         "light eutrophic", "middle eutrophic", "hypereutrophic", "hypereutrophic", ""]
+    # the national rule: TLI < 30, 30 ≤ TLI ≤ 50, 50 < TLI ≤ 60, 60 < TLI ≤ 70, TLI > 70
+    got = trophic_class([10, 29.99, 30, 50, 50.01, 59.9, 60, 60.01, 70, 70.01, 85, np.nan])
+    assert list(got) == ["oligotrophic", "oligotrophic", "mesotrophic", "mesotrophic",
+                         "light eutrophic", "light eutrophic", "light eutrophic", "middle eutrophic",
+                         "middle eutrophic", "hypereutrophic", "hypereutrophic", ""]
+    assert list(trophic_class_index([29.99, 30, 50.01, np.nan])) == [1, 2, 3, 0]
 
 
 def test_gb3838_classes_per_parameter():
@@ -49,6 +52,8 @@ def test_gb3838_classes_per_parameter():
     assert list(gb3838_class("tn", [0.2, 2.5])) == ["I", "worse than V"]
     assert gb3838_limits("chl_a") is None and list(gb3838_class("chl_a", [50.0])) == [""]
     assert gb3838_class_index("tp", 0.3, "river") == 4
+    # total nitrogen: GB 3838 sets limits for lakes and reservoirs only
+    assert gb3838_limits("tn", "river") is None and list(gb3838_class("tn", [2.5], "river")) == [""]
     with pytest.raises(ValueError):
         gb3838_limits("tp", "sea")
 

@@ -20,7 +20,7 @@ from hsiwq.models.calibrator import RegionCalibrator
 from hsiwq.models.metrics import mdsa
 from hsiwq.models.predict import predict_models
 from hsiwq.models.spectra import spectra_from_table
-from hsiwq.models.synthetic import simulate_matchups
+from hsiwq.simulate.matchups import simulate_matchups
 from hsiwq.params import PARAMETER_IDS, PARAMETERS
 
 

@@ -13,7 +13,7 @@ from hsiwq.models.metrics import mdsa
 from hsiwq.models.physics import PRIOR_SCALES
 from hsiwq.models.predict import predict_models
 from hsiwq.models.spectra import resample, spectra_from_table
-from hsiwq.models.synthetic import simulate_matchups
+from hsiwq.simulate.matchups import simulate_matchups
 from hsiwq.params import PARAMETER_IDS
 
 #: A small, fast template for tests (the full candidate set is exercised by the benchmark).

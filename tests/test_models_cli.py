@@ -11,7 +11,7 @@ import pytest
 
 from hsiwq.models.physics import PRIOR_SCALES
 from hsiwq.models.registry import ModelRegistry
-from hsiwq.models.synthetic import simulate_matchups
+from hsiwq.simulate.matchups import simulate_matchups
 from hsiwq.params import PARAMETER_IDS
 from hsiwq.workspace import Workspace
 

@@ -16,7 +16,7 @@ from hsiwq.models.physics import (NoiseModel, RegionalPhysics, Shapes, fit_siop,
                                   map_invert)
 from hsiwq.models.spectra import (SpectraError, common_grid, resample, rrs_columns,
                                   spectra_from_table)
-from hsiwq.models.synthetic import NO_NOISE, simulate_matchups
+from hsiwq.simulate.matchups import NO_NOISE, simulate_matchups
 from hsiwq.models.uncertainty import ConformalInterval
 from hsiwq.params import PARAMETER_IDS
 from hsiwq.simulate.water_types import WATER_TYPES

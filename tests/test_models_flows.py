@@ -14,7 +14,7 @@ import pandas as pd
 from hsiwq.models.registry import ModelRegistry
 from hsiwq.models.reprocess import reprocess_site
 from hsiwq.models.spectra import spectra_from_table
-from hsiwq.models.synthetic import simulate_matchups
+from hsiwq.simulate.matchups import simulate_matchups
 from hsiwq.params import PARAMETER_IDS
 from hsiwq.store import Record, SiteStore
 from hsiwq.workspace import Workspace

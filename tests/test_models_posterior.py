@@ -10,7 +10,7 @@ from hsiwq.models.metrics import mdsa
 from hsiwq.models.physics import CONSTITUENTS, NoiseModel, RegionalPhysics, Shapes, forward
 from hsiwq.models.posterior import scott_factor, simulate_region
 from hsiwq.models.spectra import common_grid, resample, spectra_from_table
-from hsiwq.models.synthetic import DEFAULT_WAVELENGTH_NM, simulate_matchups
+from hsiwq.simulate.matchups import DEFAULT_WAVELENGTH_NM, simulate_matchups
 from hsiwq.simulate.water_types import WATER_TYPES
 
 from .conftest import physics_inputs

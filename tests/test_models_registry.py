@@ -13,7 +13,7 @@ import skops.io as sio
 
 from hsiwq.models.registry import ModelRegistry, RegistryError, check_trusted, sha256_file
 from hsiwq.models.spectra import spectra_from_table
-from hsiwq.models.synthetic import simulate_matchups
+from hsiwq.simulate.matchups import simulate_matchups
 from hsiwq.retrieval.service import retrieve_region
 from hsiwq.workspace import Workspace
 

@@ -18,7 +18,7 @@ from hsiwq.models.candidates import ComponentSelectedPLS, MeanRegressor, Physics
 from hsiwq.models.metrics import mdsa
 from hsiwq.models.registry import TRUSTED_TYPES
 from hsiwq.models.spectra import spectra_from_table
-from hsiwq.models.synthetic import simulate_matchups
+from hsiwq.simulate.matchups import simulate_matchups
 from hsiwq.params import PARAMETER_IDS
 
 

@@ -12,7 +12,7 @@ import pytest
 from hsiwq.errors import ConfigError
 from hsiwq.models.metrics import mdsa
 from hsiwq.models.spectra import spectra_from_table
-from hsiwq.models.synthetic import NO_NOISE, simulate_matchups
+from hsiwq.simulate.matchups import NO_NOISE, simulate_matchups
 from hsiwq.retrieval import chlorophyll, phycocyanin, qaa
 from hsiwq.retrieval.algorithms import (BUILTIN, AlgorithmPluginWarning, RetrievalContext,
                                         load_algorithms)

@@ -37,7 +37,8 @@ def test_series_csv_json_parquet(filled, capsys, tmp_path):
     code, out, _ = run(capsys, "series", "--site", "lake-a", "--param", "chl_a")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "time,chl_a,chl_a_lo,chl_a_hi,chl_a_ood,chl_a_model,verdict,reason"
+    # units in the CSV header (the flag _ood has none)
+    assert lines[0] == "time,chl_a [µg/L],chl_a_lo [µg/L],chl_a_hi [µg/L],chl_a_ood,chl_a_model,verdict,reason"
     assert lines[1].startswith("2026-07-01T03:00:00Z,0.0,-1.0,1.0,0.0,saa-lee1999:taihu,accepted")
     assert len(lines) == 4  # the re-delivery replaced, never duplicated
     code, out, _ = run(capsys, "series", "--site", "lake-a", "--param", "chl_a", "--format", "json",

@@ -1,7 +1,9 @@
-"""Water-quality classes used by alert rules: GB 3838-2002, China's TLI(Σ), WHO bloom levels.
+"""Water-quality classes as alert rules name them: GB 3838-2002, China's TLI(Σ), WHO bloom levels.
 
-Pure functions on floats or numpy arrays. They live here until ``hsiwq.indicators`` offers
-the same; the alert rules only use the names exported below.
+The science is :mod:`hsiwq.indicators` (TLI(Σ), trophic classes, GB 3838 limits and classes)
+and :func:`hsiwq.radiometry.sun.solar_zenith` (NREL SPA through pvlib); this module adds the
+names alert rules and messages use (English and Chinese), scalar forms for one record, the
+WHO presets and the daylight clock of data-gap rules.
 
 References
 ----------
@@ -21,7 +23,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..params import GB3838_TP_RIVER, PARAMETERS
+from .. import indicators
+from ..indicators import TLI_CORRELATION as TLI_R
+from ..indicators import TROPHIC_BOUNDS as TLI_BOUNDS  # noqa: F401  (re-exported for the rules)
+from ..params import PARAMETERS
+from ..radiometry.sun import solar_zenith
 
 #: GB 3838 class names, index 1…6 (6 is "worse than V", 劣V类).
 GB3838_CLASSES: tuple[str, ...] = ("", "I", "II", "III", "IV", "V", "worse than V")
@@ -29,25 +35,14 @@ GB3838_CLASSES_ZH: tuple[str, ...] = ("", "Ⅰ类", "Ⅱ类", "Ⅲ类", "Ⅳ类"
 
 
 def gb3838_limits(param: str, waterbody: str) -> tuple[float, ...] | None:
-    """GB 3838-2002 upper limits of classes I–V of a parameter for a kind of water body.
-
-    Total phosphorus has separate limits for rivers and for lakes/reservoirs; total
-    nitrogen is assessed only in lakes and reservoirs (None for rivers).
-    """
-    if param == "tp" and waterbody == "river":
-        return GB3838_TP_RIVER
-    if param == "tn" and waterbody == "river":
-        return None
-    p = PARAMETERS.get(param)
-    return p.gb3838_limits if p is not None else None
+    """GB 3838-2002 upper limits of classes I–V of a parameter for a kind of water body
+    (:func:`hsiwq.indicators.gb3838_limits`; None also for ids outside the catalogue)."""
+    return indicators.gb3838_limits(param, waterbody) if param in PARAMETERS else None
 
 
 def gb3838_class(value: float, limits: tuple[float, ...]) -> int:
     """Class 1 (I) … 5 (V), or 6 (worse than V), of a value under the given limits."""
-    for k, limit in enumerate(limits, start=1):
-        if value <= limit:
-            return k
-    return len(limits) + 1
+    return int(indicators.class_under_limits(value, limits))
 
 
 def class_number(name: str | int) -> int:
@@ -59,25 +54,14 @@ def class_number(name: str | int) -> int:
 
 
 # --- TLI(Σ) -------------------------------------------------------------------------------
-#: Correlation r_j of each TLI parameter with chlorophyll-a (the weights are r_j² / Σ r²).
-TLI_R: dict[str, float] = {"chl_a": 1.0, "tp": 0.84, "tn": 0.82, "secchi": -0.83, "cod_mn": 0.83}
-#: Upper bounds of the trophic classes (the last is open).
-TLI_BOUNDS: tuple[float, ...] = (30.0, 50.0, 60.0, 70.0)
+#: Trophic classes as alert rules name them (index = class number, 0: none).
 TLI_CLASSES: tuple[str, ...] = ("", "oligotrophic", "mesotrophic", "light_eutrophic",
                                 "middle_eutrophic", "hyper_eutrophic")
 TLI_CLASSES_ZH: tuple[str, ...] = ("", "贫营养", "中营养", "轻度富营养", "中度富营养", "重度富营养")
 
 
-def tli_component(param: str, value):
-    """TLI of one parameter (chl in mg/m³ = µg/L, SD in m, TP/TN/COD_Mn in mg/L)."""
-    v = np.log(np.asarray(value, dtype=float))
-    coef = {"chl_a": (2.5, 1.086), "tp": (9.436, 1.624), "tn": (5.453, 1.694),
-            "secchi": (5.118, -1.94), "cod_mn": (0.109, 2.661)}[param]
-    return 10.0 * (coef[0] + coef[1] * v)
-
-
 def tli(values: Mapping[str, float]) -> tuple[float, dict[str, float]]:
-    """TLI(Σ) from the parameters available (weights renormalised over them).
+    """TLI(Σ) of one record from the parameters available (weights renormalised over them).
 
     Parameters
     ----------
@@ -89,39 +73,28 @@ def tli(values: Mapping[str, float]) -> tuple[float, dict[str, float]]:
     (float, dict)
         TLI(Σ) (NaN without a usable chlorophyll-a) and the components used.
     """
-    comps = {p: float(tli_component(p, v)) for p, v in values.items()
-             if p in TLI_R and v is not None and math.isfinite(v) and v > 0}
+    comps = {p: float(indicators.tli_component(p, v)) for p, v in values.items()
+             if p in TLI_R and v is not None}
+    comps = {p: c for p, c in comps.items() if math.isfinite(c)}
     if "chl_a" not in comps:
         return math.nan, {}
-    w = {p: TLI_R[p] ** 2 for p in comps}
-    total = sum(w.values())
-    return sum(w[p] / total * comps[p] for p in comps), comps
+    return float(indicators.tli({p: values[p] for p in comps})), comps
 
 
 def tli_series(columns: Mapping[str, np.ndarray]) -> np.ndarray:
-    """TLI(Σ) per row of arrays by parameter (NaN entries are left out row by row)."""
-    n = len(next(iter(columns.values())))
-    num, den = np.zeros(n), np.zeros(n)
-    for p, col in columns.items():
-        col = np.asarray(col, dtype=float)
-        ok = np.isfinite(col) & (col > 0)
-        comp = np.where(ok, tli_component(p, np.where(ok, col, 1.0)), 0.0)
-        num += np.where(ok, TLI_R[p] ** 2 * comp, 0.0)
-        den += np.where(ok, TLI_R[p] ** 2, 0.0)
-    chl = np.asarray(columns.get("chl_a", np.full(n, np.nan)), dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.isfinite(chl) & (chl > 0), num / den, np.nan)
+    """TLI(Σ) per row of arrays by parameter (NaN entries are left out row by row; NaN
+    without chlorophyll-a)."""
+    cols = {p: np.asarray(c, dtype=float) for p, c in columns.items() if p in TLI_R}
+    if "chl_a" not in cols:
+        n = len(next(iter(columns.values()))) if columns else 0
+        return np.full(n, np.nan)
+    return indicators.tli(cols)
 
 
 def tli_class(value: float) -> int:
     """1 oligotrophic (<30), 2 mesotrophic (30–50), 3 light (50–60], 4 middle (60–70],
-    5 hyper-eutrophic (>70)."""
-    if value < TLI_BOUNDS[0]:
-        return 1
-    for k, bound in enumerate(TLI_BOUNDS[1:], start=2):
-        if value <= bound:
-            return k
-    return 5
+    5 hyper-eutrophic (>70) (:func:`hsiwq.indicators.trophic_class_index`)."""
+    return int(indicators.trophic_class_index(value))
 
 
 # --- WHO cyanobacteria alert levels on chlorophyll-a ---------------------------------------
@@ -146,23 +119,9 @@ WHO_PRESETS: dict[str, tuple[tuple[float, str, str, str], ...]] = {
 
 # --- daylight ------------------------------------------------------------------------------
 def sun_zenith_deg(unix_s: np.ndarray, lat: float, lon: float) -> np.ndarray:
-    """Approximate solar zenith [deg] (NOAA low-precision formulae, ±0.5°), vectorised.
-
-    Good enough to tell day from night for data-gap rules; the radiometry uses NREL SPA.
-    """
-    t = np.asarray(unix_s, dtype=float)
-    days = t / 86400.0 + 2440587.5 - 2451545.0  # days since J2000.0
-    g = np.radians((357.529 + 0.98560028 * days) % 360)
-    q = (280.459 + 0.98564736 * days) % 360
-    ecl_lon = np.radians(q + 1.915 * np.sin(g) + 0.020 * np.sin(2 * g))
-    eps = np.radians(23.439 - 0.00000036 * days)
-    decl = np.arcsin(np.sin(eps) * np.sin(ecl_lon))
-    ra = np.degrees(np.arctan2(np.cos(eps) * np.sin(ecl_lon), np.cos(ecl_lon))) % 360
-    gmst = (280.46061837 + 360.98564736629 * days) % 360
-    hour_angle = np.radians(gmst + lon - ra)
-    phi = np.radians(lat)
-    cos_z = np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(hour_angle)
-    return np.degrees(np.arccos(np.clip(cos_z, -1.0, 1.0)))
+    """Apparent solar zenith [deg] at times [s since 1970 UTC] (NREL SPA through pvlib,
+    :func:`hsiwq.radiometry.sun.solar_zenith`), vectorised."""
+    return solar_zenith(unix_s, lat, lon)
 
 
 def daylight_minutes(start_s: float, end_s: float, lat: float, lon: float,

@@ -16,7 +16,7 @@ from ..params import PARAMETERS
 from ..store import Record
 from .classes import (GB3838_CLASSES, TLI_BOUNDS, TLI_CLASSES, class_number, daylight_minutes,
                       gb3838_class, gb3838_limits, tli, tli_class)
-from .engine import AlertState, Observation
+from .engine import NOTIFIED, AlertState, Observation, Transition, step
 from .rules import (Gb3838Rule, GapRule, RateRule, SensorRule, ThresholdRule, TliRule,
                     WhoCyanoRule)
 
@@ -78,6 +78,18 @@ def threshold_observation(rule: ThresholdRule, state: AlertState, value: float |
     thr = float(rule.above if above else rule.below)  # type: ignore[arg-type]
     clr = float(rule.clear) if rule.clear is not None else thr
     return Observation(level_of(v, [thr], [clr], _current(state), above), v, rule.param, thr, clr)
+
+
+def evaluate_threshold(rule: Any, state: AlertState, value: float | None, time: datetime,
+                       site: str) -> tuple[AlertState, Transition | None]:
+    """Advance a threshold rule by one value (None/NaN: no information); kept for callers
+    that hold a bare value rather than a record."""
+    if state.last_time is not None and time <= datetime.fromisoformat(state.last_time):
+        return state, None
+    obs = threshold_observation(rule, state, value)
+    new, trs = step(rule, state, obs, time, site)
+    notified = [t for t in trs if t.change in NOTIFIED]
+    return new, (notified[0] if notified else None)
 
 
 def who_observation(rule: WhoCyanoRule, state: AlertState, record: Record) -> Observation:

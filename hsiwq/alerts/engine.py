@@ -220,17 +220,3 @@ def make_transition(rule: Any, state: AlertState, obs: Observation | None, time:
         episode=state.episode or "", since=state.since if not resolved else state.episode,
         seq=state.changes, params=rule.params,
         detail={**(obs.detail if obs is not None else state.detail), "consecutive": state.count})
-
-
-def evaluate_threshold(rule: Any, state: AlertState, value: float | None, time: datetime,
-                       site: str) -> tuple[AlertState, Transition | None]:
-    """Advance a threshold rule by one value (None/NaN: no information); kept for callers
-    that hold a bare value rather than a record."""
-    from .conditions import threshold_observation
-
-    if state.last_time is not None and time <= datetime.fromisoformat(state.last_time):
-        return state, None
-    obs = threshold_observation(rule, state, value)
-    new, trs = step(rule, state, obs, time, site)
-    notified = [t for t in trs if t.change in NOTIFIED]
-    return new, (notified[0] if notified else None)

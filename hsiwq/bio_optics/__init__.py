@@ -1,7 +1,8 @@
-"""Bio-optical models: pure water, constituent IOPs, the Rrs forward model, Kd and Secchi
+"""Bio-optical models: pure water, constituent IOPs, the Rrs forward model (with its
+Jacobian; :mod:`hsiwq.bio_optics.forward` is the one place it is written), Kd and Secchi
 depth, and the synthetic regional covariance of the non-optical parameters.
 
-Pure array-in/array-out functions; see design.md §4.
+Pure array-in/array-out functions.
 """
 
 from hsiwq.bio_optics.covariance import (
@@ -14,7 +15,9 @@ from hsiwq.bio_optics.forward import (
     G0_LEE2002,
     G1_LEE2002,
     ForwardModel,
+    SpectralShapes,
     above_surface_rrs,
+    forward_ln,
     below_surface_rrs,
     rrs_from_constituents,
     rrs_from_iops,
@@ -35,7 +38,8 @@ from hsiwq.bio_optics.secchi import kd_lee2013, secchi_lee2015
 from hsiwq.bio_optics.water import a_w, b_w, bb_w, pure_water_table
 
 __all__ = [
-    "COVARIANCE_MODELS", "CovarianceModel", "ForwardModel", "G0_LEE2002", "G1_LEE2002",
+    "COVARIANCE_MODELS", "CovarianceModel", "ForwardModel", "G0_LEE2002", "G1_LEE2002", "SpectralShapes",
+    "forward_ln",
     "IOPModel", "a_cdom", "a_nap", "a_pc", "a_ph", "a_w", "above_surface_rrs", "b_w", "bb_p",
     "bb_w", "below_surface_rrs", "bricaud_coefficients", "kd_lee2013",
     "nonoptical_from_optical", "pure_water_table", "rrs_from_constituents", "rrs_from_iops",

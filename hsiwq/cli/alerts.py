@@ -9,6 +9,10 @@ from datetime import datetime, timezone
 
 import click
 
+from ..errors import ConfigError
+from ..timeutil import EXAMPLES, parse_time
+from .options import chosen_format, format_option, write_rows
+
 
 def _user() -> str:
     try:
@@ -28,11 +32,10 @@ def _when(text: str | None, option: str) -> datetime | None:
     except ValueError:
         pass
     try:
-        t = datetime.fromisoformat(text)
+        return parse_time(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is neither an ISO time nor a duration such as 24h",
-                                 param_hint=option) from None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+        raise ConfigError(option, f"{text!r} is neither an ISO time nor a duration such as 24h "
+                                  f"(e.g. {EXAMPLES} or 24h)") from None
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -63,9 +66,9 @@ def alerts() -> None:
 @alerts.command("list")
 @click.option("--site", help="Only this site.")
 @click.option("--all", "show_all", is_flag=True, help="Also inactive and resolved alerts.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@format_option(("table", "csv", "json"))
 @click.pass_obj
-def list_cmd(obj, site: str | None, show_all: bool, as_json: bool) -> None:
+def list_cmd(obj, site: str | None, show_all: bool, fmt: str, as_json: bool) -> None:
     """Pending and firing alerts, active silences, and undelivered notifications."""
     from ..alerts import admin
 
@@ -74,9 +77,13 @@ def list_cmd(obj, site: str | None, show_all: bool, as_json: bool) -> None:
     rows = admin.list_alerts(ws, site=site, include_inactive=show_all)
     silences = [s for s in admin.list_silences(ws) if site is None or s.site in (site, "*")]
     queued = admin.outbox_status(ws)
-    if as_json:
+    fmt = chosen_format(fmt, as_json)
+    if fmt == "json":
         click.echo(json.dumps({"alerts": rows, "silences": [vars(s) for s in silences],
                                "undelivered": queued}, ensure_ascii=False, indent=1))
+        return
+    if fmt == "csv":  # the alerts (silences and the outbox are in the table and JSON forms)
+        write_rows(rows, "csv", columns=list(rows[0]) if rows else ["site", "rule", "status"])
         return
     if not rows:
         click.echo("no pending or firing alerts" + (f" at {site}" if site else ""))
@@ -158,17 +165,27 @@ def silence_cmd(obj, site: str | None, rule: str, duration: str | None, until: s
 @click.option("--rule", help="Only this rule.")
 @click.option("--since", metavar="TIME", help="ISO time or a duration back from now (24h, 7d).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@format_option(("table", "csv", "json", "jsonl"))
 @click.pass_obj
-def history_cmd(obj, site: str | None, rule: str | None, since: str | None, limit: int, as_json: bool) -> None:
-    """Alert changes, notifications suppressed, acknowledgements and silences, oldest first."""
+def history_cmd(obj, site: str | None, rule: str | None, since: str | None, limit: int, fmt: str,
+                as_json: bool) -> None:
+    """Alert changes, notifications suppressed, acknowledgements and silences, oldest first
+    (``--format json``: one JSON document; ``jsonl``: one JSON object per line)."""
     from ..alerts import admin
 
     _site(obj, site)
     entries = admin.history(obj.workspace(), site=site, rule=rule, since=_when(since, "--since"), limit=limit)
-    if as_json:
+    fmt = "jsonl" if as_json else fmt  # the hidden --json kept its JSON lines
+    if fmt == "jsonl":
         for e in entries:
             click.echo(json.dumps(e, ensure_ascii=False))
+        return
+    if fmt == "json":
+        click.echo(json.dumps({"history": entries}, ensure_ascii=False, indent=1))
+        return
+    if fmt == "csv":
+        columns = list(dict.fromkeys(k for e in entries for k in e)) or ["at", "event", "site", "rule"]
+        write_rows(entries, "csv", columns=columns)
         return
     if not entries:
         click.echo("no alert history" + (f" for {site}" if site else ""))

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import HsiwqError
+from .options import FORMATS, chosen_format, format_option, write_rows
 
 WATER_TYPES = ("clear_reservoir", "eutrophic_lake", "sediment_river")
 
@@ -40,7 +41,10 @@ def simulate(samples_dir, out_dir, water_type, time_, site, sensor, lat, lon, si
     if bool(samples_dir) == bool(out_dir):
         raise click.UsageError("give exactly one of --samples DIR or --out DIR")
     if samples_dir:
-        paths = sample_mod.make_samples(Path(samples_dir))
+        from .options import progress
+
+        with progress("simulating sample bundles", total=len(sample_mod.SAMPLE_ACQUISITIONS)) as step:
+            paths = sample_mod.make_samples(Path(samples_dir), progress=lambda done, total: step())
         click.echo(f"wrote {len(paths)} sample bundles under {samples_dir}")
         return
     path = simulate_bundle(Path(out_dir), water_type=water_type, time=time_, site=site,
@@ -130,30 +134,38 @@ def _in_time_order(bundles, bundle_time) -> tuple[list[str], list[str]]:
 
 
 @click.command()
+@format_option(FORMATS)
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Output file (default: standard output; required for parquet and netcdf).")
 @click.pass_obj
-def status(obj) -> None:
+def status(obj, fmt: str, as_json: bool, out: str | None) -> None:
     """Per site: last acquisition, last valid one, backlog, quarantine and firing alerts."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
     from ..status import site_status
 
+    fmt = chosen_format(fmt, as_json, out)
     config, _ = obj.load_config()
-    table = Table(title=f"Sites ({obj.workspace().root})")
-    for col in ("site", "last acquisition", "last valid", "records", "backlog", "quarantined", "alerts"):
-        table.add_column(col)
-    fmt = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "–"  # noqa: E731
-    _count = lambda n: n if n >= 0 else "? (unreachable)"  # noqa: E731
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None  # noqa: E731
     statuses = site_status(config, obj.workspace())
-    for st in statuses:
-        table.add_row(*(escape(str(c)) for c in (st.site, fmt(st.last_acquisition), fmt(st.last_valid),
-                                                 "BROKEN" if st.problem else st.records,
-                                                 _count(st.backlog), _count(st.quarantined),
-                                                 ", ".join(st.firing) or "–")))
-    Console(width=150).print(table)
+    rows = [{"site": st.site, "last_acquisition": iso(st.last_acquisition), "last_valid": iso(st.last_valid),
+             "records": "BROKEN" if st.problem else st.records,
+             "backlog": st.backlog if st.backlog >= 0 else None,
+             "quarantined": st.quarantined if st.quarantined >= 0 else None, "alerts": ", ".join(st.firing),
+             "problem": st.problem or None}
+            for st in statuses]
+
+    def cell(column: str, value) -> str:
+        if column in ("last_acquisition", "last_valid"):
+            return value[:16].replace("T", " ") if value else "–"
+        if column in ("backlog", "quarantined"):
+            return "? (unreachable)" if value is None else str(value)
+        return str(value) if value not in (None, "") else "–"
+
+    write_rows(rows, fmt, out, columns=["site", "last_acquisition", "last_valid", "records", "backlog",
+                                        "quarantined", "alerts"],
+               title=f"Sites ({obj.workspace().root})", meta={"workspace": str(obj.workspace().root)},
+               table_cell=cell)
     broken = [st for st in statuses if st.problem]
-    for st in broken:  # one line each, in full (the table would cut them)
+    for st in broken:  # one line each, in full (a table would cut them)
         click.echo(f"hsiwq: error: site {st.site}: {st.problem}", err=True)
     if broken:
         sys.exit(1)

@@ -1,6 +1,6 @@
 """``hsiwq`` commands of the models: calibrate, predict, models (list|promote|rollback), matchup.
 
-See design.md §3.5 and docs/models.md.
+See docs/models.md.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import HsiwqError
+from .options import FORMATS, chosen_format, format_option, progress, time_value, write_netcdf, write_rows
 
 
 class ModelsCommandError(HsiwqError):
@@ -30,11 +31,31 @@ def _fmt(x, digits: int = 1) -> str:
     return "–" if v != v else f"{v:.{digits}f}"
 
 
+def _template(jobs: int, folds: int | None, candidates: str | None):
+    """The RegionCalibrator the options ask for."""
+    from ..models.calibrator import RegionCalibrator
+
+    template = RegionCalibrator(n_jobs=jobs, n_splits=folds)
+    if candidates:
+        from ..models.candidates import CANDIDATES
+
+        names = tuple(c.strip() for c in candidates.split(",") if c.strip())
+        unknown = sorted(set(names) - set(CANDIDATES))
+        if unknown or not names:
+            raise ModelsCommandError("--candidates", f"unknown {', '.join(unknown) or '(none given)'}; "
+                                                     f"known: {', '.join(CANDIDATES)}")
+        template.set_params(candidates=names)
+    return template
+
+
 @click.command("calibrate")
 @click.option("--region", required=True, help="Region id (the site's 'region').")
 @click.option("--matchups", "matchups_file", required=True, type=click.Path(dir_okay=False),
-              metavar="FILE.csv", help="Matchup table: Rrs_<nm> columns and lab values (design §3.4).")
-@click.option("--promote", is_flag=True, help="Put the new version in service.")
+              metavar="FILE.csv", help="Matchup table: Rrs_<nm> columns and lab values (docs/models.md).")
+@click.option("--promote", is_flag=True, help="Put the new version in service for the parameters whose "
+                                           "new model is at least as good as what serves them now.")
+@click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Relative MdSA margin a new model may be worse by and still be promoted.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Report folder (default <home>/reports/<region>-<version>).")
 @click.option("--author", default=None, help="Recorded in the registry (default: user name).")
@@ -46,12 +67,11 @@ def _fmt(x, digits: int = 1) -> str:
               help="Candidate regressors to compare (default all: physics, posterior, ridge-conc, ridge-physics, "
                    "ridge, pls, pls-logd, gp, hgb, ensemble, stack).")
 @click.pass_obj
-def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, folds, candidates) -> None:
+def calibrate(obj, region, matchups_file, promote, tolerance, report_dir, author, jobs, folds, candidates) -> None:
     """Fit every parameter present in the matchups, cross-validated by sampling day,
     print the metrics beside the defaults and the model in service, register the new
     version (and promote it with --promote), and write a report with scatter plots."""
     from ..models.calibrate import calibrate_region
-    from ..models.calibrator import RegionCalibrator
     from ..models.matchups import read_matchups
 
     ws = obj.workspace().ensure()
@@ -59,19 +79,18 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
     click.echo(f"{m.source}: {len(m.table)} matchups, {m.wavelength_nm.size} bands "
                f"{m.wavelength_nm[0]:g}–{m.wavelength_nm[-1]:g} nm, parameters: {', '.join(m.present)}; "
                f"cross-validation grouped by {m.group_by}")
-    template = RegionCalibrator(n_jobs=jobs, n_splits=folds)
-    if candidates:
-        from ..models.candidates import CANDIDATES
+    template = _template(jobs, folds, candidates)
+    with progress(f"calibrating {len(m.present)} parameters (cross-validated)") as _:
+        run = calibrate_region(m, region, ws, calibrator=template, promote=promote,
+                               report_dir=report_dir, author=author, tolerance=tolerance)
+    _print_run(run, promote)
 
-        names = tuple(c.strip() for c in candidates.split(",") if c.strip())
-        unknown = sorted(set(names) - set(CANDIDATES))
-        if unknown or not names:
-            raise ModelsCommandError("--candidates", f"unknown {', '.join(unknown) or '(none given)'}; "
-                                                     f"known: {', '.join(CANDIDATES)}")
-        template.set_params(candidates=names)
-    run = calibrate_region(m, region, ws, calibrator=template, promote=promote,
-                           report_dir=report_dir, author=author)
+
+def _print_run(run, promote: bool) -> None:
+    """The metrics table and summary lines of a calibration."""
     from ..params import PARAMETERS
+
+    region = run.region
 
     head = (f"{'parameter':12s} {'n':>5s} {'chosen':14s} {'MdSA%':>7s} {'SSPB%':>7s} {'R2':>6s} "
             f"{'RMSE':>6s} {'cov68':>6s} {'default MdSA%':>14s} {'in service MdSA%':>17s}")
@@ -96,8 +115,16 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
                    f"× {run.outcome.prior_scale:.3g}; all SIOPs in the report")
     else:
         click.echo("physics stage: not used (needs matchups with chl_a, phycocyanin, tss and cdom)")
+    promoted = run.promoted_parameters
+    note = ""
+    if promoted:
+        kept = [p for p in run.outcome.models if p not in promoted]
+        note = (f"; promoted to service for {', '.join(promoted)}"
+                + (f" (not for {', '.join(kept)}: not as good as what serves them)" if kept else ""))
+    elif promote:
+        note = "; nothing promoted (no new model as good as what serves it)"
     click.echo(f"registered {region} {run.version} ({len(run.outcome.models)} parameters, "
-               f"{run.outcome.seconds:.1f} s){'; promoted to service' if run.promoted else ''}")
+               f"{run.outcome.seconds:.1f} s){note}")
     click.echo(f"report: {run.report}")
 
 
@@ -110,8 +137,10 @@ def calibrate(obj, region, matchups_file, promote, report_dir, author, jobs, fol
               help="Model version to use instead of those in service ('defaults': none).")
 @click.option("--sun-zenith", type=float, default=30.0, show_default=True,
               help="Sun zenith angle [deg] for the default Secchi depth.")
+@click.option("--format", "fmt", type=click.Choice(("csv", "json", "parquet", "netcdf")), default="csv",
+              show_default=True, help="Format of OUT (json: one document with the units).")
 @click.pass_obj
-def predict(obj, region, rrs_file, out_file, version, sun_zenith) -> None:
+def predict(obj, region, rrs_file, out_file, version, sun_zenith, fmt) -> None:
     """Every parameter of each spectrum with <id>_lo, <id>_hi (68 % interval) and <id>_ood
     (1: outside the model's training domain; empty for defaults, which have none).
 
@@ -145,7 +174,17 @@ def predict(obj, region, rrs_file, out_file, version, sun_zenith) -> None:
         out["owt"] = r.owt
     out["model_version"] = ";".join(f"{k}={v}" for k, v in sorted(r.algorithms.items()))
     Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(out_file, index=False)
+    if fmt == "csv":
+        out.to_csv(out_file, index=False)
+    else:
+        from ..params import PARAMETERS
+
+        units = {f"{p}{sfx}": PARAMETERS[p].unit for p in PARAMETER_IDS for sfx in ("", "_lo", "_hi")}
+        if fmt == "netcdf":
+            write_netcdf(out, out_file, units=units, attrs={"region": region})
+        else:
+            write_rows(out.to_dict(orient="records"), fmt, out_file, columns=list(out.columns), units=units,
+                       meta={"region": region})
     from_models = sorted(models)
     click.echo(f"wrote {out_file}: {n} spectra; regional models for {', '.join(from_models) or 'none'}"
                f"; defaults for {', '.join(p for p in r.algorithms if p not in models) or 'none'}")
@@ -158,21 +197,38 @@ def models() -> None:
 
 @models.command("list")
 @click.option("--region", default=None, help="Only this region.")
+@format_option(FORMATS)
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Output file (default: standard output; required for parquet and netcdf).")
 @click.pass_obj
-def models_list(obj, region) -> None:
+def models_list(obj, region, fmt, as_json, out) -> None:
     """Registered models with their CV metrics; '*' marks those in service."""
-    rows = _registry(obj).list(region)
-    if not rows:
+    fmt = chosen_format(fmt, as_json, out)
+    entries = _registry(obj).list(region)
+    if not entries and fmt == "table":
         click.echo("no registered models" + (f" for region {region}" if region else ""))
         return
-    click.echo(f"{'':1s} {'region':12s} {'parameter':12s} {'version':8s} {'created':20s} {'candidate':14s} "
-               f"{'n':>5s} {'MdSA%':>7s} {'SSPB%':>7s} {'author':10s}")
-    for e in rows:
-        cv = e.meta.get("cv", {})
-        click.echo(f"{'*' if e.in_service else ' '} {e.region:12s} {e.parameter:12s} {e.version:8s} "
-                   f"{e.meta.get('created_at', ''):20s} {e.meta.get('candidate', ''):14s} "
-                   f"{e.meta.get('n_train', 0):5d} {_fmt(cv.get('mdsa')):>7s} {_fmt(cv.get('sspb')):>7s} "
-                   f"{str(e.meta.get('author', '')):10s}")
+    if fmt == "table":
+        click.echo(f"{'':1s} {'region':12s} {'parameter':12s} {'version':8s} {'created':20s} {'candidate':14s} "
+                   f"{'n':>5s} {'MdSA%':>7s} {'SSPB%':>7s} {'author':10s}")
+        for e in entries:
+            cv = e.meta.get("cv", {})
+            click.echo(f"{'*' if e.in_service else ' '} {e.region:12s} {e.parameter:12s} {e.version:8s} "
+                       f"{e.meta.get('created_at', ''):20s} {e.meta.get('candidate', ''):14s} "
+                       f"{e.meta.get('n_train', 0):5d} {_fmt(cv.get('mdsa')):>7s} {_fmt(cv.get('sspb')):>7s} "
+                       f"{str(e.meta.get('author', '')):10s}")
+        return
+    rows = [{"in_service": e.in_service, "region": e.region, "parameter": e.parameter, "version": e.version,
+             "created": e.meta.get("created_at", ""), "candidate": e.meta.get("candidate", ""),
+             "n": e.meta.get("n_train", 0), "mdsa": e.meta.get("cv", {}).get("mdsa"),
+             "sspb": e.meta.get("cv", {}).get("sspb"), "author": str(e.meta.get("author", ""))}
+            for e in entries]
+    write_rows(rows, fmt, out, columns=_MODEL_COLUMNS, units={"mdsa": "%", "sspb": "%"},
+               meta={"region": region} if region else None)
+
+
+_MODEL_COLUMNS = ("in_service", "region", "parameter", "version", "created", "candidate", "n", "mdsa",
+                  "sspb", "author")
 
 
 @models.command("promote")
@@ -225,4 +281,73 @@ def matchup(obj, site, samples_file, window, out_file) -> None:
                f"({result.n_unmatched} without a valid acquisition within ±{window:g} min)")
 
 
-COMMANDS = [calibrate, predict, models, matchup]
+@click.command("recalibrate")
+@click.option("--region", required=True, help="Region whose models are recalibrated.")
+@click.option("--site", required=True, help="Site whose stored spectra are matched with the samples.")
+@click.option("--samples", "samples_file", required=True, type=click.Path(dir_okay=False),
+              metavar="LAB.csv", help="Lab samples: a 'time' column (UTC) and parameter columns.")
+@click.option("--window", type=float, default=30.0, show_default=True,
+              help="Largest time difference between sample and acquisition [min].")
+@click.option("--promote", is_flag=True, help="Put the new models in service where they are at least "
+                                           "as good as what serves them now.")
+@click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Relative MdSA margin a new model may be worse by and still be promoted.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Parameters fitted in parallel.")
+@click.option("--folds", type=click.IntRange(3, 20), default=None, help="Cross-validation folds.")
+@click.option("--candidates", default=None, metavar="A,B,...", help="Candidate regressors to compare.")
+@click.pass_obj
+def recalibrate(obj, region, site, samples_file, window, promote, tolerance, jobs, folds, candidates) -> None:
+    """Lab samples → matchups from the site's store → calibration → promotion by the policy
+    of ``calibrate --promote`` (what the ``recalibrate-region`` flow does, in one command)."""
+    from datetime import datetime, timezone
+
+    from ..inbox import open_site_store
+    from ..models.calibrate import calibrate_region
+    from ..models.matchup_builder import MatchupError, build_matchups
+    from ..models.matchups import read_matchups
+    from ..models.spectra import read_csv_table
+
+    ws = obj.workspace().ensure()
+    path = Path(samples_file)
+    samples = read_csv_table(path, error=MatchupError)
+    config, _ = obj.load_config()
+    template = _template(jobs, folds, candidates)
+    with progress(f"matching {len(samples)} samples with {site}'s store"):
+        result = build_matchups(open_site_store(site, config, ws).read(), samples, window_minutes=window,
+                                where=str(path))
+    target = ws.root / "matchups" / f"{site}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(target, index=False)
+    click.echo(f"wrote {target}: {len(result.table)} matchups from {result.n_samples} samples "
+               f"({result.n_unmatched} without a valid acquisition within ±{window:g} min)")
+    with progress(f"calibrating {region} (cross-validated)"):
+        run = calibrate_region(read_matchups(target), region, ws, calibrator=template, promote=promote,
+                               tolerance=tolerance)
+    _print_run(run, promote)
+
+
+@click.command("reprocess")
+@click.option("--site", required=True, help="Site whose history is recomputed (its configured store).")
+@click.option("--region", default=None, help="Region of the models (default: the site's).")
+@click.option("--version", default=None,
+              help="Model version to apply (default: those in service; 'defaults': the published algorithms).")
+@click.option("--start", metavar="TIME", help="First acquisition time (ISO 8601, UTC).")
+@click.option("--end", metavar="TIME", help="Last acquisition time (ISO 8601, UTC; a date alone means its end).")
+@click.pass_obj
+def reprocess(obj, site, region, version, start, end) -> None:
+    """Recompute a site's parameters from its stored ROI spectra with a model version,
+    idempotently (records already produced by the same models are left alone)."""
+    from ..models.reprocess import reprocess_site
+
+    config, where = obj.load_config()
+    region = region or config.site(site, where=where).region
+    t0, t1 = time_value(start, "--start"), time_value(end, "--end", end=True)
+    with progress(f"reprocessing {site}") as step:
+        r = reprocess_site(obj.workspace(), site, region, version, start=t0, end=t1, config=config,
+                           progress=lambda done, total: step(1, total=total))
+    click.echo(f"{site}: {r.rewritten} records rewritten, {r.unchanged} already up to date, "
+               f"{r.without_spectrum} without a spectrum" + (f"; models: {r.labels}" if r.labels else ""))
+
+
+COMMANDS = [calibrate, predict, models, matchup, recalibrate, reprocess]

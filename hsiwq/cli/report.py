@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, time, timezone
+from datetime import datetime
 
 import click
 
 from ..errors import ConfigError
+from .options import progress, time_value
 
 TOKEN_ENV = "HSIWQ_DASHBOARD_TOKEN"
 MIN_TOKEN_LENGTH = 16
@@ -16,16 +17,7 @@ MIN_TOKEN_LENGTH = 16
 
 def _when(option: str, text: str | None, *, end: bool = False) -> datetime | None:
     """An ISO date or time (UTC when it has no offset); a bare date as an end means its last second."""
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        raise ConfigError(option, f"{text!r} is not an ISO 8601 date or time "
-                                  "(e.g. 2026-07-21 or 2026-07-21T03:00Z)") from None
-    if end and len(text.strip()) == 10:  # YYYY-MM-DD: the whole day
-        t = datetime.combine(t.date(), time(23, 59, 59), t.tzinfo)
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+    return time_value(text, option, end=end)
 
 
 @click.command()
@@ -64,7 +56,8 @@ def report(obj, sites, start, end, periods, out, title) -> None:
             cols.append(Period(sites[0], pa, pb, label=f"{sites[0]} · {pa:{fmt}} – {pb:{fmt}}"))
     else:
         cols = [Period(s, t0, t1) for s in sites]
-    html = build_report(obj.workspace(), config, cols, title=title, config_file=cfg_file)
+    with progress(f"building the report of {', '.join(c.label or c.site for c in cols)}"):
+        html = build_report(obj.workspace(), config, cols, title=title, config_file=cfg_file)
     path = write_report(html, out)
     click.echo(f"wrote {path} ({len(html.encode()) / 1e6:.1f} MB) for {', '.join(c.label or c.site for c in cols)}")
 

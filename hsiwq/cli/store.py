@@ -9,28 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import sys
-from datetime import datetime, timezone
 
 import click
 
-FORMATS = ("csv", "json", "parquet")
-
-
-def _time(text: str | None, option: str, *, end: bool = False) -> datetime | None:
-    """An ISO 8601 time (UTC unless it says otherwise); a bare date as an ``--end`` means
-    the end of that day."""
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as 2026-07-01 or "
-                                 "2026-07-01T03:15:00Z", param_hint=option) from None
-    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        t = t.replace(hour=23, minute=59, second=59)
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+from .options import (FORMATS, chosen_format, csv_header, emit, format_option, time_value, write_netcdf,
+                      write_rows)
 
 
 def _options(pairs: tuple[str, ...]) -> dict:
@@ -75,18 +58,19 @@ _so_option = click.option("--storage-option", "storage_option", multiple=True, m
 @click.option("--start", metavar="TIME", help="First acquisition time (ISO 8601, UTC).")
 @click.option("--end", metavar="TIME", help="Last acquisition time (ISO 8601, UTC; a date "
                                             "alone means its end).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@format_option(FORMATS, default="csv")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Output file (default: standard output; required for parquet).")
+              help="Output file (default: standard output; required for parquet and netcdf).")
 @_root_option
 @_so_option
 @click.pass_obj
 def series(obj, site: str, params: tuple[str, ...], start: str | None, end: str | None, fmt: str,
-           out: str | None, root: str | None, storage_option: tuple[str, ...]) -> None:
+           as_json: bool, out: str | None, root: str | None, storage_option: tuple[str, ...]) -> None:
     """Export the time series of parameters of a site.
 
     One row per acquisition time, in time order: each parameter with its 68 % interval
     (_lo, _hi), out-of-domain flag (_ood) and model (_model), then the verdict and reason.
+    CSV headers carry the units (``chl_a [µg/L]``); NetCDF variables their ``units``.
     """
     from ..params import PARAMETERS
     from ..store import LABELS, QUANTITIES
@@ -95,9 +79,8 @@ def series(obj, site: str, params: tuple[str, ...], start: str | None, end: str 
     if unknown:
         raise click.BadParameter(f"unknown {', '.join(unknown)}; parameters are "
                                  f"{', '.join(PARAMETERS)}", param_hint="--param")
-    if fmt == "parquet" and not out:
-        raise click.BadParameter("parquet needs --out FILE", param_hint="--format")
-    t0, t1 = _time(start, "--start"), _time(end, "--end", end=True)
+    fmt = chosen_format(fmt, as_json, out)
+    t0, t1 = time_value(start, "--start"), time_value(end, "--end", end=True)
     if t0 and t1 and t1 < t0:
         raise click.BadParameter("--end is before --start", param_hint="--end")
     quantities: list[str] = []
@@ -112,12 +95,19 @@ def series(obj, site: str, params: tuple[str, ...], start: str | None, end: str 
                                                       labels=labels, with_rrs=False)
     frame = ds.to_dataframe().reset_index()[["time", *quantities, *labels]]
     frame["time"] = frame["time"].dt.tz_localize("UTC")
+    units = {q: str(ds[q].attrs["units"]) for q in quantities if ds[q].attrs.get("units")}
     if fmt == "parquet":
         frame.to_parquet(out, index=False)
+    elif fmt == "netcdf":
+        write_netcdf(frame, out, units=units, index="time", attrs={"site": site})
     elif fmt == "csv":
         frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        text = frame.to_csv(index=False, lineterminator="\n")
-        _emit(text, out)
+        text = frame.rename(columns={q: csv_header(q, units.get(q)) for q in quantities}).to_csv(
+            index=False, lineterminator="\n")
+        emit(text, out)
+    elif fmt == "table":
+        frame["time"] = frame["time"].dt.strftime("%Y-%m-%d %H:%M:%S")
+        write_rows(frame.to_dict(orient="records"), "table", None, units=units, title=f"{site}")
     else:
         frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
@@ -125,17 +115,9 @@ def series(obj, site: str, params: tuple[str, ...], start: str | None, end: str 
         doc = {"site": site, "columns": {q: {k: str(v) for k, v in ds[q].attrs.items()
                                              if k in ("units", "long_name")} for q in quantities},
                "rows": rows}
-        _emit(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", out)
+        emit(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", out)
     if out:
         click.echo(f"{len(frame)} rows of {site} written to {out}", err=True)
-
-
-def _emit(text: str, out: str | None) -> None:
-    if out:
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
 
 
 @click.command("compact")

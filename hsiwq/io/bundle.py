@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import xarray as xr
 from hsiwq.acquisition import CHANNELS, AcquisitionMeta, Bundle
 from hsiwq.errors import BundleError
 from hsiwq.io.envi import read_envi
+from hsiwq.timeutil import parse_time
 
 #: Name of the metadata file that makes a directory a bundle.
 META_FILE = "acquisition.json"
@@ -149,21 +150,15 @@ def read_bundle(path: str | Path, *, lazy: bool = False) -> Bundle:
 
 
 def parse_utc(text: Any) -> datetime:
-    """Parse an ISO 8601 date-time (``Z`` accepted) into a timezone-aware UTC datetime.
-
-    A time without offset is taken as UTC, as the data contracts state.
+    """An ISO 8601 date and time as an aware UTC datetime (``Z`` accepted, no offset = UTC,
+    as the data contracts state): :func:`hsiwq.timeutil.parse_time` with the time required.
 
     Raises
     ------
     ValueError
         If ``text`` is not a string holding an ISO 8601 date and time.
     """
-    if not isinstance(text, str) or len(text.strip()) <= 10:  # a date alone is not a time
-        raise ValueError(f"expected an ISO 8601 date and time, got {text!r}")
-    stamp = datetime.fromisoformat(text.strip())
-    if stamp.tzinfo is None:
-        return stamp.replace(tzinfo=timezone.utc)
-    return stamp.astimezone(timezone.utc)
+    return parse_time(text, require_time=True)
 
 
 def _meta_path(path: Path) -> Path:

@@ -11,7 +11,7 @@
 - :mod:`.registry` — versioned, verified storage (skops), promotion and rollback;
 - :mod:`.matchups`, :mod:`.calibrate`, :mod:`.report` — the calibration workflow;
 - :mod:`.matchup_builder`, :mod:`.reprocess` — matchups from the store, reprocessing;
-- :mod:`.synthetic` — simulated matchup tables; :mod:`.metrics` — MdSA, SSPB, R², RMSE.
+- :mod:`.metrics` — MdSA, SSPB, R², RMSE (simulated matchup tables: :mod:`hsiwq.simulate.matchups`).
 
 The five parameters that are not optically active (COD_Mn, COD, TN, TP, NH₃-N) are only
 ever estimated here, through their regional covariance with the optical ones: lower

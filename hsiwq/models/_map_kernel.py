@@ -1,9 +1,11 @@
 """Compiled (numba) MAP inversion: the loop of :func:`hsiwq.models.physics.map_invert`
 fused per spectrum, in parallel over spectra.
 
-The same forward model, noise model, prior and Levenberg–Marquardt rules as the numpy
-implementation in :mod:`hsiwq.models.physics` (which stays the reference and the fallback
-when numba is unavailable or ``HSIWQ_NO_NUMBA`` is set); compiled on first use and cached.
+The same noise model, prior and Levenberg–Marquardt rules as the numpy implementation in
+:mod:`hsiwq.models.physics` (which stays the reference and the fallback when numba is
+unavailable or ``HSIWQ_NO_NUMBA`` is set); the forward model and its Jacobian are the
+functions of :mod:`hsiwq.bio_optics.forward` themselves, compiled for scalars
+(:mod:`hsiwq.bio_optics._compiled`). Compiled on first use and cached.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-G0, G1 = 0.089, 0.125
+from ..bio_optics import _compiled  # noqa: F401  (makes the forward model callable here)
+from ..bio_optics.forward import (G0_LEE2002, G1_LEE2002, constituent_iops, jacobian_ln_c,
+                                  phytoplankton_absorption, rrs_and_gradient)
 
 
 @njit(cache=True, inline="always")
@@ -21,24 +25,19 @@ def _evaluate(x, ob, wt, mu, prec, aw, bbw, log_a, e, pc, cdom, nap, bbp_tss, bb
     gain = np.exp(x[4])
     cost = 0.0
     for b in range(nb):
-        aph = np.exp(x[0] * e[b] + log_a[b])
-        a = aw[b] + aph + c1 * pc[b] + c3 * cdom[b] + c2 * nap[b]
-        bb = bbw[b] + c2 * bbp_tss[b] + c0 * bbp_chl[b]
-        tot = a + bb
-        u = bb / tot
-        rr = u * (G0 + G1 * u)
-        den = 1.0 - 1.7 * rr
-        rrs = 0.52 * rr / den
-        d_r = 0.52 / (den * den) * (G0 + 2.0 * G1 * u)
-        du_da = -bb / (tot * tot)
-        du_dbb = a / (tot * tot)
+        aph = phytoplankton_absorption(x[0], log_a[b], e[b])
+        a, bb = constituent_iops(aph, c0, c1, c2, c3, aw[b], bbw[b], pc[b], cdom[b], nap[b], bbp_tss[b],
+                                 bbp_chl[b])
+        rrs, d_a, d_bb = rrs_and_gradient(a, bb, G0_LEE2002, G1_LEE2002)
+        j0, j1, j2, j3 = jacobian_ln_c(d_a, d_bb, aph, c0, c1, c2, c3, e[b], pc[b], cdom[b], nap[b],
+                                       bbp_tss[b], bbp_chl[b])
         gw = gain * wt[b]
         r[b] = (gain * rrs + x[5] * glint[b] - ob[b]) * wt[b]
         cost += r[b] * r[b]
-        jac[b, 0] = gw * d_r * (du_da * e[b] * aph + du_dbb * c0 * bbp_chl[b])
-        jac[b, 1] = gw * d_r * du_da * c1 * pc[b]
-        jac[b, 2] = gw * d_r * (du_da * c2 * nap[b] + du_dbb * c2 * bbp_tss[b])
-        jac[b, 3] = gw * d_r * du_da * c3 * cdom[b]
+        jac[b, 0] = gw * j0
+        jac[b, 1] = gw * j1
+        jac[b, 2] = gw * j2
+        jac[b, 3] = gw * j3
         jac[b, 4] = gw * rrs
         jac[b, 5] = glint[b] * wt[b]
     for i in range(6):

@@ -29,6 +29,7 @@ from .candidates import CANDIDATES
 from .matchups import Matchups
 from .metrics import summary
 from .predict import predict_models
+from .promotion import parameters_to_promote
 from .registry import ModelRegistry, RegistryError
 from .spectra import SpectraError, common_grid, resample
 
@@ -51,6 +52,9 @@ class CalibrationRun:
         What the default is, and which version served, per parameter.
     training_sha256, group_by, source : str
     promoted : bool
+        Whether any parameter was put in service.
+    promoted_parameters : list of str
+        Those put in service (:mod:`hsiwq.models.promotion`).
     report : Path or None
     n_dropped : int
         Matchups whose spectra did not cover the model grid.
@@ -69,6 +73,7 @@ class CalibrationRun:
     group_by: str = ""
     source: str = ""
     promoted: bool = False
+    promoted_parameters: list[str] = field(default_factory=list)
     report: Path | None = None
     n_dropped: int = 0
     candidate_names: tuple[str, ...] = CANDIDATES
@@ -82,7 +87,7 @@ class CalibrationRun:
 def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
                      calibrator: RegionCalibrator | None = None, promote: bool = False,
                      report_dir: str | Path | None = None, author: str | None = None,
-                     compare: bool = True) -> CalibrationRun:
+                     compare: bool = True, tolerance: float = 0.0) -> CalibrationRun:
     """Calibrate, register (and optionally promote) a region's models.
 
     Parameters
@@ -96,14 +101,19 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
     calibrator : RegionCalibrator, optional
         Template (cloned); default ``RegionCalibrator(n_jobs=2)``.
     promote : bool
-        Put the new version in service.
+        Put the new version in service for the parameters the promotion policy
+        (:func:`hsiwq.models.promotion.parameters_to_promote`) finds at least as good as
+        what serves them now.
     report_dir : path, optional
         Report folder (default ``<home>/reports/<region>-<version>``); ``False``-y paths
         other than None are not accepted.
     author : str, optional
         Recorded in the registry.
     compare : bool
-        Score the defaults and the models in service on the matchups.
+        Score the defaults and the models in service on the matchups (without it, the
+        promotion policy has nothing to compare with and promotes every parameter).
+    tolerance : float
+        Relative MdSA margin of the promotion policy [-].
 
     Returns
     -------
@@ -156,8 +166,10 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
     }
     run.version = registry.register(region, outcome.models, meta, author=author)
     if promote:
-        registry.promote(region, run.version, list(outcome.models), by=author)
-        run.promoted = True
+        chosen = [p for p in parameters_to_promote(run, tolerance) if p in outcome.models]
+        if chosen:
+            registry.promote(region, run.version, chosen, by=author)
+        run.promoted_parameters, run.promoted = chosen, bool(chosen)
     from .report import write_report
 
     target = Path(report_dir) if report_dir else workspace.root / "reports" / f"{region}-{run.version}"

@@ -1,9 +1,9 @@
 """Physics stage of regional models: regional SIOPs fitted to matchups, and a MAP inversion.
 
-Three steps on the bio-optical forward model of design.md §4 (Lee et al. 2002 with
-Bricaud-shaped phytoplankton absorption, a Gaussian phycocyanin band, exponential CDOM and
-non-algal absorption, power-law particle backscattering — the same equations as
-:class:`hsiwq.bio_optics.forward.ForwardModel`):
+Three steps on the bio-optical forward model of :mod:`hsiwq.bio_optics.forward` (Lee et al.
+2002 with Bricaud-shaped phytoplankton absorption, a Gaussian phycocyanin band, exponential
+CDOM and non-algal absorption, power-law particle backscattering; called from there, with
+its Jacobian, in the numpy path and — compiled — in the numba kernel):
 
 1. **Regional SIOPs** (:func:`fit_siop`): with the lab chlorophyll-a, phycocyanin, TSS and
    CDOM of the matchups known, the specific IOPs (CDOM and NAP slopes, NAP absorption,
@@ -56,9 +56,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..bio_optics.iops import IOPModel, bricaud_coefficients
+from ..bio_optics.forward import SpectralShapes, forward_ln
+from ..bio_optics.iops import IOPModel
 from ..bio_optics.secchi import kd_lee2013, secchi_lee2015
-from ..bio_optics.water import a_w, bb_w
 from ..retrieval.inversion import GENERIC_INLAND
 from .posterior import PosteriorCorrection, simulate_region
 from .spectra import SpectraError
@@ -69,7 +69,6 @@ CONSTITUENTS = ("chl_a", "phycocyanin", "tss", "cdom")
 FITTED_SIOPS = ("s_cdom", "a_nap_star_443", "s_nap", "b_bp_star_555", "eta", "aph_scale",
                 "a_pc_star_620", "b_bph_star_555")
 _LINEAR = {"eta"}
-G0, G1 = 0.089, 0.125
 _LOWER = np.log([0.01, 0.005, 0.01, 1e-4])
 _UPPER = np.log([5000.0, 5000.0, 5000.0, 50.0])
 _GLINT_UNIT = 1e-4  # δ is in units of 1e-4 sr-1
@@ -80,64 +79,27 @@ PRIOR_SCALES = (1.0, 1.41, 2.0, 2.83, 4.0, 5.66, 8.0)
 
 
 @dataclasses.dataclass(frozen=True)
-class Shapes:
-    """Spectral shapes of an IOP model on a band set (arrays of shape (n_band,))."""
+class Shapes(SpectralShapes):
+    """:class:`~hsiwq.bio_optics.forward.SpectralShapes` of an IOP model on a band set, with
+    the spectral shape of the sky-glint residual, (λ/550)⁻² (arrays of shape (n_band,))."""
 
-    wavelength_nm: np.ndarray
-    aw: np.ndarray
-    bbw: np.ndarray
-    log_a: np.ndarray
-    e: np.ndarray
-    pc: np.ndarray
-    cdom: np.ndarray
-    nap: np.ndarray
-    bbp_tss: np.ndarray
-    bbp_chl: np.ndarray
-    glint: np.ndarray
+    glint: np.ndarray = None  # type: ignore[assignment]
 
     @classmethod
-    def of(cls, wavelength_nm: np.ndarray, m: IOPModel) -> Shapes:
-        wl = np.asarray(wavelength_nm, dtype=float)
-        a_coef, e = bricaud_coefficients(wl)
-        return cls(wl, a_w(wl), bb_w(wl), np.log(a_coef * m.aph_scale), e,
-                   m.a_pc_star_620 * np.exp(-0.5 * ((wl - 620.0) / m.pc_sigma_nm) ** 2),
-                   np.exp(-m.s_cdom * (wl - 440.0)), m.a_nap_star_443 * np.exp(-m.s_nap * (wl - 443.0)),
-                   m.b_bp_star_555 * (wl / 555.0) ** -m.eta, m.b_bph_star_555 * (wl / 555.0) ** -m.eta_ph,
-                   (wl / 550.0) ** -2.0)
+    def of(cls, wavelength_nm: np.ndarray, m: IOPModel | None = None) -> Shapes:
+        base = SpectralShapes.of(wavelength_nm, m)
+        fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(SpectralShapes)}
+        return cls(**fields, glint=(base.wavelength_nm / 550.0) ** -2.0)
 
 
-def iops(s: Shapes, logc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def iops(s: SpectralShapes, logc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """a, bb [1/m] and a_ph [1/m], each (n, n_band), for ln concentrations (n, 4)."""
-    c = np.exp(logc)
-    aph = np.exp(logc[:, :1] * s.e + s.log_a)
-    a = s.aw + aph + c[:, 1:2] * s.pc + c[:, 3:4] * s.cdom + c[:, 2:3] * s.nap
-    bb = s.bbw + c[:, 2:3] * s.bbp_tss + c[:, 0:1] * s.bbp_chl
-    return a, bb, aph
+    return s.iops(logc)
 
 
-def forward(s: Shapes, logc: np.ndarray, jacobian: bool = False):
-    """Above-water Rrs [sr-1] (n, n_band) and, optionally, dRrs/d ln c (n, n_band, 4).
-
-    Same equations as :class:`hsiwq.bio_optics.forward.ForwardModel`.
-    """
-    a, bb, aph = iops(s, logc)
-    tot = a + bb
-    u = bb / tot
-    r = u * (G0 + G1 * u)
-    den = 1.0 - 1.7 * r
-    rrs = 0.52 * r / den
-    if not jacobian:
-        return rrs
-    c = np.exp(logc)
-    d_r = 0.52 / den**2 * (G0 + 2 * G1 * u)
-    du_da = -bb / tot**2
-    du_dbb = a / tot**2
-    jac = np.empty(rrs.shape + (4,))
-    jac[..., 0] = d_r * (du_da * s.e * aph + du_dbb * c[:, 0:1] * s.bbp_chl)
-    jac[..., 1] = d_r * du_da * c[:, 1:2] * s.pc
-    jac[..., 2] = d_r * (du_da * c[:, 2:3] * s.nap + du_dbb * c[:, 2:3] * s.bbp_tss)
-    jac[..., 3] = d_r * du_da * c[:, 3:4] * s.cdom
-    return rrs, jac
+#: Above-water Rrs [sr-1] (n, n_band) and, optionally, dRrs/d ln c (n, n_band, 4):
+#: :func:`hsiwq.bio_optics.forward.forward_ln`.
+forward = forward_ln
 
 
 @dataclasses.dataclass(frozen=True)

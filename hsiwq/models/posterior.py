@@ -47,6 +47,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from ..bio_optics.forward import forward_ln
 from .spectra import resample
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,8 +92,6 @@ def simulate_region(s: Shapes, log_lab: np.ndarray, noise: NoiseModel, n: int,
     ----------
     .. [1] Scott, D. W. (1992). Multivariate Density Estimation. Wiley.
     """
-    from .physics import forward  # physics imports this module
-
     log_lab = np.asarray(log_lab, dtype=float)
     if log_lab.ndim != 2 or log_lab.shape[1] != 4 or log_lab.shape[0] < 5 or not np.all(np.isfinite(log_lab)):
         raise ValueError(f"log_lab must be finite ln concentrations of at least 5 matchups × 4 constituents, "
@@ -103,7 +102,7 @@ def simulate_region(s: Shapes, log_lab: np.ndarray, noise: NoiseModel, n: int,
     cov = np.cov(log_lab.T) + 1e-6 * np.eye(d)
     kernel = scott_factor(m, d) * np.linalg.cholesky(cov)
     log_conc = log_lab[rng.integers(0, m, n)] + rng.standard_normal((n, d)) @ kernel.T
-    rrs = forward(s, log_conc)
+    rrs = forward_ln(s, log_conc)
     gain = np.exp(noise.gain * rng.standard_normal((n, 1)))
     band = 1.0 + noise.relative * rng.standard_normal(rrs.shape)
     glint = noise.glint * rng.standard_normal((n, 1)) * s.glint

@@ -10,6 +10,7 @@ nothing the second time (idempotent). Rejected acquisitions stay without values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -61,7 +62,8 @@ def models_for(registry: ModelRegistry, region: str, version: str | None) -> dic
 
 def reprocess_site(workspace: Workspace, site: str, region: str, version: str | None = None, *,
                    start: datetime | None = None, end: datetime | None = None,
-                   config: SitesConfig | None = None) -> ReprocessResult:
+                   config: SitesConfig | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> ReprocessResult:
     """Recompute a site's parameters from its stored ROI spectra.
 
     Parameters
@@ -78,6 +80,8 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
         Time range (UTC, inclusive).
     config : SitesConfig, optional
         The site configuration (default: the workspace's ``sites.toml``, else the bundled one).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each record.
 
     Returns
     -------
@@ -101,7 +105,10 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
             maps_at[np.datetime64(t, "s")] = {p: ds["maps"].values[j, k] for k, p in enumerate(params)}
     rewritten = unchanged = missing = 0
     labels = ""
-    for i in range(ds.sizes["time"]):
+    total = ds.sizes["time"]
+    for i in range(total):
+        if progress is not None and i:
+            progress(i, total)
         spectrum = ds["rrs"].values[i].astype(float)
         accepted = str(ds["verdict"].values[i]) == "accepted"
         if not np.all(np.isfinite(spectrum)):
@@ -131,4 +138,6 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
                            labels={k: v for k, v in new_labels.items() if k in LABELS},
                            rrs=spectrum, wavelength=wl, maps=maps_at.get(t64)))
         rewritten += 1
+    if progress is not None:
+        progress(total, total)
     return ReprocessResult(site, rewritten, unchanged, missing, labels)

@@ -63,6 +63,40 @@ def _spa(unixtime: float, lat: float, lon: float, altitude_m: float, pressure_pa
     return float(np.ravel(apparent_zenith)[0]), float(np.ravel(azimuth)[0])
 
 
+def solar_zenith(unix_s, lat: float, lon: float, *, altitude_m: float = 0.0,
+                 temperature_c: float = 12.0) -> np.ndarray:
+    """Apparent solar zenith angle at many times (vectorised :func:`solar_position`).
+
+    Parameters
+    ----------
+    unix_s : array_like
+        Times [s since 1970-01-01 UTC].
+    lat, lon : float
+        Latitude and longitude [deg].
+    altitude_m : float
+        Height above sea level [m]; the refraction uses the standard pressure there.
+    temperature_c : float
+        Air temperature [°C] for the refraction correction.
+
+    Returns
+    -------
+    ndarray
+        Apparent (refraction-corrected) solar zenith angle [deg], the shape of ``unix_s``.
+
+    References
+    ----------
+    .. [1] Reda, I., Andreas, A. (2004). Solar Energy 76(5), 577–589 (NREL SPA, pvlib).
+    """
+    t = np.asarray(unix_s, dtype=float)
+    flat = t.ravel()
+    when = pd.to_datetime(flat, unit="s", utc=True)
+    delta_t = pvlib.spa.calculate_deltat(np.asarray(when.year), np.asarray(when.month))
+    pressure_hpa = float(pvlib.atmosphere.alt2pres(altitude_m)) / 100.0
+    zenith = pvlib.spa.solar_position(flat, float(lat), float(lon), float(altitude_m), pressure_hpa,
+                                      float(temperature_c), delta_t, 0.5667)[0]
+    return np.asarray(zenith, dtype=float).reshape(t.shape)
+
+
 def relative_azimuth(sun_azimuth_deg: float, view_azimuth_deg: float) -> float:
     """Relative azimuth between the sun and the viewing direction, folded to [0, 180] [deg].
 

@@ -23,6 +23,7 @@ from ..errors import ConfigError, HsiwqError, StoreError
 from ..inbox import Location, open_site_store, site_locations
 from ..params import PARAMETERS
 from ..store import SiteStore
+from ..timeutil import try_parse_time
 from ..workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -302,10 +303,7 @@ def _events_from_docs(docs: list[dict], site_id: str, info: AlertInfo) -> None:
 
 
 def _parse_time(text: object) -> datetime | None:
-    try:
-        return _utc(datetime.fromisoformat(str(text).replace("Z", "+00:00")))
-    except (TypeError, ValueError):
-        return None
+    return try_parse_time(str(text)) if text is not None else None
 
 
 # --- models ------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Trophic state (China's TLI) and GB 3838-2002 classes, as the report shows them.
 
-The formulas live in :mod:`hsiwq.alerts.classes` (shared with the alert rules, until an
-``hsiwq.indicators`` module takes them); this module adds what a report needs on top: TLI
-series with the number of components each value used, display names, and a note saying
-which GB 3838 limits apply to a parameter at a kind of water body.
+The formulas live in :mod:`hsiwq.indicators` (shared with the alert rules); this module adds
+what a report needs on top: TLI series with the number of components each value used,
+display names, and a note saying which GB 3838 limits apply to a parameter at a kind of
+water body.
 
 References
 ----------
@@ -19,18 +19,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..alerts.classes import TLI_BOUNDS, TLI_R, gb3838_class, gb3838_limits, tli_series
-from ..alerts.classes import tli_class as _tli_class_number
+from .. import indicators
+from ..indicators import GB3838_CLASSES as GB_CLASS_NAMES
+from ..indicators import TLI_CORRELATION, TROPHIC_BOUNDS, TROPHIC_CLASSES
+from ..params import PARAMETERS
 
 #: Parameters of TLI(Σ), chlorophyll-a (the reference) first.
-TLI_PARAMS: tuple[str, ...] = tuple(TLI_R)
+TLI_PARAMS: tuple[str, ...] = tuple(TLI_CORRELATION)
 #: Trophic classes by TLI(Σ): (upper bound, name); the bounds above 30 are inclusive.
 TLI_CLASSES: tuple[tuple[float, str], ...] = tuple(zip(
-    (*TLI_BOUNDS, math.inf),
-    ("oligotrophic", "mesotrophic", "light eutrophic", "middle eutrophic", "hypereutrophic"),
-    strict=True))
-#: GB 3838 class names, I … V and worse than V.
-GB_CLASS_NAMES: tuple[str, ...] = ("I", "II", "III", "IV", "V", "worse than V")
+    (*TROPHIC_BOUNDS, math.inf), TROPHIC_CLASSES, strict=True))
 
 
 def tli(values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +54,8 @@ def tli(values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     if "chl_a" not in cols:
         n = max((np.asarray(v).size for v in values.values()), default=0)
         return np.full(n, np.nan), np.zeros(n, dtype=int)
-    index = tli_series(cols)
-    count = sum((np.isfinite(c) & (c > 0)).astype(int) for c in cols.values())
+    index = indicators.tli(cols)
+    count = sum(np.isfinite(indicators.tli_component(p, c)).astype(int) for p, c in cols.items())
     return index, np.where(np.isfinite(index), count, 0)
 
 
@@ -65,7 +63,7 @@ def tli_class(index: float) -> str:
     """Trophic class name of a TLI(Σ) value ('' for NaN)."""
     if not math.isfinite(index):
         return ""
-    return TLI_CLASSES[_tli_class_number(index) - 1][1]
+    return TROPHIC_CLASSES[int(indicators.trophic_class_index(index)) - 1]
 
 
 def class_limits(pid: str, waterbody: str) -> tuple[tuple[float, ...] | None, str]:
@@ -77,7 +75,7 @@ def class_limits(pid: str, waterbody: str) -> tuple[tuple[float, ...] | None, st
         None when the standard sets no limit for this parameter and water body; the note
         says which limits apply or why none do.
     """
-    limits = gb3838_limits(pid, waterbody)
+    limits = indicators.gb3838_limits(pid, waterbody) if pid in PARAMETERS else None
     if pid == "tp":
         note = "GB 3838 TP limits for " + ("rivers" if waterbody == "river" else "lakes and reservoirs")
     elif pid == "tn":
@@ -92,4 +90,5 @@ def gb_class(value: float, limits: tuple[float, ...] | None) -> str:
     """GB 3838 class (I … V, 'worse than V') of a value; '' when unknown or not applicable."""
     if limits is None or value is None or not math.isfinite(value):
         return ""
-    return GB_CLASS_NAMES[gb3838_class(value, limits) - 1]
+    k = int(indicators.class_under_limits(value, limits))
+    return GB_CLASS_NAMES[k - 1] if k else ""

@@ -6,6 +6,7 @@ in ``calibration/sensors/`` byte-identically (same numpy / spectral versions).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,7 +116,7 @@ SAMPLE_ACQUISITIONS: tuple[SampleAcquisition, ...] = (
 
 
 def make_samples(out_dir: str | Path, calibration_dir: str | Path | None = None,
-                 ) -> list[Path]:
+                 progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write the sample cubes (and their sensor calibrations), reproducibly.
 
     Parameters
@@ -127,6 +128,8 @@ def make_samples(out_dir: str | Path, calibration_dir: str | Path | None = None,
         Where the sensors' calibration JSON files go; default
         ``<out_dir>/../calibration/sensors`` (the repository layout). Existing files of the
         same sensor and date are replaced.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each bundle.
 
     Returns
     -------
@@ -150,4 +153,6 @@ def make_samples(out_dir: str | Path, calibration_dir: str | Path | None = None,
                                   interleave=s.layout["interleave"],
                                   byteorder=s.layout["byteorder"],
                                   water_level_m=s.water_level_m, overwrite_calibration=True))
+        if progress is not None:
+            progress(len(paths), len(SAMPLE_ACQUISITIONS))
     return paths

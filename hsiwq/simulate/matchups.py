@@ -1,6 +1,6 @@
 """Synthetic matchup tables from the package's bio-optical simulator.
 
-A matchup table (design.md §3.4) pairs the Rrs spectrum of an acquisition with lab values of
+A matchup table pairs the Rrs spectrum of an acquisition with lab values of
 water samples. :func:`simulate_matchups` makes one for a water type of
 :mod:`hsiwq.simulate.water_types`, the way a field campaign would:
 
@@ -30,9 +30,9 @@ from numpy.typing import ArrayLike
 from ..bio_optics.covariance import nonoptical_from_optical, turbidity_from_tss
 from ..bio_optics.forward import ForwardModel
 from ..bio_optics.secchi import kd_lee2013, secchi_lee2015
+from ..models.spectra import rrs_columns
 from ..params import PARAMETER_IDS
-from ..simulate.water_types import WaterType, water_type
-from .spectra import rrs_columns
+from .water_types import WaterType, water_type
 
 #: The sample sensor's grid: 120 bands over 400–900 nm [nm].
 DEFAULT_WAVELENGTH_NM = np.round(np.linspace(400.0, 900.0, 120), 4)
@@ -127,7 +127,7 @@ def simulate_matchups(water: str | WaterType, n: int, *,
     -------
     pandas.DataFrame
         ``sample_id``, ``time`` (ISO 8601 UTC), ``site``, ``water_type``, ``sun_zenith_deg``,
-        the 11 parameter columns of design.md §3.1 (NaN = not measured) and ``Rrs_<nm>``
+        the 11 parameter columns of the catalogue (NaN = not measured) and ``Rrs_<nm>``
         columns [sr-1].
 
     References
@@ -192,5 +192,5 @@ def _secchi(wt: WaterType, chl: np.ndarray, pc: np.ndarray, tss: np.ndarray, cdo
     fm = ForwardModel(_SECCHI_WL, wt.iop)
     a, bb = fm.iops(chl, pc, tss, cdom)
     kd = kd_lee2013(a, bb, fm.bb_w, sun_zenith_deg[:, None])
-    rrs = fm.rrs_from_iops(a.copy(), bb)
+    rrs = fm.rrs_from_iops(a, bb)
     return secchi_lee2015(_SECCHI_WL, kd, rrs)
