@@ -515,7 +515,7 @@ def bundled_global_model() -> GlobalModel:
             return hit
         import skops.io as sio
 
-        from .registry import RegistryError, check_trusted
+        from .trust import RegistryError, check_trusted
 
         if not BUNDLED_FILE.is_file() or not BUNDLED_RECORD.is_file():
             raise GlobalModelError(BUNDLED_FILE, "the bundled global model is missing; rebuild it with "

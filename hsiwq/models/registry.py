@@ -27,7 +27,6 @@ import os
 import platform
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version as dist_version
@@ -39,41 +38,10 @@ import skops.io as sio
 from ..errors import HsiwqError
 from ..params import PARAMETERS
 from .regional import ParameterModel
+from .trust import TRUSTED_TYPES, RegistryError, check_trusted  # noqa: F401 (re-exported)
 
-#: Types (beyond skops' defaults) a registered model may contain.
-TRUSTED_TYPES: frozenset[str] = frozenset({
-    "hsiwq.bio_optics.iops.IOPModel",
-    "hsiwq.models.candidates.ComponentSelectedPLS",
-    "hsiwq.models.candidates.MeanRegressor",
-    "hsiwq.models.candidates.PhysicsColumn",
-    "hsiwq.models.candidates.SubsampledRegressor",
-    "hsiwq.models.candidates.bounded_lbfgs",
-    "hsiwq.models.domain.DomainModel",
-    "hsiwq.models.features.SpectralFeatures",
-    "hsiwq.models.global_model.GlobalModel",
-    "hsiwq.models.global_model._Ensemble",
-    "hsiwq.models.owt.OpticalWaterTypes",
-    "hsiwq.models.physics.NoiseModel",
-    "hsiwq.models.physics.RegionalPhysics",
-    "hsiwq.models.posterior.PosteriorCorrection",
-    "hsiwq.models.regional.ParameterModel",
-    "hsiwq.models.regional.RegionStages",
-    "hsiwq.models.uncertainty.ConformalInterval",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.gaussian_process.kernels.ConstantKernel",
-    "sklearn.gaussian_process.kernels.DotProduct",
-    "sklearn.gaussian_process.kernels.Product",
-    "sklearn.gaussian_process.kernels.RBF",
-    "sklearn.gaussian_process.kernels.Sum",
-    "sklearn.gaussian_process.kernels.WhiteKernel",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-})
 _VERSION = re.compile(r"^v(\d+)$")
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-class RegistryError(HsiwqError):
-    """A model cannot be registered, found, promoted or loaded."""
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -355,26 +323,6 @@ class ModelRegistry:
     def load_service(self, region: str) -> dict[str, tuple[str, ParameterModel]]:
         """The models in service of a region: parameter → (version, model)."""
         return {pid: (v, self.load(region, pid, v)) for pid, v in self.in_service(region).items()}
-
-
-def check_trusted(path: str | os.PathLike[str]) -> list[str]:
-    """The non-default types of a skops file, after checking each is trusted.
-
-    Raises
-    ------
-    RegistryError
-        When the file is not a skops file or holds an untrusted type.
-    """
-    try:
-        found = sio.get_untrusted_types(file=path)
-    except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise RegistryError(path, f"not a skops model file ({type(exc).__name__}); hsiwq loads "
-                                  "only skops files it registered") from None
-    foreign = sorted(set(found) - TRUSTED_TYPES)
-    if foreign:
-        raise RegistryError(path, f"holds types outside hsiwq's trusted list ({', '.join(foreign)}): "
-                                  "a foreign or crafted file; refusing to load it")
-    return list(found)
 
 
 def load_model_file(path: str | os.PathLike[str]) -> ParameterModel:
