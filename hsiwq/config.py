@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .alerts.rules import RULE_KINDS, Gb3838Rule, Rule, Severity, ThresholdRule
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
-from .schedule import parse_schedule
+from .schedule import parse_interval, parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
 
@@ -149,6 +149,11 @@ class Site(_Strict):
     (relative paths are inside the workspace) or a URL (``s3://bucket/prefix``, reached with
     the ``[storage]`` options); unset, the workspace's ``inbox/<id>``, ``archive/<id>``,
     ``quarantine/<id>`` and ``store/<id>.zarr`` (see :func:`hsiwq.inbox.site_locations`).
+
+    ``schedule`` is when the inbox is looked at regardless (a safety net: with ``watch``, a
+    bundle arriving starts the site's run at once); ``expected_interval`` is the monitor's
+    nominal acquisition cadence (``"1m"``), learnt from the stored times when unset (see
+    :mod:`hsiwq.schedule`).
     """
 
     id: str
@@ -160,6 +165,8 @@ class Site(_Strict):
     waterbody: Literal["lake", "reservoir", "river"] = "lake"
     sensor: str | None = None
     schedule: str = "*/5 * * * *"
+    expected_interval: str | None = None
+    watch: bool = True
     roi: list[list[tuple[float, float]]] = Field(default_factory=list)
     name_zh: str = ""
     target_class: Literal["I", "II", "III", "IV", "V"] | None = None
@@ -194,6 +201,13 @@ class Site(_Strict):
     @classmethod
     def _valid_schedule(cls, v: str) -> str:
         parse_schedule(v)  # raises ValueError with the reason
+        return v
+
+    @field_validator("expected_interval")
+    @classmethod
+    def _valid_interval(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)  # raises ValueError with the reason
         return v
 
     @field_validator("timezone")
