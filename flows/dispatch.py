@@ -60,7 +60,7 @@ class Dispatcher:
         self._thread.start()
         return self
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = 2.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)

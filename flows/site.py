@@ -127,7 +127,8 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
     finally:
         if cluster is not None:
             cluster.close()
-    upkeep(site_id, str(ws.root), str(cfg_path))
+    if not STOPPING.is_set():  # a stopping worker leaves the upkeep to the next run
+        upkeep(site_id, str(ws.root), str(cfg_path))
     if results:
         create_markdown_artifact(key=f"site-{site_id}", markdown=results_markdown(site_id, results),
                                  description=f"hsiwq results of {site_id}")
