@@ -158,7 +158,7 @@ def serve(obj, workers: int, limit: int, pool: str, poll: float, watch: bool,
                     debug=obj.debug, say=lambda m: click.echo(m, err=True), stop=stop)
     finally:
         if server is not None:
-            server.stop(4.0)
+            server.stop(3.0)
 
 
 def _need_api() -> str:

@@ -11,10 +11,12 @@ never left to the schedule.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
+from pathlib import Path
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -36,10 +38,14 @@ class Dispatcher:
         How often the states of the runs in flight are read [s].
     retry_s : float
         Delay before a run that did not complete is followed by another [s].
+    record : path, optional
+        Append one JSON line per flow run started here (site, run id, why, when) and per run
+        ended (its state).
     """
 
     def __init__(self, deployments: dict[str, UUID], *, poll_s: float = 0.25,
-                 retry_s: float = 2.0) -> None:
+                 retry_s: float = 2.0, record: str | Path | None = None) -> None:
+        self.record = Path(record) if record else None
         self.deployments = dict(deployments)
         self.poll_s, self.retry_s = poll_s, retry_s
         self.coalescer = Coalescer()
@@ -60,7 +66,7 @@ class Dispatcher:
         self._thread.start()
         return self
 
-    def stop(self, timeout_s: float = 2.0) -> None:
+    def stop(self, timeout_s: float = 1.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
@@ -85,12 +91,12 @@ class Dispatcher:
             except queue.Empty:
                 break
         now = time.monotonic()
-        for site in [s for s, t in self._retry_at.items() if t <= now]:
+        retries = [s for s, t in self._retry_at.items() if t <= now]
+        for site in retries:
             del self._retry_at[site]
-            sites.append(site)
-        for site in dict.fromkeys(sites):
+        for site in dict.fromkeys(sites + retries):
             if self.coalescer.request(site):
-                self._start(client, site)
+                self._start(client, site, "retry" if site in retries else "arrival")
         if not self._in_flight:
             return
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
@@ -99,15 +105,16 @@ class Dispatcher:
             if fr.state is None or not fr.state.is_final():
                 continue
             site = self._in_flight.pop(fr.id)
+            self._log(site=site, flow_run_id=str(fr.id), ended=fr.state.name)
             again = self.coalescer.done(site)
             if not fr.state.is_completed():  # not done: try again shortly
                 if again:
                     self.coalescer.done(site)
                 self._retry_at[site] = time.monotonic() + self.retry_s
             elif again:
-                self._start(client, site)
+                self._start(client, site, "owed")
 
-    def _start(self, client, site: str) -> None:
+    def _start(self, client, site: str, why: str) -> None:
         try:
             fr = client.create_flow_run_from_deployment(self.deployments[site],
                                                         tags=["hsiwq", "on-arrival"])
@@ -118,3 +125,9 @@ class Dispatcher:
             return
         self._in_flight[fr.id] = site
         self.started += 1
+        self._log(site=site, flow_run_id=str(fr.id), started=why)
+
+    def _log(self, **fields) -> None:
+        if self.record is not None:
+            with open(self.record, "a") as fh:
+                fh.write(json.dumps({"time": time.time(), **fields}) + "\n")

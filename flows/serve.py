@@ -72,7 +72,7 @@ class Workers:
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs)
 
-    def stop(self, timeout_s: float = 8.0) -> None:
+    def stop(self, timeout_s: float = 7.0) -> None:
         """SIGTERM (they finish the bundle in hand), SIGKILL after ``timeout_s``."""
         for p in self.procs:
             if p.poll() is None:
@@ -131,7 +131,7 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
         url = os.environ["PREFECT_API_URL"]
         ui = None
         if server is not None:
-            stack.callback(server.stop, 4.0)
+            stack.callback(server.stop, 3.0)
             url, ui = server.url, server.ui_url
         step(f"starting {workers} worker process(es) (≤ {limit} run(s) each; logs "
              f"{ws.prefect_home}/worker-*.log)")
@@ -151,7 +151,7 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
         watched = {s.id: site_locations(s, config, ws).inbox for s in config.sites.values()
                    if watch and s.watch}
         if watched:
-            dispatcher = Dispatcher(ids).start()
+            dispatcher = Dispatcher(ids, record=ws.prefect_home / "dispatch.jsonl").start()
             stack.callback(dispatcher.stop)
             watcher = InboxWatcher(watched, dispatcher.arrived).start()
             stack.callback(watcher.stop)

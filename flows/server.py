@@ -27,12 +27,19 @@ def free_port() -> int:
 
 
 #: Server services a local server for hsiwq can do without (``lean=True``): keeping every event
-#: in the database (the UI's event feed), the event logger, and automations (triggers). Flow
-#: and task runs, schedules, work pools and concurrency limits are unaffected. They take about
-#: a fifth of the server's CPU when 40 flow runs a minute are served (docs/operations.md).
+#: in the database (the UI's event feed), the event logger, automations (triggers), marking
+#: runs late, pause expirations, the foreman (marking silent workers offline) and the clean-up
+#: of runs left cancelling. Flow and task runs, schedules, work pools, concurrency limits and
+#: their leases are unaffected. Each of these services writes to the database every few
+#: seconds; on SQLite every write waits for the one before, and under load those waits were
+#: the "database is locked" errors and the seconds-long stalls of the runs (docs/operations.md).
 LEAN = {"PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
         "PREFECT_SERVER_SERVICES_EVENT_LOGGER_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false"}
+        "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_FOREMAN_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_ENABLED": "false"}
 
 
 def server_env(prefect_home: Path, *, lean: bool = False, ui: bool = False) -> dict[str, str]:

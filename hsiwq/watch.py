@@ -106,7 +106,7 @@ class InboxWatcher:
             t.start()
         return self
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = 1.0) -> None:
         """Stop watching and wait for the threads."""
         self._stop.set()
         for t in self._threads:

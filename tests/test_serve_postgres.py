@@ -26,7 +26,7 @@ from .conftest import cli_env, workspace_with
 
 SITES = {"lake-a": (31.40, 120.18), "lake-b": (31.20, 120.40), "lake-c": (24.95, 102.70)}
 CONFIG = "\n".join(f'[sites.{s}]\nlat = {lat}\nlon = {lon}\nregion = "taihu"\n'
-                   f'schedule = "*/5 * * * *"\n' for s, (lat, lon) in SITES.items())
+                   f'schedule = "0 0 1 1 *"\n' for s, (lat, lon) in SITES.items())
 
 
 def _postgres_available() -> bool:
