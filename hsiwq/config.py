@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .alerts.rules import RULE_KINDS, Gb3838Rule, Rule, Severity, ThresholdRule
+from .alerts.rules import RULE_KINDS, GapRule, Gb3838Rule, Rule, Severity, ThresholdRule
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
 from .schedule import parse_interval, parse_schedule
@@ -122,14 +122,21 @@ def with_default_kind(rules: object) -> object:
     return rules
 
 
-def check_site_rules(rules: list, target_class: str | None) -> list:
-    """Unique ids; GB 3838 rules get the site's target class when they name none."""
+def check_site_rules(rules: list, target_class: str | None,
+                     expected_interval: str | None = None) -> list:
+    """Unique ids; GB 3838 rules get the site's target class when they name none; gap rules
+    given in ``missed`` acquisitions get their minutes from the site's cadence."""
     out, seen = [], set()
     for r in rules:
         if isinstance(r, Gb3838Rule) and r.target is None:
             if target_class is None:
                 raise ValueError("a gb3838 rule needs 'target' or the site's 'target_class'")
             r = r.model_copy(update={"target": target_class})
+        if isinstance(r, GapRule) and r.minutes is None:
+            if expected_interval is None:
+                raise ValueError("a gap rule in 'missed' acquisitions needs the site's "
+                                 "'expected_interval'")
+            r = r.model_copy(update={"minutes": r.missed * parse_interval(expected_interval) / 60})
         if r.rule_id in seen:
             raise ValueError(f"two rules with id {r.rule_id!r}; give them distinct 'id's")
         seen.add(r.rule_id)
@@ -221,7 +228,8 @@ class Site(_Strict):
 
     @model_validator(mode="after")
     def _check_rules(self) -> Site:
-        object.__setattr__(self, "rules", check_site_rules(self.rules, self.target_class))
+        object.__setattr__(self, "rules", check_site_rules(self.rules, self.target_class,
+                                                           self.expected_interval))
         return self
 
 

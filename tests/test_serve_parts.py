@@ -161,3 +161,24 @@ def test_report_completeness_uses_the_cadence_not_the_schedule():
     configured = cfg.sites["a"].model_copy(update={"expected_interval": "30 min"})
     st = completeness(Source(**{**src.__dict__, "site": configured}))
     assert st["expected"] == 16 and st["completeness"] == pytest.approx(7 / 16)
+
+
+def test_a_gap_rule_counted_in_missed_acquisitions_of_the_cadence(tmp_path):
+    """20 missed acquisitions of a 30 s cadence is a 10-minute gap: nothing at 9 min, firing
+    past 10 min (by the clock, as the scheduler's periodic check sees it)."""
+    from hsiwq.alerts.service import check_gaps
+    from hsiwq.workspace import Workspace
+
+    site = {"lat": 31, "lon": 120, "expected_interval": "30 s",
+            "rules": [{"kind": "gap", "missed": 20, "daylight_only": False}]}
+    cfg = SitesConfig.model_validate({"sites": {"a": site}})
+    rule = cfg.sites["a"].rules[0]
+    assert rule.minutes == pytest.approx(10.0) and rule.rule_id == "gap-20missed"
+    ws = Workspace(tmp_path / "home")
+    t0 = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+    assert check_gaps(cfg, ws, t0, deliver=False) == []
+    assert check_gaps(cfg, ws, t0 + timedelta(minutes=9), deliver=False) == []
+    fired = check_gaps(cfg, ws, t0 + timedelta(minutes=10, seconds=30), deliver=False)
+    assert [(t.rule_id, t.status) for t in fired] == [("gap-20missed", "firing")]
+    with pytest.raises(ValueError, match="expected_interval"):
+        SitesConfig.model_validate({"sites": {"a": {**site, "expected_interval": None}}})
