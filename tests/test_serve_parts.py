@@ -182,3 +182,36 @@ def test_a_gap_rule_counted_in_missed_acquisitions_of_the_cadence(tmp_path):
     assert [(t.rule_id, t.status) for t in fired] == [("gap-20missed", "firing")]
     with pytest.raises(ValueError, match="expected_interval"):
         SitesConfig.model_validate({"sites": {"a": {**site, "expected_interval": None}}})
+
+
+def test_watcher_lists_object_store_inboxes(moto_s3):
+    """An S3 inbox is listed every interval: a bundle counts as arrived once the listing calls
+    it complete (``acquisition.json`` uploaded last), and only once."""
+    import uuid
+
+    from .conftest import put_bundle, sample_bundles
+
+    prefix = f"hsiwq/{uuid.uuid4().hex[:8]}/inbox/taihu-north"
+    inbox = Location(f"s3://{prefix}", moto_s3.options)
+    seen: list[str] = []
+    w = InboxWatcher({"taihu-north": inbox}, seen.append, list_interval_s=0.3).start()
+    try:
+        bundle = sample_bundles("taihu-north")[0]
+        for f in sorted(bundle.iterdir()):  # an upload in progress: no acquisition.json yet
+            if f.name not in ("truth.npz", "acquisition.json"):
+                moto_s3.fs.put_file(str(f), f"{prefix}/{bundle.name}/{f.name}")
+        time.sleep(1.5)
+        assert seen == []
+        moto_s3.fs.put_file(str(bundle / "acquisition.json"), f"{prefix}/{bundle.name}/acquisition.json")
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        assert seen == ["taihu-north"]  # once, though every listing still shows it
+        put_bundle(moto_s3.fs, sample_bundles("taihu-north")[1], f"{prefix}/second")
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen == ["taihu-north"] * 2
+    finally:
+        w.stop()
