@@ -24,8 +24,8 @@ dot-name, then renamed into the inbox (atomic). Measured:
 
 Scenarios: ``latency`` (2 sites, one bundle every 6 s each), ``throughput`` (``--sites`` sites,
 ``--rate`` bundles a minute in all for ``--minutes``), ``postgres`` (the latency and a shorter
-throughput run against a server on PostgreSQL: initdb/pg_ctl on 127.0.0.1 in a temporary
-folder), ``sigterm``.
+throughput run against a server on PostgreSQL, with two worker processes: initdb/pg_ctl on
+127.0.0.1 in a temporary folder), ``sigterm``.
 """
 
 from __future__ import annotations
@@ -345,12 +345,13 @@ def database_locked(home: Path) -> int:
 
 
 # --- scenarios ------------------------------------------------------------------------------
-def scenario_latency(work: Path, args, *, pg_url: str | None = None, label: str = "SQLite") -> dict:
+def scenario_latency(work: Path, args, *, pg_url: str | None = None, label: str = "SQLite",
+                     serve_args: tuple[str, ...] = ()) -> dict:
     """Two sites, one bundle every 6 s each; start → ready, drop → stored, drop → alert."""
     rx = Receiver()
     home, env, feeder = workspace(work, 2, webhook=rx.url, size=args.size, bands=args.bands,
                                   pg_url=pg_url)
-    served = Served(home, env)
+    served = Served(home, env, serve_args)
     first = served.start()
     print(f"[{label}] start → ready, fresh workspace: {first:.1f} s\n  {served.ready_line()}", flush=True)
     backlog = feed(feeder, home, 20.0, args.latency_minutes)
@@ -377,13 +378,13 @@ def scenario_latency(work: Path, args, *, pg_url: str | None = None, label: str 
 
 
 def scenario_throughput(work: Path, args, *, pg_url: str | None = None, label: str = "SQLite",
-                        minutes: float | None = None) -> dict:
+                        minutes: float | None = None, serve_args: tuple[str, ...] = ()) -> dict:
     """``--sites`` sites, ``--rate`` a minute for ``minutes``: latency, backlog, exactly once."""
     import psutil
 
     minutes = args.minutes if minutes is None else minutes
     home, env, feeder = workspace(work, args.sites, size=args.size, bands=args.bands, pg_url=pg_url)
-    served = Served(home, env)
+    served = Served(home, env, serve_args)
     ready = served.start()
     print(f"[{label}] {args.sites} sites, {args.rate:g}/min for {minutes:g} min; ready in "
           f"{ready:.1f} s", flush=True)
@@ -446,6 +447,10 @@ def scenario_sigterm(work: Path, args) -> dict:
     return out
 
 
+#: The PostgreSQL runs: two worker processes (two runs at once each).
+TWO = ("--workers", "2", "--limit", "2")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", nargs="+", default=["all"],
@@ -481,10 +486,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 with local_postgres() as url:
                     results.append(scenario_latency(work / "latency", args, pg_url=url,
-                                                    label="PostgreSQL"))
+                                                    label="PostgreSQL, 2 workers", serve_args=TWO))
                 with local_postgres() as url:
                     results.append(scenario_throughput(work / "throughput", args, pg_url=url,
-                                                       label="PostgreSQL", minutes=args.pg_minutes))
+                                                       label="PostgreSQL, 2 workers",
+                                                       minutes=args.pg_minutes, serve_args=TWO))
     finally:
         if not args.dir:
             shutil.rmtree(base, ignore_errors=True)

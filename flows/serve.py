@@ -72,12 +72,18 @@ class Workers:
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs)
 
-    def stop(self, timeout_s: float = 7.0) -> None:
-        """SIGTERM (they finish the bundle in hand), SIGKILL after ``timeout_s``."""
+    def terminate(self) -> None:
+        """SIGTERM: they take no new run and finish the bundle in hand."""
+        if getattr(self, "_terminated", None) is None:
+            self._terminated = time.monotonic()
         for p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
+
+    def stop(self, timeout_s: float = 7.0) -> None:
+        """:meth:`terminate`, then SIGKILL what is left ``timeout_s`` after the SIGTERM."""
+        self.terminate()
+        deadline = self._terminated + timeout_s
         for p in self.procs:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -184,6 +190,7 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
                                            dispatcher.arrived).start()
                     stack.callback(watcher.stop)
                 step(f"configuration changed: {len(ids)} deployment(s) updated")
+        procs.terminate()  # first: their time to finish the bundle in hand starts now
         say("stopping: no new runs; workers finish the bundle in hand")
     say("stopped")
 
