@@ -212,6 +212,7 @@ class Served:
             time.sleep(0.05)
         self.ready_s = time.monotonic() - t
         self.family = _family(self.proc.pid)
+        self.ready_cpu_s = _cpu(self.family)
         return self.ready_s
 
     def stop(self, timeout_s: float = 60.0) -> float:
@@ -230,6 +231,20 @@ class Served:
 
     def ready_line(self) -> str:
         return [ln for ln in self.log.read_text().splitlines() if ln.startswith("ready in ")][-1]
+
+
+def _cpu(procs) -> float:
+    """CPU seconds (user + system) used so far by these processes."""
+    import psutil
+
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def _family(pid: int) -> list:
@@ -353,13 +368,15 @@ def scenario_latency(work: Path, args, *, pg_url: str | None = None, label: str 
                                   pg_url=pg_url)
     served = Served(home, env, serve_args)
     first = served.start()
-    print(f"[{label}] start → ready, fresh workspace: {first:.1f} s\n  {served.ready_line()}", flush=True)
+    first_cpu = served.ready_cpu_s
+    print(f"[{label}] start → ready, fresh workspace: {first:.1f} s ({first_cpu:.1f} CPU-s, load "
+          f"average {os.getloadavg()[0]:.1f})\n  {served.ready_line()}", flush=True)
     backlog = feed(feeder, home, 20.0, args.latency_minutes)
     drain(home)
     stop_s = served.stop()
     again = served.start()
-    print(f"[{label}] start → ready, restart: {again:.1f} s; SIGTERM → all gone: {stop_s:.1f} s",
-          flush=True)
+    print(f"[{label}] start → ready, restart: {again:.1f} s ({served.ready_cpu_s:.1f} CPU-s); "
+          f"SIGTERM → all gone: {stop_s:.1f} s", flush=True)
     stop2 = served.stop()
     lat = latencies(feeder.dropped, stored_events(home))
     alert = latencies(feeder.dropped, rx.received)
@@ -387,13 +404,14 @@ def scenario_throughput(work: Path, args, *, pg_url: str | None = None, label: s
     served = Served(home, env, serve_args)
     ready = served.start()
     print(f"[{label}] {args.sites} sites, {args.rate:g}/min for {minutes:g} min; ready in "
-          f"{ready:.1f} s", flush=True)
+          f"{ready:.1f} s ({served.ready_cpu_s:.1f} CPU-s); load average {os.getloadavg()[0]:.1f}",
+          flush=True)
     fam = _family(served.proc.pid)
-    cpu0 = sum(sum(p.cpu_times()[:2]) for p in fam if p.is_running())
+    cpu0 = _cpu(fam)
     t = time.monotonic()
     backlog = feed(feeder, home, args.rate, minutes)
     wall = time.monotonic() - t
-    cpu = sum(sum(p.cpu_times()[:2]) for p in fam if p.is_running()) - cpu0
+    cpu = _cpu(fam) - cpu0
     drained = drain(home)
     stop_s = served.stop()
     lat = latencies(feeder.dropped, stored_events(home))
