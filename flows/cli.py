@@ -132,9 +132,15 @@ def serve(obj, workers: int, limit: int, pool: str, poll: float, watch: bool,
         raise click.BadParameter("must be ≥ 1", param_hint="--limit")
     ws = obj.workspace().ensure()
     config, cfg_file = obj.load_config()
-    stop = threading.Event()
+    stop, ready = threading.Event(), threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        if not ready.is_set():  # still starting: undo the start at once
+            raise KeyboardInterrupt
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.set())
+        signal.signal(sig, on_signal)
     configure_prefect(ws, quiet=not obj.debug)
     t0 = time.monotonic()
     click.echo(f"hsiwq serve: {len(config.sites)} site(s) from {cfg_file}, workspace {ws.root}",
@@ -155,10 +161,19 @@ def serve(obj, workers: int, limit: int, pool: str, poll: float, watch: bool,
 
         serve_sites(config, ws, str(cfg_file), server=server, t0=t0, workers=workers, limit=limit,
                     pool=pool, poll_s=poll, watch=watch, dashboard_port=dashboard_port or None,
-                    debug=obj.debug, say=lambda m: click.echo(m, err=True), stop=stop)
+                    debug=obj.debug, say=lambda m: click.echo(m, err=True), stop=stop,
+                    ready=ready)
+    except KeyboardInterrupt:
+        click.echo("stopped during the start", err=True)
     finally:
         if server is not None:
             server.stop(3.0)
+    if server is not None:
+        # Prefect's exit handlers would try to deliver this process's pending events to the
+        # server just stopped, retrying for a long while: everything is stopped, so leave now
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _need_api() -> str:

@@ -96,7 +96,8 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
                 workers: int = 1, limit: int = 4,
                 pool: str = "hsiwq-local", pool_limit: int | None = None, poll_s: float = 0.5,
                 watch: bool = True, dashboard_port: int | None = 8765, debug: bool = False,
-                say: Callable[[str], None] = print, stop: threading.Event | None = None) -> None:
+                say: Callable[[str], None] = print, stop: threading.Event | None = None,
+                ready: threading.Event | None = None) -> None:
     """Serve every configured site until ``stop`` is set (or a worker dies).
 
     Parameters
@@ -123,6 +124,9 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
         dashboard.
     say : callable
         Where the progress lines go.
+    stop, ready : threading.Event, optional
+        Set ``stop`` to stop; ``ready`` is set once serving (before, a signal handler should
+        raise KeyboardInterrupt instead: the start is then undone).
     """
     from hsiwq.inbox import site_locations
     from hsiwq.watch import InboxWatcher
@@ -168,12 +172,14 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
             for site in watched:  # what arrived while we were away
                 dispatcher.arrived(site)
         dash = _dashboard(ws, cfg_file, dashboard_port) if dashboard_port is not None else None
-        if dash is not None:
-            stack.callback(dash.shutdown)
+        if dash is not None:  # stopped without waiting for a request in progress
+            stack.callback(lambda: threading.Thread(target=dash.shutdown, daemon=True).start())
         say(f"ready in {time.monotonic() - t0:.1f} s: dashboard "
             f"{dash.url if dash is not None else '(off)'} · Prefect UI {ui or url} · "
             "Ctrl-C or SIGTERM stops")
         stamp = _mtime(cfg_file)
+        if ready is not None:
+            ready.set()
         while not stop.wait(0.5):
             if not procs.alive():
                 say(f"a worker exited; see {ws.prefect_home}/worker-*.log")

@@ -132,8 +132,8 @@ def test_serve_with_no_flags(tmp_path):
         ready = served.ready_line()
         dashboard = re.search(r"dashboard (http://127\.0\.0\.1:\d+/)", ready).group(1)
         ui = re.search(r"Prefect UI (http://127\.0\.0\.1:(\d+)/)", ready)
-        with urllib.request.urlopen(dashboard, timeout=30) as resp:
-            assert resp.status == 200
+        with urllib.request.urlopen(f"{dashboard}favicon.ico", timeout=120) as resp:
+            assert resp.status == 204  # the dashboard answers (its pages: tests/test_dashboard.py)
         api = f"{ui.group(1)}api"
         # what was waiting is taken at the start, without waiting for the schedule
         _wait(lambda: _rows(ws, "taihu-north") == 2 and _rows(ws, "yangtze-nanjing") == 2,
@@ -178,7 +178,7 @@ def test_serve_with_no_flags(tmp_path):
         for b in dianchi[14:]:
             _drop(b, ws.inbox("dianchi"))
         time.sleep(1.0)
-    except AssertionError:
+    except BaseException:
         served.stop()
         raise
     took = served.stop()
