@@ -100,7 +100,7 @@ def _flow_runs(url: str) -> list[dict]:
         return json.loads(resp.read())
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 def test_serve_with_no_flags(tmp_path):
     home = tmp_path / "home"
     ws, cal = workspace_with(home, CONFIG)
@@ -120,7 +120,7 @@ def test_serve_with_no_flags(tmp_path):
     (broken / "irradiance.raw").unlink()
 
     served = Served(home, cli_env(home))
-    served.start(timeout_s=400)
+    served.start(timeout_s=900)  # a loaded machine: minutes (idle: seconds)
     log = served.log
     try:
         # a start that talks: server, deployments, worker, watcher, then the ready line

@@ -38,7 +38,7 @@ def _postgres_available() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 @pytest.mark.skipif(not _postgres_available() and os.environ.get("CI") != "true",
                     reason="PostgreSQL server binaries not installed (`make test` installs "
                            "Debian's postgresql as root; in CI the test runs and fails instead)")
@@ -54,7 +54,7 @@ def test_serve_two_workers_on_postgres(tmp_path):
     with local_postgres() as url:
         env = dict(cli_env(home), PREFECT_API_DATABASE_CONNECTION_URL=url)
         served = Served(home, env, ("--workers", "2", "--limit", "1"))
-        served.start(timeout_s=400)
+        served.start(timeout_s=900)
         try:
             assert "(PostgreSQL," in served.log.read_text()
             for wave in (range(0, 3), range(3, 6)):  # bursts into all sites at once
