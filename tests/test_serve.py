@@ -157,7 +157,8 @@ def test_serve_with_no_flags(tmp_path):
         for b in dianchi[6:14]:
             _drop(b, ws.inbox("dianchi"))
         _wait(lambda: _rows(ws, "dianchi") == 14, 120, "the burst", log)
-        time.sleep(1.5)
+        _wait(lambda: sum(r["results"] for r in _records(home) if r["taken"] >= burst_t) >= 8,
+              120, "the runs of the burst to end", log)
         runs_after = [r for r in _records(home) if r["parameters"]["site_id"] == "dianchi"
                       and r["taken"] >= burst_t]
         assert sum(r["results"] for r in runs_after) == 8

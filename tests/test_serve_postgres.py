@@ -68,6 +68,9 @@ def test_serve_two_workers_on_postgres(tmp_path):
                 while time.monotonic() < deadline and not all(
                         _rows(home, s) == wave.stop for s in SITES):
                     time.sleep(0.3)
+            deadline = time.monotonic() + 240  # and the runs that stored them have ended
+            while time.monotonic() < deadline and _results(home) < 18:
+                time.sleep(0.3)
         finally:
             took = served.stop()
         log = served.log.read_text()
@@ -88,6 +91,11 @@ def test_serve_two_workers_on_postgres(tmp_path):
     assert int(psql.stdout.strip()) >= len(recs)  # Prefect's runs are in PostgreSQL
     server_log = (home / "prefect" / "server.log").read_text(errors="replace")
     assert "database is locked" not in server_log
+
+
+def _results(home) -> int:
+    rec = home / "prefect" / "worker-runs.jsonl"
+    return sum(json.loads(line)["results"] for line in rec.read_text().splitlines()) if rec.exists() else 0
 
 
 def _rows(home, site: str) -> int:
