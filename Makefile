@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench samples clean browser
+.PHONY: demo test bench samples clean browser postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,16 @@ browser:
 	    || echo "could not install chromium; the dashboard browser test will fail in CI" >&2; \
 	fi
 
-test: $(STAMP) browser
+# Debian's PostgreSQL server binaries (initdb, pg_ctl) for the test of `hsiwq serve` on a
+# PostgreSQL-backed Prefect server; installed only when missing and we are root with apt-get.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing postgresql for the PostgreSQL-backed serve test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+	    || echo "could not install postgresql; the PostgreSQL serve test will fail in CI" >&2; \
+	fi
+
+test: $(STAMP) browser postgres
 	$(BIN)/python -m pytest -q -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo 'no tests collected'; exit 0; fi; exit $$rc
 
 bench: $(STAMP)

@@ -1,23 +1,31 @@
-"""Serving benchmark: sites' deployments in a work pool, two in-process workers, a local server.
+"""Serving benchmark: ``hsiwq serve`` with its default flags, bundles dropped into inboxes.
 
-Usage: ``python -m benchmarks.serve [--minutes 10] [--sites 20] [--rate 120] [--size 256]
-[--bands 200] [--workers 2] [--every 30] [--dir DIR]``.
+Usage: ``python -m benchmarks.serve [--scenario all|latency|throughput|postgres|sigterm]
+[--minutes 10] [--sites 20] [--rate 120] [--size 256] [--bands 200] [--dir DIR]``.
 
-A few prototype acquisitions are simulated first (``hsiwq.simulate``); each arriving bundle
-is then made by hard-linking a prototype's data files and writing a fresh ``acquisition.json``
-with the next acquisition time of its site (cheap on disk), and appears in the site's inbox
-atomically (written under a dot-name, then renamed). Bundles arrive at ``--rate`` per minute
-in total, round-robin over the sites, for ``--minutes``; the deployments (one per site, every
-``--every`` seconds, one run per site at a time) are served by ``--workers`` `hsiwq worker`
-processes against a local Prefect server (SQLite, loopback), all on this machine.
+Every scenario starts ``hsiwq serve`` (no flags: its local Prefect server, two long-lived
+workers, the inbox watcher) in a fresh workspace, as a user would, and drops bundles into
+the inboxes: each is made by hard-linking the data files of one of a few simulated prototypes
+and writing a fresh ``acquisition.json`` (the site's next acquisition time), under a
+dot-name, then renamed into the inbox (atomic). Measured:
 
-Reported per minute: arrivals, processed (archived), backlog (still in the inboxes at the
-minute's end) and the CPU used by the workers and the server. At the end, per flow run:
-Prefect's overhead = the run's wall time minus the time spent in library calls (the worker
-records the latter: hsiwq functions and task bodies, see flows/worker.py), with the wall time
-taken as Prefect's start → end (Running → Completed state times) and as scheduled → end;
-median and p95. Then checks that every bundle was processed exactly once (store rows,
-archive, empty inboxes, no quarantine).
+- **start → ready**: from starting the process to its ``ready`` line, with a fresh workspace
+  and again on a restart (the server's database then exists);
+- **drop → stored**: from the rename to the ``acquisition_processed`` event of the structured
+  log (written after the store write and the alerts);
+- **drop → alert**: from the rename to the webhook POST received by a local HTTP receiver
+  (a threshold rule on chl-a; the prototypes alternate between a bloom and clear water, so
+  every bundle changes the alert's state);
+- **exactly once**: store rows = archived = dropped, results summed over the flow runs =
+  dropped, empty inboxes, no quarantine; and the backlog at each minute's end;
+- **SIGTERM** (``sigterm``): the serve process is sent SIGTERM while bundles arrive; the time
+  until every process it started is gone, and that each bundle is either archived *and*
+  stored, or still in the inbox, and that no archive folder is incomplete.
+
+Scenarios: ``latency`` (2 sites, one bundle every 6 s each), ``throughput`` (``--sites`` sites,
+``--rate`` bundles a minute in all for ``--minutes``), ``postgres`` (the latency and a shorter
+throughput run against a server on PostgreSQL, with two worker processes: initdb/pg_ctl on
+127.0.0.1 in a temporary folder), ``sigterm``.
 """
 
 from __future__ import annotations
@@ -30,15 +38,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SENSOR = "HSI-BENCH-SERVE"
-WATER = ("eutrophic_lake", "clear_reservoir", "sediment_river")
+#: Prototypes: a bloom and clear water, alternating (every bundle changes the alert's state).
+WATER = (("eutrophic_lake", True), ("clear_reservoir", False))
 #: Acquisition times of the simulated bundles start here (mid-morning at Taihu).
 T0 = datetime(2026, 7, 1, 1, 0, tzinfo=timezone.utc)
 
@@ -47,201 +59,262 @@ def site_ids(n: int) -> list[str]:
     return [f"s{i:02d}" for i in range(n)]
 
 
-def sites_toml(n: int, every_s: float) -> str:
-    """``n`` sites around Taihu, each on an ``every N s`` schedule."""
+def sites_toml(n: int, *, webhook: str | None = None, schedule: str = "*/5 * * * *") -> str:
+    """``n`` sites around Taihu; a chl-a threshold rule and a webhook subscriber if given."""
     out = []
     for i, sid in enumerate(site_ids(n)):
         out.append(f'[sites.{sid}]\nlat = {31.2 + 0.02 * i:.2f}\nlon = {120.0 + 0.02 * i:.2f}\n'
-                   f'region = "taihu"\nsensor = "{SENSOR}"\nschedule = "every {every_s:g} s"\n')
+                   f'region = "taihu"\nsensor = "{SENSOR}"\nschedule = "{schedule}"\n'
+                   f'expected_interval = "6 s"\n')
+        if webhook:
+            out.append(f'[[sites.{sid}.rules]]\nid = "chl-high"\nparam = "chl_a"\nabove = 30.0\n'
+                       f'clear = 25.0\n')
+    if webhook:
+        out.append(f'[[subscribers]]\nname = "bench"\nchannel = "webhook"\ntarget = "{webhook}"\n')
     return "\n".join(out)
 
 
 def make_prototypes(proto_dir: Path, cal_dir: Path, size: int, bands: int) -> list[Path]:
     from hsiwq.simulate import simulate_bundle
 
-    return [simulate_bundle(proto_dir, water_type=w, site="proto", time=T0, sensor=SENSOR,
-                            lat=31.3, lon=120.1, shape=(size, size), n_bands=bands, seed=i,
-                            calibration_dir=cal_dir, store_truth_rrs=False)
-            for i, w in enumerate(WATER)]
+    return [simulate_bundle(proto_dir / f"p{i}", water_type=w, bloom=bloom, site="proto", time=T0,
+                            sensor=SENSOR, lat=31.3, lon=120.1, shape=(size, size), n_bands=bands,
+                            seed=i, calibration_dir=cal_dir, store_truth_rrs=False)
+            for i, (w, bloom) in enumerate(WATER)]
 
 
 class Feeder:
-    """Makes bundles: hard links to a prototype's files and a fresh acquisition.json."""
+    """Makes bundles: hard links to a prototype's files and a fresh acquisition.json.
 
-    def __init__(self, protos: list[Path], home: Path, sites: list[str]):
-        self.home, self.sites = home, sites
-        self.protos = [(p, [f for f in p.iterdir() if f.name not in ("acquisition.json", "truth.npz")],
+    ``dropped[(site, iso time)]`` is the wall time of each bundle's rename into the inbox.
+    """
+
+    def __init__(self, protos: list[Path], home: Path, sites: list[str], step_s: float = 6.0):
+        self.home, self.sites, self.step_s = home, sites, step_s
+        self.protos = [([f for f in p.iterdir() if f.name not in ("acquisition.json", "truth.npz")],
                         json.loads((p / "acquisition.json").read_text())) for p in protos]
         self.count = {s: 0 for s in sites}
+        self.dropped: dict[tuple[str, str], float] = {}
         self.total = 0
 
-    def arrive(self) -> Path:
-        site = self.sites[self.total % len(self.sites)]
+    def arrive(self, site: str | None = None) -> Path:
+        site = site or self.sites[self.total % len(self.sites)]
         k = self.count[site]
-        proto, files, meta = self.protos[(self.total + k) % len(self.protos)]
-        t = T0 + timedelta(seconds=10 * k)
+        files, meta = self.protos[k % len(self.protos)]
+        t = T0 + timedelta(seconds=self.step_s * k)
+        iso = t.strftime("%Y-%m-%dT%H:%M:%SZ")
         name = t.strftime("%Y%m%dT%H%M%SZ")
         inbox = self.home / "inbox" / site
         tmp = inbox / f".incoming-{name}"
         tmp.mkdir(parents=True)
         for f in files:
             os.link(f, tmp / f.name)
-        m = dict(meta, site=site, time=t.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        (tmp / "acquisition.json").write_text(json.dumps(m))
+        (tmp / "acquisition.json").write_text(json.dumps(dict(meta, site=site, time=iso)))
         final = inbox / name
         os.rename(tmp, final)
+        self.dropped[(site, iso)] = time.time()
         self.count[site] += 1
         self.total += 1
         return final
 
 
-def _count_dirs(root: Path) -> int:
+class Receiver(ThreadingHTTPServer):
+    """A local webhook receiver: ``received[(site, iso time)]`` = wall time of the first POST."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.received: dict[tuple[str, str], float] = {}
+        self.posts = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                now = time.time()
+                self.send_response(204)
+                self.end_headers()
+                doc = json.loads(body)
+                t = datetime.fromisoformat(doc["time"].replace("Z", "+00:00"))
+                outer.posts += 1
+                outer.received.setdefault((doc["site"], t.strftime("%Y-%m-%dT%H:%M:%SZ")), now)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+# --- a local PostgreSQL (initdb + pg_ctl on 127.0.0.1 in a temporary folder) ---------------
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / name).exists():
+            return str(d / name)
+    raise FileNotFoundError(f"{name} not found: install PostgreSQL (Debian: apt-get install postgresql)")
+
+
+@contextmanager
+def local_postgres():
+    """A PostgreSQL server on 127.0.0.1 for the block; yields the asyncpg URL of database
+    ``prefect``. As root, the server runs as the ``postgres`` user (initdb refuses root)."""
+    from flows.server import free_port
+
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    work = Path(tempfile.mkdtemp(prefix="hsiwq-pg-"))
+    data = work / "data"
+    if as_root:
+        shutil.chown(work, "postgres", "postgres")
+    port = free_port()
+    run = lambda *cmd: subprocess.run([*prefix, *cmd], check=True, capture_output=True,  # noqa: E731
+                                      text=True, cwd=work)
+    run(_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    run(_pg_bin("pg_ctl"), "-D", str(data), "-l", str(work / "pg.log"), "-w", "-t", "60",
+        "-o", f"-h 127.0.0.1 -p {port} -k {work} -c max_connections=200", "start")
+    try:
+        run(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "prefect")
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
+    finally:
+        subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True, cwd=work)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --- a served workspace ---------------------------------------------------------------------
+class Served:
+    """``hsiwq serve`` (default flags) over a workspace; its stderr in ``log``."""
+
+    def __init__(self, home: Path, env: dict[str, str], args: tuple[str, ...] = ()):
+        self.home, self.env, self.args = home, env, args
+        self.log = home / "serve.log"
+        self.proc: subprocess.Popen | None = None
+        self.ready_s = float("nan")
+        self.family: list = []
+
+    def start(self, timeout_s: float = 300.0) -> float:
+        """Start and wait for the ready line; returns start → ready [s]."""
+        t = time.monotonic()
+        with open(self.log, "a") as fh:
+            self.proc = subprocess.Popen([sys.executable, "-m", "hsiwq", "serve", *self.args],
+                                         env=self.env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+        n0 = self.log.read_text().count("ready in ")
+        while self.log.read_text().count("ready in ") == n0:
+            if self.proc.poll() is not None or time.monotonic() - t > timeout_s:
+                raise RuntimeError(f"hsiwq serve did not get ready:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        self.ready_s = time.monotonic() - t
+        self.family = _family(self.proc.pid)
+        self.ready_cpu_s = _cpu(self.family)
+        return self.ready_s
+
+    def stop(self, timeout_s: float = 60.0) -> float:
+        """SIGTERM; returns the seconds until every process it started is gone."""
+        import psutil
+
+        family = _family(self.proc.pid) or self.family
+        t = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        gone, alive = psutil.wait_procs(family, timeout=timeout_s)
+        took = time.monotonic() - t
+        for p in alive:
+            p.kill()
+        self.proc.wait()
+        return took if not alive else float("inf")
+
+    def ready_line(self) -> str:
+        return [ln for ln in self.log.read_text().splitlines() if ln.startswith("ready in ")][-1]
+
+
+def _cpu(procs) -> float:
+    """CPU seconds (user + system) used so far by these processes."""
+    import psutil
+
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _family(pid: int) -> list:
+    import psutil
+
+    try:
+        p = psutil.Process(pid)
+        return [p] + p.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def workspace(work: Path, n_sites: int, *, webhook: str | None = None, size: int = 256,
+              bands: int = 200, pg_url: str | None = None) -> tuple[Path, dict[str, str], Feeder]:
+    """A fresh workspace with ``n_sites`` sites, the prototypes and a feeder; serve's env."""
+    from hsiwq.workspace import bundled_calibration_dir
+
+    home = work / "home"
+    cal = home / "calibration" / "sensors"
+    shutil.copytree(bundled_calibration_dir(), cal)
+    (home / "sites.toml").write_text(sites_toml(n_sites, webhook=webhook))
+    protos = make_prototypes(work / "proto", cal, size, bands)
+    env = dict(os.environ, HSIWQ_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_HOME", None)
+    if pg_url:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = pg_url
+    return home, env, Feeder(protos, home, site_ids(n_sites))
+
+
+def count_dirs(root: Path) -> int:
     if not root.is_dir():
         return 0
     return sum(1 for site in root.iterdir() if site.is_dir()
                for b in site.iterdir() if b.is_dir() and not b.name.startswith("."))
 
 
-def _cpu(procs) -> float:
-    """CPU seconds of these processes and their children (psutil)."""
-    import psutil
-
-    total = 0.0
-    for p in procs:
-        try:
-            pp = psutil.Process(p.pid)
-            family = [pp] + pp.children(recursive=True)
-        except psutil.Error:
+def stored_events(home: Path) -> dict[tuple[str, str], float]:
+    """Wall time of each ``acquisition_processed`` event, by (site, acquisition time)."""
+    out: dict[tuple[str, str], float] = {}
+    log = home / "logs" / "hsiwq.jsonl"
+    for line in log.read_text().splitlines() if log.exists() else []:
+        ev = json.loads(line)
+        if ev.get("event") != "acquisition_processed":
             continue
-        for q in family:
-            try:
-                t = q.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-    return total
+        t = datetime.fromisoformat(ev["acquired"]).astimezone(timezone.utc)
+        when = datetime.fromisoformat(ev["time"].replace("Z", "+00:00")).timestamp()
+        out.setdefault((ev["site"], t.strftime("%Y-%m-%dT%H:%M:%SZ")), when)
+    return out
 
 
-def _pct(xs, q) -> float:
+def latencies(dropped: dict, done: dict) -> np.ndarray:
+    return np.array([done[k] - t for k, t in dropped.items() if k in done])
+
+
+def pct(xs, q) -> float:
     return float(np.percentile(xs, q)) if len(xs) else float("nan")
 
 
-def flow_runs(url: str, pool: str) -> list:
-    """Every flow run of the pool's deployments (from the API)."""
-    os.environ["PREFECT_API_URL"] = url
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import WorkPoolFilter, WorkPoolFilterName
-
-    out = []
-    with get_client(sync_client=True) as client:
-        while True:
-            page = client.read_flow_runs(
-                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
-                limit=200, offset=len(out))
-            out += page
-            if len(page) < 200:
-                return out
-
-
-def run(args) -> int:
-    work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="hsiwq-bench-serve-"))
-    if work.exists() and args.dir:
-        shutil.rmtree(work)
-    home = work / "home"
-    cal = home / "calibration" / "sensors"
-    from hsiwq.workspace import bundled_calibration_dir
-
-    shutil.copytree(bundled_calibration_dir(), cal)
-    sites = site_ids(args.sites)
-    (home / "sites.toml").write_text(sites_toml(args.sites, args.every))
-    t = time.perf_counter()
-    protos = make_prototypes(work / "proto", cal, args.size, args.bands)
-    print(f"{len(protos)} prototype bundles {args.size}×{args.size}×{args.bands} simulated in "
-          f"{time.perf_counter() - t:.0f} s; work folder {work}", flush=True)
-    feeder = Feeder(protos, home, sites)
-
-    env = dict(os.environ, HSIWQ_HOME=str(home), PREFECT_HOME=str(home / "prefect"),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_LOGGING_LEVEL=os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"))
-    env.pop("PREFECT_API_URL", None)
-    os.environ.update({k: env[k] for k in ("HSIWQ_HOME", "PREFECT_HOME",
-                                           "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_LOGGING_LEVEL")})
-    from flows.server import local_server
-
-    record = home / "prefect" / "worker-runs.jsonl"
-    workers: list[subprocess.Popen] = []
-    t = time.perf_counter()
-    with local_server(home / "prefect", lean=True) as url:
-        server_pid = _server_proc(home / "prefect")
-        print(f"local Prefect server {url} up in {time.perf_counter() - t:.0f} s", flush=True)
-        env["PREFECT_API_URL"] = url
-        hsiwq = [sys.executable, "-m", "hsiwq", "--home", str(home)]
-        subprocess.run([*hsiwq, "deploy", "--pool", args.pool, "--limit", str(args.limit)],
-                       env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        for i in range(args.workers):
-            with open(home / "prefect" / f"worker-{i + 1}.log", "wb") as log:
-                workers.append(subprocess.Popen(
-                    [*hsiwq, "worker", "--pool", args.pool, "--name", f"bench-w{i + 1}",
-                     "--limit", str(args.worker_limit), "--poll", str(args.poll),
-                     "--record", str(record)],
-                    env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
-        try:
-            _wait_started(home / "prefect", args.workers, 120)
-            return _feed_and_measure(args, home, feeder, workers, server_pid, url, record)
-        finally:
-            for p in workers:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in workers:
-                try:
-                    p.wait(timeout=120)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-            if not args.dir:
-                shutil.rmtree(work, ignore_errors=True)
-
-
-def _server_proc(prefect_home: Path):
-    """The local server's process (for its CPU time)."""
-    import psutil
-
-    for p in psutil.process_iter(["cmdline", "environ"]):
-        try:
-            cmd = " ".join(p.info["cmdline"] or [])
-            if "prefect" in cmd and "server" in cmd and "start" in cmd and \
-                    (p.info["environ"] or {}).get("PREFECT_HOME") == str(prefect_home):
-                return p
-        except (psutil.Error, TypeError):
-            continue
-    return None
-
-
-def _wait_started(prefect_home: Path, n: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        logs = [prefect_home / f"worker-{i + 1}.log" for i in range(n)]
-        if all(f.exists() and "started" in f.read_text(errors="replace") for f in logs):
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"workers did not start within {timeout_s:.0f} s; see {prefect_home}/worker-*.log")
-
-
-def _feed_and_measure(args, home: Path, feeder: Feeder, workers, server, url: str,
-                      record: Path) -> int:
-    period = 60.0 / args.rate
-    minutes = args.minutes
-    print(f"\n{args.sites} sites, {args.rate:g} bundles/min for {minutes:g} min, "
-          f"{args.workers} workers (≤ {args.worker_limit} runs each, pool ≤ {args.limit}), "
-          f"schedules every {args.every:g} s", flush=True)
-    print(f"{'minute':>6s} {'arrived':>8s} {'processed':>10s} {'backlog':>8s} "
-          f"{'workers CPU':>12s} {'server CPU':>11s}", flush=True)
-    cpu_w0, cpu_s0 = _cpu(workers), _cpu([server] if server else [])
+def feed(feeder: Feeder, home: Path, rate_per_min: float, minutes: float, *,
+         say=print) -> list[int]:
+    """Drop bundles round-robin at ``rate_per_min`` for ``minutes``; the backlog at each
+    minute's end."""
+    period = 60.0 / rate_per_min
     start = time.monotonic()
-    rows, last = [], (0, 0)
+    backlog, n0 = [], feeder.total
     for minute in range(int(np.ceil(minutes))):
         m_end = start + 60.0 * min(minute + 1, minutes)
         while True:
-            due = start + feeder.total * period
+            due = start + (feeder.total - n0) * period
             if due >= m_end:
                 break
             if due > time.monotonic():
@@ -249,113 +322,197 @@ def _feed_and_measure(args, home: Path, feeder: Feeder, workers, server, url: st
             feeder.arrive()
         if time.monotonic() < m_end:
             time.sleep(m_end - time.monotonic())
-        processed = _count_dirs(home / "archive") + _count_dirs(home / "quarantine")
-        backlog = _count_dirs(home / "inbox")
-        cpu_w, cpu_s = _cpu(workers), _cpu([server] if server else [])
-        row = (minute + 1, feeder.total - last[0], processed - last[1], backlog,
-               (cpu_w - cpu_w0) / 60, (cpu_s - cpu_s0) / 60)
-        cpu_w0, cpu_s0 = cpu_w, cpu_s
-        rows.append(row)
-        last = (feeder.total, processed)
-        print(f"{row[0]:6d} {row[1]:8d} {row[2]:10d} {row[3]:8d} {row[4]:10.2f} c {row[5]:9.2f} c",
-              flush=True)
-    t_fed, t_fed_wall = time.monotonic(), time.time()
-    while _count_dirs(home / "inbox") and time.monotonic() - t_fed < args.drain:
-        time.sleep(0.5)
-    drained = time.monotonic() - t_fed
-    backlog = _count_dirs(home / "inbox")
-    print(f"after the last arrival: {'drained' if not backlog else f'{backlog} left'} "
-          f"in {drained:.1f} s", flush=True)
-    time.sleep(args.every + 2)  # the last runs reach their final state
-    return _report(args, home, feeder, rows, url, record, t_fed_wall)
+        backlog.append(count_dirs(home / "inbox"))
+        say(f"  minute {minute + 1}: {feeder.total - n0} dropped so far, backlog {backlog[-1]}, "
+            f"archived {count_dirs(home / 'archive')}")
+    return backlog
 
 
-def _stage_means(recs) -> dict[str, float]:
-    n = max(1, sum(r["results"] for r in recs))
-    out: dict[str, float] = {}
-    for r in recs:
-        for k, v in r["stages"].items():
-            out[k] = out.get(k, 0.0) + v / n
-    return out
+def drain(home: Path, timeout_s: float = 180.0) -> float:
+    t = time.monotonic()
+    while count_dirs(home / "inbox") and time.monotonic() - t < timeout_s:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the last run's events and alerts
+    return time.monotonic() - t
 
 
-def _report(args, home: Path, feeder: Feeder, rows, url: str, record: Path,
-            rows_end: float) -> int:
+def exactly_once(home: Path, feeder: Feeder) -> dict[str, int | bool]:
+    """Store rows, archived, quarantined, inbox, results over the runs, against the dropped."""
     from hsiwq.store import SiteStore
     from hsiwq.workspace import Workspace
 
-    recs = {}
-    for line in record.read_text().splitlines() if record.exists() else []:
-        r = json.loads(line)
-        recs[r["flow_run_id"]] = r
-    runs = flow_runs(url, args.pool)
-    states: dict[str, int] = {}
-    after_start, after_sched, in_worker, lib = [], [], [], []
-    for fr in runs:
-        states[fr.state_name] = states.get(fr.state_name, 0) + 1
-        r = recs.get(str(fr.id))
-        if r is None or fr.start_time is None or fr.end_time is None or fr.state_name != "Completed":
-            continue
-        lib.append(r["library_s"])
-        after_start.append((fr.end_time - fr.start_time).total_seconds() - r["library_s"])
-        after_sched.append((fr.end_time - fr.expected_start_time).total_seconds() - r["library_s"])
-        in_worker.append(r["ended"] - r["started"] - r["library_s"])
-    per_worker: dict[str, int] = {}
-    for r in recs.values():
-        per_worker[r["worker"]] = per_worker.get(r["worker"], 0) + 1
-    n_min = len(rows)
-    cpu_w, cpu_s = sum(r[4] for r in rows) * 60, sum(r[5] for r in rows) * 60
-    n_done = max(1, sum(r[2] for r in rows))
-    n_runs = max(1, sum(1 for r in recs.values() if r["started"] <= rows_end))
-    steady = rows[1:] or rows
-    backlog = [r[3] for r in rows]
-    print(f"\nflow runs: {len(runs)} ({', '.join(f'{k} {v}' for k, v in sorted(states.items()))}); "
-          f"by worker: {', '.join(f'{k} {v}' for k, v in sorted(per_worker.items()))}")
-    print(f"throughput: {sum(r[2] for r in rows) / n_min:.1f} processed/min over {n_min} min "
-          f"(arrivals {sum(r[1] for r in rows) / n_min:.1f}/min); after minute 1 "
-          f"{np.mean([r[2] for r in steady]):.1f}/min; backlog at minute ends "
-          f"min {min(backlog)} max {max(backlog)} last {backlog[-1]}; "
-          f"workers {np.mean([r[4] for r in rows]):.2f} cores, server {np.mean([r[5] for r in rows]):.2f} cores")
-    print(f"CPU per acquisition during the arrivals: workers {cpu_w / n_done:.3f} s, server "
-          f"{cpu_s / n_done:.3f} s ({n_runs} flow runs started meanwhile: "
-          f"{(cpu_w + cpu_s) / n_runs:.3f} CPU s per run, all in)")
-    busy = [r for r in recs.values() if r.get("results")]
-    print(f"library time per bundle: {sum(r['library_s'] for r in busy) / max(1, sum(r['results'] for r in busy)):.3f} s "
-          f"({', '.join(f'{k} {v:.3f}' for k, v in _stage_means(busy).items())})")
-    print(f"library time per run: median {_pct(lib, 50):.3f} s, p95 {_pct(lib, 95):.3f} s")
-    print(f"Prefect overhead per run [s]   {'median':>7s} {'p95':>7s} {'max':>7s}")
-    for name, xs in (("start → end − library", after_start), ("scheduled → end − library", after_sched),
-                     ("in the worker thread − library", in_worker)):
-        print(f"  {name:29s} {_pct(xs, 50):7.3f} {_pct(xs, 95):7.3f} {max(xs, default=float('nan')):7.3f}")
     ws = Workspace(home)
-    stored = sum(SiteStore(ws.store_path(s)).read(with_rrs=False).sizes["time"]
-                 for s in feeder.sites if ws.store_path(s).exists())
-    archived, quarantined = _count_dirs(home / "archive"), _count_dirs(home / "quarantine")
-    ok = stored == archived == feeder.total and quarantined == 0 and not _count_dirs(home / "inbox")
-    print(f"exactly once: {feeder.total} arrived, {stored} store rows, {archived} archived, "
-          f"{quarantined} quarantined → {'OK' if ok else 'MISMATCH'}")
-    return 0 if ok else 1
+    rows = sum(SiteStore(ws.store_path(s)).read(with_rrs=False).sizes["time"]
+               for s in feeder.sites if ws.store_path(s).exists())
+    rec = home / "prefect" / "worker-runs.jsonl"
+    results = sum(json.loads(ln)["results"] for ln in rec.read_text().splitlines()) if rec.exists() else -1
+    out = {"dropped": feeder.total, "rows": rows, "archived": count_dirs(home / "archive"),
+           "results": results, "quarantined": count_dirs(home / "quarantine"),
+           "inbox": count_dirs(home / "inbox")}
+    out["ok"] = (rows == out["archived"] == results == feeder.total and not out["quarantined"]
+                 and not out["inbox"])
+    return out
+
+
+def database_locked(home: Path) -> int:
+    log = home / "prefect" / "server.log"
+    return log.read_text(errors="replace").count("database is locked") if log.exists() else 0
+
+
+# --- scenarios ------------------------------------------------------------------------------
+def scenario_latency(work: Path, args, *, pg_url: str | None = None, label: str = "SQLite",
+                     serve_args: tuple[str, ...] = ()) -> dict:
+    """Two sites, one bundle every 6 s each; start → ready, drop → stored, drop → alert."""
+    rx = Receiver()
+    home, env, feeder = workspace(work, 2, webhook=rx.url, size=args.size, bands=args.bands,
+                                  pg_url=pg_url)
+    served = Served(home, env, serve_args)
+    first = served.start()
+    first_cpu = served.ready_cpu_s
+    print(f"[{label}] start → ready, fresh workspace: {first:.1f} s ({first_cpu:.1f} CPU-s, load "
+          f"average {os.getloadavg()[0]:.1f})\n  {served.ready_line()}", flush=True)
+    backlog = feed(feeder, home, 20.0, args.latency_minutes)
+    drain(home)
+    stop_s = served.stop()
+    again = served.start()
+    print(f"[{label}] start → ready, restart: {again:.1f} s ({served.ready_cpu_s:.1f} CPU-s); "
+          f"SIGTERM → all gone: {stop_s:.1f} s", flush=True)
+    stop2 = served.stop()
+    lat = latencies(feeder.dropped, stored_events(home))
+    alert = latencies(feeder.dropped, rx.received)
+    once = exactly_once(home, feeder)
+    out = {"label": label, "ready_first_s": first, "ready_restart_s": again, "stop_s": max(stop_s, stop2),
+           "stored_p50": pct(lat, 50), "stored_p95": pct(lat, 95), "stored_max": float(np.max(lat)) if len(lat) else float("nan"),
+           "alert_p50": pct(alert, 50), "alert_p95": pct(alert, 95), "alerts": len(alert),
+           "n": len(lat), "backlog": backlog, "locked": database_locked(home), **once}
+    print(f"[{label}] 2 sites × one bundle / 6 s: drop → stored p50 {out['stored_p50']:.2f} s, "
+          f"p95 {out['stored_p95']:.2f} s, max {out['stored_max']:.2f} s (n {len(lat)}); "
+          f"drop → webhook p50 {out['alert_p50']:.2f} s, p95 {out['alert_p95']:.2f} s "
+          f"({len(alert)} alerts); exactly once {once}; 'database is locked' {out['locked']}",
+          flush=True)
+    rx.shutdown()
+    return out
+
+
+def scenario_throughput(work: Path, args, *, pg_url: str | None = None, label: str = "SQLite",
+                        minutes: float | None = None, serve_args: tuple[str, ...] = ()) -> dict:
+    """``--sites`` sites, ``--rate`` a minute for ``minutes``: latency, backlog, exactly once."""
+    import psutil
+
+    minutes = args.minutes if minutes is None else minutes
+    home, env, feeder = workspace(work, args.sites, size=args.size, bands=args.bands, pg_url=pg_url)
+    served = Served(home, env, serve_args)
+    ready = served.start()
+    print(f"[{label}] {args.sites} sites, {args.rate:g}/min for {minutes:g} min; ready in "
+          f"{ready:.1f} s ({served.ready_cpu_s:.1f} CPU-s); load average {os.getloadavg()[0]:.1f}",
+          flush=True)
+    fam = _family(served.proc.pid)
+    cpu0 = _cpu(fam)
+    t = time.monotonic()
+    backlog = feed(feeder, home, args.rate, minutes)
+    wall = time.monotonic() - t
+    cpu = _cpu(fam) - cpu0
+    drained = drain(home)
+    stop_s = served.stop()
+    lat = latencies(feeder.dropped, stored_events(home))
+    once = exactly_once(home, feeder)
+    out = {"label": label, "ready_s": ready, "stored_p50": pct(lat, 50), "stored_p95": pct(lat, 95),
+           "stored_max": float(np.max(lat)) if len(lat) else float("nan"), "n": len(lat), "backlog": backlog,
+           "drained_s": drained, "stop_s": stop_s, "cores": cpu / wall, "locked": database_locked(home),
+           "load": os.getloadavg()[0], **once}
+    print(f"[{label}] drop → stored p50 {out['stored_p50']:.2f} s, p95 {out['stored_p95']:.2f} s, "
+          f"max {out['stored_max']:.2f} s (n {len(lat)}); backlog at minute ends {backlog}; "
+          f"drained {drained:.1f} s after the last drop; serve's processes used {out['cores']:.2f} "
+          f"cores; SIGTERM → gone {stop_s:.1f} s; exactly once {once}; 'database is locked' "
+          f"{out['locked']}; load average {out['load']:.1f} (psutil {psutil.__version__})", flush=True)
+    return out
+
+
+def scenario_sigterm(work: Path, args) -> dict:
+    """SIGTERM while bundles arrive: all gone in time, each bundle archived+stored or in the inbox."""
+    from hsiwq.io.bundle import META_FILE
+
+    home, env, feeder = workspace(work, 2, size=args.size, bands=args.bands)
+    served = Served(home, env)
+    served.start()
+    stop = threading.Event()
+
+    def drop() -> None:
+        while not stop.is_set():
+            feeder.arrive()
+            stop.wait(0.25)
+
+    th = threading.Thread(target=drop, daemon=True)
+    th.start()
+    time.sleep(15)
+    took = served.stop()
+    stop.set()
+    th.join()
+    stored = set(stored_events(home))
+    archived = {(s, p.name) for s in feeder.sites for p in (home / "archive" / s).glob("*")}
+    inbox = {(s, p.name) for s in feeder.sites for p in (home / "inbox" / s).glob("[!.]*")}
+    incomplete = [p for s in feeder.sites for p in (home / "archive" / s).glob("*")
+                  if not (p / META_FILE).exists() or not (p / "water.raw").exists()]
+    names = {(s, datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").strftime("%Y%m%dT%H%M%SZ")): (s, iso)
+             for s, iso in feeder.dropped}
+    lost = [k for k in names if k not in archived and k not in inbox]
+    archived_not_stored = [k for k in archived if names[k] not in stored]
+    out = {"stop_s": took, "dropped": feeder.total, "archived": len(archived), "inbox": len(inbox),
+           "lost": len(lost), "archived_not_stored": len(archived_not_stored),
+           "incomplete": len(incomplete), "ok": took <= 15 and not lost and not archived_not_stored
+           and not incomplete}
+    print(f"[SIGTERM] all processes gone {took:.1f} s after SIGTERM; {out}", flush=True)
+    return out
+
+
+#: The PostgreSQL runs: two worker processes (two runs at once each).
+TWO = ("--workers", "2", "--limit", "2")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--scenario", nargs="+", default=["all"],
+                    choices=["all", "latency", "throughput", "postgres", "sigterm"])
+    ap.add_argument("--minutes", type=float, default=10.0, help="throughput run [min]")
+    ap.add_argument("--latency-minutes", type=float, default=2.0)
+    ap.add_argument("--pg-minutes", type=float, default=3.0, help="throughput run on PostgreSQL [min]")
     ap.add_argument("--sites", type=int, default=20)
     ap.add_argument("--rate", type=float, default=120.0, help="bundles per minute, all sites")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--bands", type=int, default=200)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--worker-limit", type=int, default=2, help="runs at once per worker")
-    ap.add_argument("--limit", type=int, default=4, help="runs at once in the pool")
-    ap.add_argument("--every", type=float, default=30.0, help="each site's schedule [s]")
-    ap.add_argument("--poll", type=float, default=2.0, help="workers' polling interval [s]")
-    ap.add_argument("--drain", type=float, default=120.0, help="longest wait for the last bundles [s]")
-    ap.add_argument("--pool", default="bench")
     ap.add_argument("--dir", help="work folder, kept (default: a temporary one, removed)")
     args = ap.parse_args(argv)
+    todo = {"latency", "throughput", "postgres", "sigterm"} if "all" in args.scenario else set(args.scenario)
     print(f"hsiwq serve benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
-          f"{os.cpu_count()} CPUs", flush=True)
-    return run(args)
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+    base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="hsiwq-bench-serve-"))
+    if args.dir and base.exists():
+        shutil.rmtree(base)
+    results = []
+    try:
+        for name in ("latency", "sigterm", "postgres", "throughput"):
+            if name not in todo:
+                continue
+            work = base / name
+            work.mkdir(parents=True)
+            if name == "latency":
+                results.append(scenario_latency(work, args))
+            elif name == "sigterm":
+                results.append(scenario_sigterm(work, args))
+            elif name == "throughput":
+                results.append(scenario_throughput(work, args))
+            else:
+                with local_postgres() as url:
+                    results.append(scenario_latency(work / "latency", args, pg_url=url,
+                                                    label="PostgreSQL, 2 workers", serve_args=TWO))
+                with local_postgres() as url:
+                    results.append(scenario_throughput(work / "throughput", args, pg_url=url,
+                                                       label="PostgreSQL, 2 workers",
+                                                       minutes=args.pg_minutes, serve_args=TWO))
+    finally:
+        if not args.dir:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0 if all(r.get("ok") for r in results) else 1
 
 
 if __name__ == "__main__":

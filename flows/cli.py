@@ -95,104 +95,85 @@ def _deliver(bundle: Path, inbox) -> None:
 
 
 @click.command("serve")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Long-lived worker processes running the sites' flow runs.")
 @click.option("--limit", type=int, default=4, show_default=True,
-              help="Most flow runs at once across all sites.")
-@click.option("--workers", type=int, default=0, show_default=True,
-              help="Run the sites' deployments in a work pool served by this many worker "
-                   "processes (`hsiwq worker`) instead of from this process.")
-@click.option("--pool", default="hsiwq-local", show_default=True,
-              help="Work pool used with --workers.")
+              help="Flow runs at once in each worker (threads).")
+@click.option("--pool", default="hsiwq-local", show_default=True, help="Work pool of the sites.")
+@click.option("--poll", type=float, default=0.5, show_default=True,
+              help="Seconds between the workers' queries for due runs.")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Start a site's run as soon as a bundle arrives in its inbox (else only on "
+                   "the site's schedule).")
+@click.option("--dashboard-port", type=int, default=8765, show_default=True,
+              help="Port of the read-only dashboard on 127.0.0.1 (another one when taken; "
+                   "0: no dashboard).")
 @click.pass_obj
-def serve(obj, limit: int, workers: int, pool: str) -> None:
-    """Serve one scheduled deployment per configured site until stopped (Ctrl-C / SIGTERM).
+def serve(obj, workers: int, limit: int, pool: str, poll: float, watch: bool,
+          dashboard_port: int) -> None:
+    """Serve every configured site until stopped (Ctrl-C / SIGTERM).
 
-    Uses the Prefect API at PREFECT_API_URL when set; otherwise starts a local Prefect
-    server (SQLite in <home>/prefect, loopback only) and stops it on exit. With --workers N,
-    registers the deployments in a work pool and starts N worker processes (stopped on exit).
+    Starts a local Prefect server (SQLite in <home>/prefect, loopback only; or the database in
+    PREFECT_API_DATABASE_CONNECTION_URL) unless PREFECT_API_URL names one, one deployment per
+    site in a work pool (the site's schedule as a safety net), long-lived worker processes
+    that keep the library loaded, and an inbox watcher that starts a site's run as soon as a
+    bundle arrives. Everything it started stops with it.
     """
     import os
     import signal
-
-    from .env import configure_prefect
-    from .server import local_server
-
-    ws = obj.workspace().ensure()
-    config, cfg_file = obj.load_config()
-    if workers < 0:
-        raise click.BadParameter("must be ≥ 0", param_hint="--workers")
-
-    def _stop(signum, frame):  # SIGTERM → the same clean shutdown as Ctrl-C
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    configure_prefect(ws, quiet=not obj.debug)
-    run = _serve_pool if workers else _serve
-    extra = {"workers": workers, "pool": pool, "debug": obj.debug} if workers else {}
-    if os.environ.get("PREFECT_API_URL"):
-        run(config, ws, cfg_file, limit, os.environ["PREFECT_API_URL"], **extra)
-        return
-    with local_server(ws.prefect_home, lean=bool(workers)) as url:
-        run(config, ws, cfg_file, limit, url, **extra)
-
-
-def _serve(config, ws, cfg_file, limit: int, url: str) -> None:
-    import os
-
-    os.environ["PREFECT_API_URL"] = url
-    from .serve import serve_sites
-
-    click.echo(f"serving {len(config.sites)} site(s) against {url}: "
-               + ", ".join(f"{s.id} ({s.schedule})" for s in config.sites.values()), err=True)
-    try:
-        serve_sites(config, str(ws.root), str(cfg_file), limit=limit)
-    except KeyboardInterrupt:
-        pass
-    click.echo("stopped", err=True)
-
-
-def _serve_pool(config, ws, cfg_file, limit: int, url: str, *, workers: int, pool: str,
-                debug: bool) -> None:
-    """Deployments in a work pool, served by ``workers`` `hsiwq worker` subprocesses."""
-    import os
-    import signal
-    import subprocess
+    import threading
     import time
 
-    os.environ["PREFECT_API_URL"] = url
-    from .pool import deploy_sites
+    from .env import configure_prefect
 
-    deploy_sites(config, str(ws.root), str(cfg_file), pool=pool, limit=limit)
-    click.echo(f"{len(config.sites)} site deployment(s) in work pool {pool!r} on {url}, "
-               f"{workers} worker(s); logs in {ws.prefect_home}", err=True)
-    env = dict(os.environ, HSIWQ_HOME=str(ws.root), PREFECT_API_URL=url)
-    procs = []
+    if workers < 1:
+        raise click.BadParameter("must be ≥ 1", param_hint="--workers")
+    if limit < 1:
+        raise click.BadParameter("must be ≥ 1", param_hint="--limit")
+    ws = obj.workspace().ensure()
+    config, cfg_file = obj.load_config()
+    stop, ready = threading.Event(), threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        if not ready.is_set():  # still starting: undo the start at once
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    configure_prefect(ws, quiet=not obj.debug)
+    t0 = time.monotonic()
+    click.echo(f"hsiwq serve: {len(config.sites)} site(s) from {cfg_file}, workspace {ws.root}",
+               err=True)
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):  # before Prefect is imported: it reads it once
+        from .server import LocalServer, database_kind
+
+        click.echo(f"[{0.0:5.1f} s] starting the local Prefect server ({database_kind()}, "
+                   f"home {ws.prefect_home}, 127.0.0.1 only)", err=True)
+        server = LocalServer(ws.prefect_home, lean=True, ui=True)
+        os.environ["PREFECT_API_URL"] = server.url
+        # plain http on loopback: no certificate store to load for each API client (≈ 0.1 s
+        # of CPU per client, one per flow run); the environment wins
+        os.environ.setdefault("PREFECT_API_TLS_INSECURE_SKIP_VERIFY", "true")
     try:
-        for i in range(workers):
-            log = open(ws.prefect_home / f"worker-{i + 1}.log", "ab")
-            cmd = [sys.executable, "-m", "hsiwq", *(["--debug"] if debug else []),
-                   "--config", str(cfg_file), "worker", "--pool", pool,
-                   "--name", f"{pool}-{os.getpid()}-{i + 1}",
-                   "--record", str(ws.prefect_home / "worker-runs.jsonl")]
-            procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
-            log.close()
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)
-        failed = [i + 1 for i, p in enumerate(procs) if p.poll() is not None]
-        click.echo(f"worker(s) {failed} exited; see {ws.prefect_home}/worker-*.log", err=True)
+        from .serve import serve_sites
+
+        serve_sites(config, ws, str(cfg_file), server=server, t0=t0, workers=workers, limit=limit,
+                    pool=pool, poll_s=poll, watch=watch, dashboard_port=dashboard_port or None,
+                    debug=obj.debug, say=lambda m: click.echo(m, err=True), stop=stop,
+                    ready=ready)
     except KeyboardInterrupt:
-        pass
+        click.echo("stopped during the start", err=True)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 120  # runs in flight finish first
-        for p in procs:
-            try:
-                p.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    click.echo("stopped", err=True)
+        if server is not None:
+            server.stop(3.0)
+    if server is not None:
+        # Prefect's exit handlers would try to deliver this process's pending events to the
+        # server just stopped, retrying for a long while: everything is stopped, so leave now
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _need_api() -> str:
@@ -242,8 +223,13 @@ def deploy(obj, pool: str, limit: int | None) -> None:
               help="Seconds between queries for scheduled runs.")
 @click.option("--record", type=click.Path(dir_okay=False), default=None,
               help="Append one JSON line per executed flow run to this file.")
+@click.option("--warm", is_flag=True,
+              help="Load calibrations and the sites' models before taking runs.")
+@click.option("--wait-api", type=float, default=0.0,
+              help="Seconds to wait for PREFECT_API_URL to answer before starting.")
 @click.pass_obj
-def worker(obj, pool: str, limit: int, name: str | None, poll: float, record: str | None) -> None:
+def worker(obj, pool: str, limit: int, name: str | None, poll: float, record: str | None,
+           warm: bool, wait_api: float) -> None:
     """Run the flow runs of a work pool in this process until stopped (Ctrl-C / SIGTERM).
 
     Flows are loaded once and each run executes in a thread of this process, so Prefect's
@@ -259,5 +245,12 @@ def worker(obj, pool: str, limit: int, name: str | None, poll: float, record: st
     _need_api()
     from .worker import run_worker
 
+    warm_up = None
+    if warm:
+        from .site import warm_up as _warm
+
+        cfg = str(obj.load_config()[1])
+        warm_up = lambda: _warm(str(ws.root), cfg)  # noqa: E731
     run_worker(pool, name=name, limit=limit, poll_s=poll, prefetch_s=max(poll, 1.0),
-               record=record, printer=lambda m: click.echo(m, err=True))
+               record=record, warm=warm_up, wait_api_s=wait_api,
+               printer=lambda m: click.echo(m, err=True))

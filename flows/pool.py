@@ -7,22 +7,62 @@ workspace (store, inboxes) and the API. See docs/operations.md.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, WorkPoolFilter, WorkPoolFilterName
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.exceptions import ObjectNotFound
+from prefect.schedules import Cron, Interval
 from prefect.types.entrypoint import EntrypointType
 
-from hsiwq.config import SitesConfig
+from hsiwq.config import Site, SitesConfig
 from hsiwq.errors import ConfigError
+from hsiwq.schedule import parse_schedule
 
-from .serve import deployments
+from .site import process_site
 from .worker import WORKER_TYPE, InProcessWorker
 
 #: Deployment names are ``site-<site id>``; ``deploy`` removes those of sites no longer configured.
 PREFIX = "site-"
+#: Interval schedules count from here (plus each site's offset).
+ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def site_schedule(site: Site, offset: float = 0.0):
+    """The Prefect schedule of a site's ``schedule`` (cron, or ``"every N s|min"``).
+
+    An interval schedule starts ``offset`` × its interval after :data:`ANCHOR`, so that sites
+    given different offsets do not all start at the same instant.
+    """
+    try:
+        kind, value = parse_schedule(site.schedule)
+    except ValueError as exc:
+        raise ConfigError(f"sites.{site.id}.schedule", str(exc)) from None
+    if kind == "cron":
+        return Cron(str(value), timezone="UTC")
+    seconds = float(value)
+    return Interval(timedelta(seconds=seconds),
+                    anchor_date=ANCHOR + timedelta(seconds=round(offset % 1.0 * seconds, 3)))
+
+
+def deployments(config: SitesConfig, home: str, config_file: str | None, **kwargs) -> list:
+    """One deployment per site; one run of a site at a time, a colliding run cancelled.
+
+    Sites on interval schedules are spread evenly over the interval (the i-th of n starts
+    i/n of an interval later), so that their runs do not all fall due at once.
+    ``kwargs`` go to ``Flow.to_deployment`` (e.g. ``entrypoint_type`` for a work pool).
+    """
+    n = len(config.sites)
+    return [process_site.to_deployment(
+        name=f"site-{site.id}",
+        parameters={"site_id": site.id, "home": home, "config_file": config_file},
+        concurrency_limit=ConcurrencyLimitConfig(limit=1,
+                                                 collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+        tags=["hsiwq", f"site:{site.id}"], schedule=site_schedule(site, i / n), **kwargs)
+        for i, site in enumerate(config.sites.values())]
 
 
 def ensure_pool(name: str, *, limit: int | None = None) -> None:

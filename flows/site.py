@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -82,13 +83,20 @@ def upkeep(site_id: str, home: str, config_file: str | None) -> dict[str, int]:
     return done
 
 
+#: Set by a worker that is stopping: a run then ends after the bundle in hand, leaving the
+#: rest in the inbox for the next run.
+STOPPING = threading.Event()
+
+
 @flow(name="process-site", log_prints=False)
 def process_site(site_id: str, home: str, config_file: str | None = None) -> list[ProcessResult]:
     """Process a site's inbox in acquisition-time order; archive or quarantine each bundle.
 
-    One bad bundle never stops the run: it goes to quarantine with its reason. A transient
-    failure that outlasts the retries (e.g. the object store is down) fails the run with the
-    remaining bundles left in the inbox, for the next run.
+    The inbox is listed again after each batch, so bundles that arrive during the run are
+    taken by it (a run ends when a listing finds nothing new). One bad bundle never stops the
+    run: it goes to quarantine with its reason. A transient failure that outlasts the retries
+    (e.g. the object store is down) fails the run with the remaining bundles left in the inbox,
+    for the next run; so does a stopping worker (:data:`STOPPING`), after the bundle in hand.
     """
     logger = get_run_logger()
     ws = Workspace.resolve(home)
@@ -97,45 +105,64 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
     site = config.site(site_id, where=cfg_path)
     where = site_locations(site, config, ws)
     tile_bytes = config.processing.tile_above_mb * 2**20
-    ready, unreadable = list_inbox(where.inbox)
-    for pending, reason in unreadable:
-        quarantine_task(pending.location, where.quarantine, reason)
-        logger.warning("quarantined %s: %s", pending.name, reason)
     results: list[ProcessResult] = []
+    seen: set[str] = set()
     cluster = None  # one Dask cluster for the run's large cubes, started on first need
     try:
-        for pending in ready:
-            tmp = tempfile.mkdtemp(prefix="hsiwq-stage-")
-            try:
-                local = stage(pending.location, tmp)
-                tiled = bool(tile_bytes) and cube_bytes(local) > tile_bytes
-                try:
-                    if tiled:
-                        from .tiles import TileCluster, run_tiled
-
-                        cluster = cluster or TileCluster(config.processing)
-                        result = run_tiled(local, site_id, str(ws.root), str(cfg_path),
-                                           runner=cluster.runner())
-                    else:
-                        result = process_one(local, site_id, str(ws.root), str(cfg_path))
-                except HsiwqError as exc:
-                    if isinstance(exc, DamagedObject):  # the store, not the bundle: fail the
-                        raise                           # run, keep the bundle in the inbox
-                    quarantine_task(pending.location, where.quarantine, str(exc))
-                    logger.warning("quarantined %s: %s", pending.name, exc)
-                    continue
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            archive_task(pending.location, where.archive)
-            results.append(result)
+        while not STOPPING.is_set():
+            ready, unreadable = list_inbox(where.inbox)
+            for pending, reason in unreadable:
+                quarantine_task(pending.location, where.quarantine, reason)
+                logger.warning("quarantined %s: %s", pending.name, reason)
+            batch = [p for p in ready if p.location.url not in seen]
+            if not batch:
+                break
+            for pending in batch:
+                if STOPPING.is_set():
+                    break
+                seen.add(pending.location.url)
+                result, cluster = _one(pending, site_id, ws, cfg_path, where, tile_bytes, cluster,
+                                       logger)
+                if result is not None:
+                    results.append(result)
     finally:
         if cluster is not None:
             cluster.close()
-    upkeep(site_id, str(ws.root), str(cfg_path))
+    if not STOPPING.is_set():  # a stopping worker leaves the upkeep to the next run
+        upkeep(site_id, str(ws.root), str(cfg_path))
     if results:
         create_markdown_artifact(key=f"site-{site_id}", markdown=results_markdown(site_id, results),
                                  description=f"hsiwq results of {site_id}")
     return results
+
+
+def _one(pending: Pending, site_id: str, ws: Workspace, cfg_path, where, tile_bytes: float,
+         cluster, logger):
+    """Process, then archive (or quarantine) one bundle; (result or None, Dask cluster)."""
+    tmp = tempfile.mkdtemp(prefix="hsiwq-stage-")
+    try:
+        local = str(pending.location.path) if pending.location.local else stage(pending.location, tmp)
+        tiled = bool(tile_bytes) and cube_bytes(local) > tile_bytes
+        try:
+            if tiled:
+                from .tiles import TileCluster, run_tiled
+
+                config, _ = load_config(cfg_path)
+                cluster = cluster or TileCluster(config.processing)
+                result = run_tiled(local, site_id, str(ws.root), str(cfg_path),
+                                   runner=cluster.runner())
+            else:
+                result = process_one(local, site_id, str(ws.root), str(cfg_path))
+        except HsiwqError as exc:
+            if isinstance(exc, DamagedObject):  # the store, not the bundle: fail the
+                raise                           # run, keep the bundle in the inbox
+            quarantine_task(pending.location, where.quarantine, str(exc))
+            logger.warning("quarantined %s: %s", pending.name, exc)
+            return None, cluster
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    archive_task(pending.location, where.archive)
+    return result, cluster
 
 
 def results_markdown(site_id: str, results: list[ProcessResult]) -> str:
@@ -149,3 +176,24 @@ def results_markdown(site_id: str, results: list[ProcessResult]) -> str:
         verdict = r.verdict + (f" ({r.reason})" if r.reason else "")
         rows.append(f"| {r.time:%Y-%m-%d %H:%M} | {verdict} | " + " | ".join(cells) + f" | {alerts} |")
     return f"# {site_id}\n\n" + "\n".join(rows) + "\n"
+
+
+def warm_up(home: str, config_file: str | None) -> None:
+    """Load now what a site's first run would: the configuration, the sensor calibrations and
+    each region's models in service, and run the retrieval once per region (its kernels).
+
+    A long-lived worker calls it at start, so that a bundle costs its processing time only.
+    Models are reloaded by the library when the registry's promotions change.
+    """
+    import numpy as np
+
+    from hsiwq.io.calibration import load_calibrations
+    from hsiwq.retrieval.service import retrieve_region
+
+    ws = Workspace.resolve(home)
+    config, _ = load_config(config_file or ws.config_file)
+    load_calibrations(ws.calibration_dir)
+    wavelength = np.arange(400.0, 901.0, 5.0)
+    rrs = np.clip(0.004 + 0.002 * np.sin(wavelength / 60.0), 1e-4, None)
+    for region in sorted({s.region for s in config.sites.values()}):
+        retrieve_region(rrs, wavelength, region=region, workspace=ws)

@@ -1,7 +1,7 @@
 """A long-lived Prefect worker that runs flow runs inside its own process.
 
 Prefect's Runner and process worker start every flow run in a fresh interpreter, which costs
-seconds of imports per run (design.md §5). :class:`InProcessWorker` polls a work pool like
+seconds of imports per run. :class:`InProcessWorker` polls a work pool like
 any Prefect worker, but loads each deployment's flow once and runs every flow run in a thread
 of its own process with ``prefect.flow_engine.run_flow``: Prefect's cost per run is then a
 handful of API calls.
@@ -9,18 +9,18 @@ handful of API calls.
 What it changes for a flow run, compared with a process worker:
 
 - flow-run heartbeats are off (a sync flow run otherwise waits ≈ 1 s for its heartbeat thread
-  to stop, design.md §5); a worker that dies leaves its runs ``Running`` until they are
-  cancelled;
-- Prefect 3.9's engine opens, for every deployment run, its own thread, event loop and events
-  subscription to notice a suspension request, and waits for it at start and exit (≈ 0.2 s
-  per run). The worker keeps one such observer for all its runs instead (Prefect's
-  ``FlowRunSuspendingObserver`` feeding the engine's registry of suspension requests), so
-  suspending a run still works;
+  to stop); a worker that dies leaves its runs ``Running`` until they are cancelled;
 - job variables (environment, command) of the work pool do not apply: runs share the worker's
   process and environment; ``limit`` caps the runs in flight in one worker;
 - a run picked up early (``prefetch_seconds``) waits for its scheduled time before it starts,
   without holding a thread;
-- cancelling a run from the UI cannot kill a thread: the worker logs it and the run finishes.
+- cancelling a run from the UI cannot kill a thread: the worker logs it and the run finishes;
+- on SIGTERM the worker takes no new run and each run in flight ends after the bundle in hand
+  (:data:`flows.site.STOPPING`).
+
+It uses Prefect's public extension points only: a ``BaseWorker`` subclass (Prefect's way to
+write a worker type) that runs a flow run with ``prefect.flow_engine.run_flow``; nothing of
+Prefect is patched. ``tests/test_serve_prefect.py`` pins the signatures it relies on.
 
 Each run can be appended, as one JSON line, to a record file (``record=``): the flow run, the
 worker's name, host and pid, when the worker took it, the wall time of the run and the time
@@ -47,8 +47,6 @@ from typing import Any
 from uuid import UUID
 
 import anyio
-import prefect.flow_engine
-from prefect.context import SyncClientContext
 from prefect.client.schemas.objects import FlowRun
 from prefect.flow_engine import run_flow
 from prefect.flows import Flow, load_flow_from_entrypoint
@@ -59,6 +57,8 @@ from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker
 
 #: The work pool type served by :class:`InProcessWorker`.
 WORKER_TYPE = "hsiwq-inprocess"
+#: The flow of the sites' deployments, loaded when a worker starts.
+SITE_ENTRYPOINT = "flows.site.process_site"
 
 
 class InProcessResult(BaseWorkerResult):
@@ -114,27 +114,6 @@ def library_seconds() -> float:
     return getattr(_clock, "seconds", 0.0)
 
 
-# --------------------------------------------------------------------------------------------
-# One suspension observer per worker instead of one per flow run
-
-
-@contextmanager
-def _no_observer(flow_run_id: UUID, suspension_request: Any, polling_interval: float = 10):
-    yield
-
-
-def _shared_suspension_observer():
-    """Prefect's suspension observer feeding the engine's registry, or None if unavailable."""
-    try:
-        from prefect._flow_run_suspension import mark_flow_run_suspension_requested
-        from prefect._internal.observers import FlowRunSuspendingObserver
-    except ImportError:
-        return None
-    if not hasattr(prefect.flow_engine, "observe_flow_run_suspension"):
-        return None
-    return FlowRunSuspendingObserver(on_suspended=mark_flow_run_suspension_requested)
-
-
 def _stage_seconds(state: Any) -> tuple[dict[str, float], int]:
     """Seconds per stage summed over a run's results (objects with a ``timings`` dict), and
     how many results there were."""
@@ -148,20 +127,6 @@ def _stage_seconds(state: Any) -> tuple[dict[str, float], int]:
         for k, v in (getattr(item, "timings", None) or {}).items():
             out[k] = out.get(k, 0.0) + float(v)
     return out, len(items)
-
-
-_per_thread = threading.local()
-
-
-def _thread_client() -> SyncClientContext:
-    """This thread's API client context, opened once (a new client costs ≈ 40 ms of TLS set-up)."""
-    ctx = getattr(_per_thread, "client_context", None)
-    if ctx is None:
-        ctx = SyncClientContext()
-        ctx.client.__enter__()
-        ctx.client.raise_for_api_version_mismatch_once()
-        _per_thread.client_context = ctx
-    return ctx
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,31 +151,32 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
     job_configuration_variables = BaseVariables
     _description = "Runs flow runs in threads of the worker's own long-lived process (hsiwq)."
 
-    def __init__(self, work_pool_name: str, *, record: str | Path | None = None, **kwargs: Any):
+    def __init__(self, work_pool_name: str, *, record: str | Path | None = None,
+                 warm: Any = None, ready: Any = None, **kwargs: Any):
         super().__init__(work_pool_name, **kwargs)
+        self._warm, self._ready = warm, ready
         self._entrypoints: dict[UUID, str] = {}
         self._flows: dict[str, Flow] = {}
         self._record = Path(record) if record else None
         self._record_lock = threading.Lock()
         self.ident = f"{socket.gethostname()}:{os.getpid()}"
-        self._observer = None
         self._threads: ThreadPoolExecutor | None = None
 
     async def setup(self) -> None:
         await super().setup()
-        # runs execute in these threads; each keeps one API client for all its runs
         self._threads = ThreadPoolExecutor(max_workers=self._limit or 4,
                                            thread_name_prefix="hsiwq-run")
-        observer = _shared_suspension_observer()
-        if observer is not None:
-            self._observer = await self._exit_stack.enter_async_context(observer)
-            prefect.flow_engine.observe_flow_run_suspension = _no_observer
         await self._preload()
+        if self._warm is not None:  # the library's own loading (calibrations, models, kernels)
+            await anyio.to_thread.run_sync(self._warm)
+        if self._ready is not None:
+            self._ready(self)
 
     async def _preload(self) -> None:
-        """Import the flows of the pool's deployments now, not in the first runs."""
+        """Import the site flow and the flows of the pool's deployments now, not in runs."""
         from prefect.client.schemas.filters import WorkPoolFilter, WorkPoolFilterName
 
+        await self._load(SITE_ENTRYPOINT)
         try:
             deployments = await self.client.read_deployments(
                 work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[self._work_pool_name])))
@@ -221,22 +187,19 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
             if not dep.entrypoint:
                 continue
             self._entrypoints[dep.id] = dep.entrypoint
-            if dep.entrypoint not in self._flows:
-                try:
-                    flow = await anyio.to_thread.run_sync(load_flow_from_entrypoint, dep.entrypoint, False)
-                except Exception:  # noqa: BLE001 - reported when a run needs it
-                    self._logger.warning("cannot load flow %s", dep.entrypoint, exc_info=True)
-                    continue
-                instrument(flow)
-                self._flows[dep.entrypoint] = flow
+            try:
+                await self._load(dep.entrypoint)
+            except Exception:  # noqa: BLE001 - reported when a run needs it
+                self._logger.warning("cannot load flow %s", dep.entrypoint, exc_info=True)
 
-    async def _give_worker_labels_to_flow_run(self, flow_run_id: UUID) -> None:
-        """Labels are a courtesy: a busy server refusing them must not crash the run."""
-        try:
-            await super()._give_worker_labels_to_flow_run(flow_run_id)
-        except Exception:  # noqa: BLE001
-            self._logger.warning("could not label flow run %s with this worker", flow_run_id,
-                                 exc_info=True)
+    async def _load(self, entrypoint: str) -> Flow:
+        """The flow at ``entrypoint``, imported (and instrumented) once."""
+        flow = self._flows.get(entrypoint)
+        if flow is None:
+            flow = await anyio.to_thread.run_sync(load_flow_from_entrypoint, entrypoint, False)
+            instrument(flow)
+            self._flows[entrypoint] = flow
+        return flow
 
     async def teardown(self, *exc_info: Any) -> None:
         await super().teardown(*exc_info)  # waits for the runs in flight
@@ -254,12 +217,7 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
             if not deployment.entrypoint:
                 raise ValueError(f"deployment {deployment.name!r} has no entrypoint")
             entrypoint = self._entrypoints[flow_run.deployment_id] = deployment.entrypoint
-        flow = self._flows.get(entrypoint)
-        if flow is None:
-            flow = await anyio.to_thread.run_sync(load_flow_from_entrypoint, entrypoint, False)
-            instrument(flow)
-            self._flows[entrypoint] = flow
-        return flow
+        return await self._load(entrypoint)
 
     async def run(self, flow_run: FlowRun, configuration: BaseJobConfiguration,
                   task_status: anyio.abc.TaskStatus | None = None) -> InProcessResult:
@@ -276,33 +234,18 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         # the site's slot) instead of leaving it pending
         if task_status is not None:
             task_status.started(self.ident)
-        if self._observer is not None:
-            self._observer.add_in_flight_flow_run_id(fresh.id)
-        try:
-            future = self._threads.submit(contextvars.copy_context().run, self._execute, flow, fresh)
-            with anyio.CancelScope(shield=True):  # a stopping worker lets the run finish
-                record = await asyncio.wrap_future(future)
-        finally:
-            if self._observer is not None:
-                self._observer.remove_in_flight_flow_run_id(fresh.id)
+        future = self._threads.submit(contextvars.copy_context().run, self._execute, flow, fresh)
+        with anyio.CancelScope(shield=True):  # a stopping worker lets the run finish
+            record = await asyncio.wrap_future(future)
         record["taken"] = taken
         self._write(record)
-        if self._runs_task_group is not None:  # a slot is free: look for due runs now
-            self._runs_task_group.start_soon(self._poll_now)
         return InProcessResult(identifier=self.ident, status_code=0 if record["ok"] else 1)
-
-    async def _poll_now(self) -> None:
-        try:
-            await self.get_and_submit_flow_runs()
-        except Exception:  # noqa: BLE001 - the regular polling loop carries on
-            self._logger.debug("extra poll failed", exc_info=True)
 
     def _execute(self, flow: Flow, flow_run: FlowRun) -> dict[str, Any]:
         """Run one flow run to its final state in this thread."""
         _clock.seconds, _clock.depth = 0.0, 0
         t0 = time.time()
         state_name, ok, stages, n = "?", True, {}, 0
-        token = SyncClientContext.__var__.set(_thread_client())
         try:
             state = run_flow(flow, flow_run=flow_run, return_type="state")
             state_name = getattr(state, "name", str(state))
@@ -310,8 +253,6 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         except BaseException as exc:  # noqa: BLE001 - reported as a crash by the worker
             ok, state_name = False, f"{type(exc).__name__}: {exc}"
             self._logger.exception("flow run %s crashed in the worker", flow_run.id)
-        finally:
-            SyncClientContext.__var__.reset(token)
         return {
             "flow_run_id": str(flow_run.id), "flow_run": flow_run.name,
             "deployment_id": str(flow_run.deployment_id),
@@ -343,8 +284,8 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
 
 
 def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: float = 2.0,
-               prefetch_s: float = 2.0, record: str | Path | None = None,
-               printer=print) -> None:
+               prefetch_s: float = 2.0, record: str | Path | None = None, warm=None,
+               wait_api_s: float = 0.0, printer=print) -> None:
     """Serve a work pool in this process until SIGTERM / SIGINT, then finish the runs in flight.
 
     Parameters
@@ -359,19 +300,34 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
         How often the worker asks for scheduled runs, and how far ahead [s].
     record : path, optional
         JSON-lines file of the runs this worker executed.
+    warm : callable, optional
+        Called once before the worker takes runs (e.g. :func:`flows.site.warm_up`).
+    wait_api_s : float
+        How long to wait for the API to answer before starting [s] (a worker started beside
+        its server).
+
+    On SIGTERM / SIGINT the worker takes no new run, each run in flight ends after the bundle
+    in hand (:data:`flows.site.STOPPING`), and the worker exits.
     """
     import signal
 
+    from .serve import READY
+    from .site import STOPPING
+
     name = name or f"hsiwq-{socket.gethostname()}-{os.getpid()}"
+    if wait_api_s > 0:  # and for the pool: workers creating it at once lock SQLite
+        wait_for_api(get_current_settings().api.url or "", wait_api_s, pool=pool)
 
     async def main() -> None:
         worker = InProcessWorker(pool, name=name, limit=limit, prefetch_seconds=prefetch_s,
-                                 record=record)
+                                 record=record, warm=warm,
+                                 ready=lambda w: printer(f"{READY} {name} (pid {os.getpid()})"))
         async with anyio.create_task_group() as tg:
             async def stop_on_signal() -> None:
                 with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async for _ in signals:
-                        printer(f"worker {name}: stopping after the runs in flight")
+                        printer(f"worker {name}: stopping after the bundles in hand")
+                        STOPPING.set()
                         tg.cancel_scope.cancel()
                         return
 
@@ -383,3 +339,31 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
                              PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         anyio.run(main)
 
+
+def wait_for_api(url: str, timeout_s: float, *, pool: str | None = None) -> None:
+    """Wait until the Prefect API at ``url`` answers its health check (and has ``pool``).
+
+    Raises
+    ------
+    RuntimeError
+        When it does not answer within ``timeout_s`` [s].
+    """
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    paths = ["health"] + ([f"work_pools/{pool}"] if pool else [])
+    while True:
+        try:
+            while paths:
+                req = urllib.request.Request(f"{url.rstrip('/')}/{paths[0]}")
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if resp.status != 200:
+                        break
+                paths.pop(0)
+            if not paths:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Prefect API at {url} did not answer within {timeout_s:.0f} s")
+        time.sleep(0.2)

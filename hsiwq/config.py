@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .alerts.rules import RULE_KINDS, Gb3838Rule, Rule, Severity, ThresholdRule
+from .alerts.rules import RULE_KINDS, GapRule, Gb3838Rule, Rule, Severity, ThresholdRule
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
-from .schedule import parse_schedule
+from .schedule import parse_interval, parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
 
@@ -122,14 +122,21 @@ def with_default_kind(rules: object) -> object:
     return rules
 
 
-def check_site_rules(rules: list, target_class: str | None) -> list:
-    """Unique ids; GB 3838 rules get the site's target class when they name none."""
+def check_site_rules(rules: list, target_class: str | None,
+                     expected_interval: str | None = None) -> list:
+    """Unique ids; GB 3838 rules get the site's target class when they name none; gap rules
+    given in ``missed`` acquisitions get their minutes from the site's cadence."""
     out, seen = [], set()
     for r in rules:
         if isinstance(r, Gb3838Rule) and r.target is None:
             if target_class is None:
                 raise ValueError("a gb3838 rule needs 'target' or the site's 'target_class'")
             r = r.model_copy(update={"target": target_class})
+        if isinstance(r, GapRule) and r.minutes is None:
+            if expected_interval is None:
+                raise ValueError("a gap rule in 'missed' acquisitions needs the site's "
+                                 "'expected_interval'")
+            r = r.model_copy(update={"minutes": r.missed * parse_interval(expected_interval) / 60})
         if r.rule_id in seen:
             raise ValueError(f"two rules with id {r.rule_id!r}; give them distinct 'id's")
         seen.add(r.rule_id)
@@ -149,6 +156,11 @@ class Site(_Strict):
     (relative paths are inside the workspace) or a URL (``s3://bucket/prefix``, reached with
     the ``[storage]`` options); unset, the workspace's ``inbox/<id>``, ``archive/<id>``,
     ``quarantine/<id>`` and ``store/<id>.zarr`` (see :func:`hsiwq.inbox.site_locations`).
+
+    ``schedule`` is when the inbox is looked at regardless (a safety net: with ``watch``, a
+    bundle arriving starts the site's run at once); ``expected_interval`` is the monitor's
+    nominal acquisition cadence (``"1m"``), learnt from the stored times when unset (see
+    :mod:`hsiwq.schedule`).
     """
 
     id: str
@@ -160,6 +172,8 @@ class Site(_Strict):
     waterbody: Literal["lake", "reservoir", "river"] = "lake"
     sensor: str | None = None
     schedule: str = "*/5 * * * *"
+    expected_interval: str | None = None
+    watch: bool = True
     roi: list[list[tuple[float, float]]] = Field(default_factory=list)
     name_zh: str = ""
     target_class: Literal["I", "II", "III", "IV", "V"] | None = None
@@ -196,6 +210,13 @@ class Site(_Strict):
         parse_schedule(v)  # raises ValueError with the reason
         return v
 
+    @field_validator("expected_interval")
+    @classmethod
+    def _valid_interval(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)  # raises ValueError with the reason
+        return v
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
@@ -207,7 +228,8 @@ class Site(_Strict):
 
     @model_validator(mode="after")
     def _check_rules(self) -> Site:
-        object.__setattr__(self, "rules", check_site_rules(self.rules, self.target_class))
+        object.__setattr__(self, "rules", check_site_rules(self.rules, self.target_class,
+                                                           self.expected_interval))
         return self
 
 

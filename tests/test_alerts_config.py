@@ -45,7 +45,7 @@ def test_every_rule_kind_parses(tmp_path):
     (rules('kind = "who_cyano"\nguideline = "2025"'), "sites.a.rules.0.guideline"),
     (rules('kind = "rate"\nparam = "chl_a"\nfactor = 10\ndelta = 5'), "exactly one of 'factor' or 'delta'"),
     (rules('kind = "sensor"\nfault = "dark_drift"'), "needs 'limit'"),
-    (rules('kind = "gap"'), "sites.a.rules.0.minutes: Field required"),
+    (rules('kind = "gap"'), "sites.a.rules.0: a gap rule needs 'minutes' or 'missed'"),
     (SITE + 'timezone = "Mars/Olympus"\n', "unknown time zone"),
     (SITE + '[[subscribers]]\nname = "w"\nchannel = "webhook"\ntarget = "ftp://x"\n', "http:// or https://"),
     (SITE + '[[subscribers]]\nname = "w"\nchannel = "file"\ntarget = "x"\nsecret_env = "S"\n', "webhooks only"),

@@ -143,7 +143,7 @@ def test_sections_show_what_the_issue_asks(taihu_html):
     spectra = section(taihu_html, "spectra")
     assert "<img " in spectra and "accepted" in spectra and "valid ROI" in spectra
     comp = section(taihu_html, "completeness")
-    assert "<img " in comp and "expected by the schedule" in comp and "rejected share" in comp
+    assert "<img " in comp and "expected at the cadence" in comp and "rejected share" in comp
     models = section(taihu_html, "models")
     assert "saa-lee1999:taihu" in models and "dogliotti2015" in models
     assert "Registry metadata" in models

@@ -236,6 +236,9 @@ class RateRule(_Rule):
 class GapRule(_Rule):
     """No accepted acquisition for ``minutes`` (of daylight, by default).
 
+    Or for ``missed`` acquisitions of the site's nominal cadence (its ``expected_interval``):
+    the site turns that into minutes when the configuration is read.
+
     Evaluated on every stored record and by :func:`hsiwq.alerts.service.check_gaps`; with
     ``daylight_only`` the clock runs only while the sun is within ``max_sun_zenith_deg`` of
     the zenith at the site (nights are not gaps).
@@ -245,12 +248,19 @@ class GapRule(_Rule):
     ordered: ClassVar[bool] = False
 
     kind: Literal["gap"]
-    minutes: Annotated[float, Field(gt=0)]
+    minutes: Annotated[float, Field(gt=0)] | None = None
+    missed: Annotated[float, Field(gt=0)] | None = None
     daylight_only: bool = True
     max_sun_zenith_deg: Annotated[float, Field(gt=0, le=90)] = 70.0
 
+    @model_validator(mode="after")
+    def _check(self) -> GapRule:
+        if self.minutes is None and self.missed is None:
+            raise ValueError("a gap rule needs 'minutes' or 'missed' (acquisitions of the cadence)")
+        return self
+
     def _default_id(self) -> str:
-        return f"gap-{self.minutes:g}min"
+        return f"gap-{self.missed:g}missed" if self.missed is not None else f"gap-{self.minutes:g}min"
 
 
 class SensorRule(_Rule):

@@ -22,6 +22,7 @@ from ..config import Site, SitesConfig
 from ..errors import ConfigError, HsiwqError, StoreError
 from ..inbox import Location, open_site_store, site_locations
 from ..params import PARAMETERS
+from ..schedule import cadence_times, learn_interval, parse_interval
 from ..store import SiteStore
 from ..timeutil import try_parse_time
 from ..workspace import Workspace
@@ -92,6 +93,34 @@ class Source:
     @property
     def n(self) -> int:
         return int(self.ds.sizes.get("time", 0))
+
+
+def cadence(src: Source) -> tuple[float | None, str]:
+    """The site's nominal acquisition interval [s] and how it is known.
+
+    The configured ``expected_interval`` when there is one, else the interval learnt from the
+    period's acquisition times (:func:`hsiwq.schedule.learn_interval`); never the polling
+    schedule.
+
+    Returns
+    -------
+    (seconds or None, description)
+    """
+    if src.site.expected_interval:
+        return parse_interval(src.site.expected_interval), f"configured {src.site.expected_interval}"
+    learnt = learn_interval(src.ds["time"].values) if src.n else None
+    if learnt is None:
+        return None, "unknown (no expected_interval configured, too few acquisitions to learn it)"
+    return learnt, f"learnt from the data: {learnt:g} s"
+
+
+def expected_acquisitions(src: Source) -> tuple[np.ndarray | None, str]:
+    """The acquisition times the site's cadence expects over the period, and the cadence's
+    description (see :func:`cadence`); None when the cadence is unknown."""
+    interval, how = cadence(src)
+    if interval is None:
+        return None, how
+    return cadence_times(interval, src.start, src.end), how
 
 
 def _utc(t: datetime | None) -> datetime | None:

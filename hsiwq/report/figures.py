@@ -31,9 +31,8 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
 from ..params import PARAMETERS
-from .data import Source
+from .data import Source, expected_acquisitions
 from .indicators import GB_CLASS_NAMES, TLI_CLASSES, class_limits
-from ..schedule import expected_times
 
 # --- style -------------------------------------------------------------------------------
 #: Width and height of a figure [in] and its resolution [dpi]: 5.4 in × 120 dpi = 648 px, with
@@ -516,10 +515,10 @@ def alerts_figure(src: Source) -> str:
 
 # --- completeness ------------------------------------------------------------------------
 def completeness(src: Source) -> dict[str, object]:
-    """Acquisitions received, accepted and rejected against the schedule's expectation."""
+    """Acquisitions received, accepted and rejected against the site's nominal cadence."""
     t = _times(src).astype("datetime64[s]")
     acc = _accepted(src)
-    expected = expected_times(src.site.schedule, src.start, src.end)
+    expected, how = expected_acquisitions(src)
     reasons: dict[str, int] = {}
     if src.n and "reason" in src.ds:
         for r, a in zip(src.ds["reason"].values.astype(str), acc, strict=True):
@@ -534,11 +533,12 @@ def completeness(src: Source) -> dict[str, object]:
         "reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
         "longest_gap_s": int(gaps.max()) if gaps.size else 0,
         "expected_times": expected,
+        "cadence": how,
     }
 
 
 def completeness_figure(src: Source, stats: dict[str, object]) -> tuple[str, str]:
-    """Acquisitions per hour (per day past 3 weeks), accepted and rejected, vs the schedule.
+    """Acquisitions per hour (per day past 3 weeks), accepted and rejected, vs the cadence.
 
     Returns the data URI and the bin name ("hour" or "day").
     """
@@ -562,7 +562,7 @@ def completeness_figure(src: Source, stats: dict[str, object]) -> tuple[str, str
     expected = stats.get("expected_times")
     if expected is not None:
         n_exp, _ = np.histogram(expected.astype(np.int64), bins=e)
-        ax.stairs(n_exp, mdates.date2num(edges), color="#222", lw=1.4, label="expected (schedule)")
+        ax.stairs(n_exp, mdates.date2num(edges), color="#222", lw=1.4, label="expected (cadence)")
     ax.legend(loc="upper right", fontsize=10.5, framealpha=0.85, ncols=3)
     ax.set_ylabel(f"acquisitions per {unit}")
     ax.set_title(f"acquisitions per {unit}")

@@ -317,15 +317,15 @@ def _alerts(sources: list[Source]) -> str:
 def _completeness(sources: list[Source]) -> str:
     out = ['<section id="completeness"><h2>Data completeness</h2>',
            "<p class=meta>Acquisitions received per hour (per day beyond three weeks), accepted "
-           "and rejected, against what the site's schedule expects.</p><div class=grid>"]
+           "and rejected, against what the site's nominal acquisition cadence expects.</p><div class=grid>"]
     for src in sources:
         st = F.completeness(src)
         uri, unit = F.completeness_figure(src, st)
         expected = st["expected"]
         reasons = ", ".join(f"{k}: {v}" for k, v in st["reasons"].items()) or "–"
         rows = [["acquisitions received", escape(str(st["n"]))],
-                ["expected by the schedule", escape(f"{expected} ({src.site.schedule})" if expected is not None
-                                                   else f"unknown (schedule {src.site.schedule!r})")],
+                ["expected at the cadence", escape(f"{expected} ({st['cadence']})" if expected is not None
+                                                   else str(st["cadence"]))],
                 ["completeness", escape(fmt_share(st["completeness"]))],
                 ["accepted", escape(str(st["accepted"]))],
                 ["rejected share", escape(fmt_share(st["rejected_share"]))],
