@@ -37,6 +37,7 @@ import numpy as np
 import skops.io as sio
 
 from ..errors import HsiwqError
+from ..ids import check_id
 from ..params import PARAMETERS
 from .regional import ParameterModel
 
@@ -67,7 +68,6 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
 })
 _VERSION = re.compile(r"^v(\d+)$")
-_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class RegistryError(HsiwqError):
@@ -137,8 +137,10 @@ class ModelRegistry:
 
     # --- paths ----------------------------------------------------------------------
     def _dir(self, region: str, parameter: str) -> Path:
-        if not _REGION.match(region):
-            raise RegistryError(region, "invalid region id (letters, digits, '_', '.', '-')")
+        try:
+            check_id(region, "region")
+        except ValueError as exc:
+            raise RegistryError("--region", str(exc)) from None
         if parameter not in PARAMETERS:
             raise RegistryError(parameter, f"unknown parameter id; known: {', '.join(PARAMETERS)}")
         return self.root / region / parameter
