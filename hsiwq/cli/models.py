@@ -5,6 +5,7 @@ See design.md §3.5 and docs/models.md.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -160,19 +161,35 @@ def models() -> None:
 @click.option("--region", default=None, help="Only this region.")
 @click.pass_obj
 def models_list(obj, region) -> None:
-    """Registered models with their CV metrics; '*' marks those in service."""
-    rows = _registry(obj).list(region)
+    """Registered models with their CV metrics; '*' marks those in service.
+
+    Each model file is verified (SHA-256 against the one recorded at registration, skops
+    trusted types, as before loading): a damaged one shows ``DAMAGED`` in the ``file``
+    column, its problem is printed below the table and the exit status is 1.
+    """
+    reg = _registry(obj)
+    rows = reg.list(region)
     if not rows:
         click.echo("no registered models" + (f" for region {region}" if region else ""))
         return
-    click.echo(f"{'':1s} {'region':12s} {'parameter':12s} {'version':8s} {'created':20s} {'candidate':14s} "
-               f"{'n':>5s} {'MdSA%':>7s} {'SSPB%':>7s} {'author':10s}")
+    click.echo(f"{'':1s} {'region':12s} {'parameter':12s} {'version':8s} {'file':8s} {'created':20s} "
+               f"{'candidate':14s} {'n':>5s} {'MdSA%':>7s} {'SSPB%':>7s} {'author':10s}")
+    damaged = []
     for e in rows:
         cv = e.meta.get("cv", {})
+        problem = reg.problem(e.region, e.parameter, e.version)
+        if problem:
+            damaged.append(f"{e.region}/{e.parameter}/{e.version}"
+                           f"{' (in service)' if e.in_service else ''}: {problem}")
         click.echo(f"{'*' if e.in_service else ' '} {e.region:12s} {e.parameter:12s} {e.version:8s} "
+                   f"{'DAMAGED' if problem else 'ok':8s} "
                    f"{e.meta.get('created_at', ''):20s} {e.meta.get('candidate', ''):14s} "
                    f"{e.meta.get('n_train', 0):5d} {_fmt(cv.get('mdsa')):>7s} {_fmt(cv.get('sspb')):>7s} "
                    f"{str(e.meta.get('author', '')):10s}")
+    for line in damaged:
+        click.echo(f"hsiwq: damaged model: {line}", err=True)
+    if damaged:
+        sys.exit(1)
 
 
 @models.command("promote")

@@ -7,6 +7,7 @@ A bundle is a directory with ``acquisition.json`` and the ENVI pairs ``water``, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from datetime import datetime, timezone
@@ -104,6 +105,40 @@ def read_acquisition_meta(path: str | Path) -> AcquisitionMeta:
         ancillary=dict(ancillary),
         extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS},
     )
+
+
+#: Files of a bundle folder that are not part of the acquisition (added by hsiwq).
+NOT_CONTENT = frozenset({"QUARANTINE_REASON.txt"})
+
+
+def bundle_digest(path: str | Path) -> str:
+    """SHA-256 (hex) of a bundle's content: each file's name, size and bytes, by name.
+
+    Hidden files and the files hsiwq adds (:data:`NOT_CONTENT`) are left out, so a bundle
+    delivered twice has the same digest wherever it lies.
+
+    Raises
+    ------
+    BundleError
+        When the folder or a file cannot be read, or holds a symbolic link.
+    """
+    root = Path(path)
+    h = hashlib.sha256()
+    try:
+        files = sorted(p for p in root.rglob("*") if not p.is_dir() or p.is_symlink())
+        for f in files:
+            rel = f.relative_to(root).as_posix()
+            if f.name.startswith(".") or rel in NOT_CONTENT:
+                continue
+            if f.is_symlink():
+                raise BundleError(f, "is a symbolic link; hsiwq does not follow links in bundles")
+            h.update(f"{rel}\0{f.stat().st_size}\0".encode())
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(block)
+    except OSError as exc:
+        raise BundleError(root, f"cannot read: {exc.strerror or exc}") from None
+    return h.hexdigest()
 
 
 def read_bundle(path: str | Path, *, lazy: bool = False) -> Bundle:

@@ -344,6 +344,14 @@ class ModelRegistry:
         check_trusted(path)
         return path
 
+    def problem(self, region: str, parameter: str, version: str) -> str:
+        """What :meth:`verify` finds wrong with a model file ('' when it is intact)."""
+        try:
+            self.verify(region, parameter, version)
+        except RegistryError as exc:
+            return str(exc)
+        return ""
+
     def load(self, region: str, parameter: str, version: str) -> ParameterModel:
         """A verified model (see :meth:`verify`)."""
         path = self.verify(region, parameter, version)
