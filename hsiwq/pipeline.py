@@ -328,6 +328,7 @@ def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval
                          (retrieval.ood, "_ood")):
         for pid, arr in kind.items():
             numeric[pid + suffix] = float(arr[0]) if accepted else float("nan")
+    flag_out_of_range(numeric)
     if isinstance(corrected, CorrectionSummary):
         numeric["n_valid"], wavelength = float(corrected.n_valid), corrected.wavelength
     else:
@@ -351,6 +352,23 @@ def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval
     return Record(time=time, values={k: v for k, v in numeric.items() if k in QUANTITIES},
                   labels={k: v for k, v in labels.items() if k in LABELS}, rrs=rrs_median,
                   wavelength=wavelength)
+
+
+def flag_out_of_range(numeric: dict[str, float]) -> None:
+    """Flag parameter values outside the catalogue's range, in place.
+
+    A value outside :attr:`hsiwq.params.Parameter.valid_range` (e.g. chl-a 0.05 µg/L, below
+    the 0.1 µg/L the algorithms are validated for) is kept, with ``<id>_ood = 1``; a negative
+    value (physically impossible) is clipped to 0, the store's ``valid_min``, and flagged.
+    """
+    from .params import PARAMETERS
+
+    for pid, p in PARAMETERS.items():
+        v = numeric.get(pid, float("nan"))
+        if np.isfinite(v) and not p.valid_range[0] <= v <= p.valid_range[1]:
+            numeric[f"{pid}_ood"] = 1.0
+            if v < 0:
+                numeric[pid] = 0.0
 
 
 def _float(x: object) -> float:

@@ -198,7 +198,10 @@ def parse_utc(text: Any) -> datetime:
     stamp = datetime.fromisoformat(text.strip())
     if stamp.tzinfo is None:
         return stamp.replace(tzinfo=timezone.utc)
-    return stamp.astimezone(timezone.utc)
+    try:
+        return stamp.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59
+        raise ValueError(f"{text!r} is out of the range of dates in UTC") from None
 
 
 def _meta_path(path: Path) -> Path:
@@ -249,7 +252,7 @@ def meta_time(meta_path: str | Path, doc: dict[str, Any]) -> datetime:
     try:
         return parse_utc(doc["time"])
     except ValueError:
-        raise BundleError(meta_path, f"invalid time {doc['time']!r} (expected ISO 8601 UTC, "
+        raise BundleError(meta_path, f"invalid time {_short(doc['time'])} (expected ISO 8601 UTC, "
                                      "e.g. \"2026-07-01T03:15:00Z\")") from None
 
 
@@ -258,7 +261,7 @@ def _text(meta_path: Path, doc: dict[str, Any], key: str) -> str:
     if value is None or value == "":
         raise BundleError(meta_path, f"no {key}")
     if not isinstance(value, str) or not value.strip():
-        raise BundleError(meta_path, f"{key} must be a non-empty string, got {value!r}")
+        raise BundleError(meta_path, f"{key} must be a non-empty string, got {_short(value)}")
     return value.strip()
 
 
@@ -267,7 +270,7 @@ def _object(meta_path: Path, doc: dict[str, Any], key: str) -> dict[str, Any]:
     if value is None:
         raise BundleError(meta_path, f"no {key}")
     if not isinstance(value, dict):
-        raise BundleError(meta_path, f"{key} must be a JSON object, got {value!r}")
+        raise BundleError(meta_path, f"{key} must be a JSON object, got {_short(value)}")
     return value
 
 
@@ -276,11 +279,23 @@ def _number(meta_path: Path, doc: dict[str, Any], key: str, label: str, *,
     value = doc.get(key)
     if value is None:
         raise BundleError(meta_path, f"no {label}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BundleError(meta_path, f"{label} must be a finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+        raise BundleError(meta_path, f"{label} must be a finite number, got {_short(value)}")
     if positive and value <= 0:
-        raise BundleError(meta_path, f"{label} must be positive, got {value!r}")
+        raise BundleError(meta_path, f"{label} must be positive, got {_short(value)}")
     return float(value)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        return False
+
+
+def _short(value: Any, most: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+    return text if len(text) <= most else text[:most] + "…"
 
 
 def _check_dark(hdr: Path, dark: xr.DataArray, water: xr.DataArray) -> None:
