@@ -51,7 +51,9 @@ def _long_cube(dest, samples: int | None) -> None:
         with open(dest / "water.raw", "r+b") as fh:
             fh.truncate(LINES * width * bands * 2)
     else:
-        raw = np.fromfile(dest / "water.raw", "<u2").reshape(-1, bands, width)[:, :, :samples]
+        mid = width // 2  # water: the scene's middle columns
+        raw = np.fromfile(dest / "water.raw", "<u2").reshape(-1, bands, width)
+        raw = raw[:, :, mid - samples // 2:mid - samples // 2 + samples]
         reps = -(-LINES // raw.shape[0])
         np.ascontiguousarray(np.tile(raw, (reps, 1, 1))[:LINES]).tofile(dest / "water.raw")
         hdr = re.sub(r"samples = \d+", f"samples = {samples}", hdr)
@@ -69,7 +71,7 @@ def test_a_200000_line_cube_is_refused_in_one_line_not_a_memory_error(tmp_path):
     assert "200,000 lines x 48 samples x 120 bands is 4,395 MiB" in err
     assert "max_cube_mb = 4096" in err and "MemoryError" not in proc.stderr
     assert peak < 2048, peak
-    print(f"refused: peak RSS {peak:.0f} MiB")
+    print(f"\nFIGURE refused: exit {proc.returncode}, peak RSS {peak:.0f} MiB: {err}")
 
 
 def test_a_200000_line_cube_above_tile_size_is_corrected_by_tiles_within_2_gb(tmp_path):
@@ -79,10 +81,12 @@ def test_a_200000_line_cube_above_tile_size_is_corrected_by_tiles_within_2_gb(tm
     proc, peak = _peak_rss(["process", str(bundle), "--site", "taihu-north"], home)
     assert proc.returncode == 0, proc.stderr
     ds = SiteStore(Workspace(home).store_path("taihu-north")).read()
-    assert ds.sizes["time"] == 1 and str(ds["verdict"].values[0]) == "accepted"
+    assert ds.sizes["time"] == 1
+    assert str(ds["verdict"].values[0]) == "accepted", str(ds["reason"].values[0])
     assert float(ds["n_valid"].values[0]) > 0.5 * LINES * 4
     assert peak <= 2048, peak
-    print(f"tiled: peak RSS {peak:.0f} MiB")
+    print(f"\nFIGURE tiled: exit {proc.returncode}, peak RSS {peak:.0f} MiB, "
+          f"{int(ds['n_valid'].values[0]):,} valid pixels")
 
 
 def test_a_glint_geometry_reject_names_glint_with_azimuth_rho_and_counts(tmp_path):
@@ -103,6 +107,9 @@ def test_a_glint_geometry_reject_names_glint_with_azimuth_rho_and_counts(tmp_pat
     assert rho > 0.1  # Mobley (1999): looking towards the sun, rho is several times 0.028
     events = [json.loads(line) for line in (home / "logs" / "hsiwq.jsonl").read_text().splitlines()]
     assert [e["reason"] for e in events if e["event"] == "acquisition_processed"] == [reason]
+    # parameters are stored with the physical minimum as CF valid_min (docs/trust.md)
+    assert ds["chl_a"].attrs["valid_min"] == 0.0 and ds["chl_a"].attrs["hsiwq_catalogue_range"][0] == 0.1
+    print(f"\nFIGURE glint: {reason}")
 
 
 def test_models_list_marks_a_tampered_model_as_damaged(tmp_path):
@@ -122,3 +129,15 @@ def test_models_list_marks_a_tampered_model_as_damaged(tmp_path):
     assert "DAMAGED" in rows["chl_a"] and "DAMAGED" not in rows["tss"]
     assert "lake/chl_a/v1 (in service)" in proc.stderr and "SHA-256 differs" in proc.stderr
     assert ModelRegistry(home / "registry").problem("lake", "tss", version) == ""
+    print(f"\nFIGURE models list: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+
+
+def test_values_outside_the_catalogue_range_are_kept_and_flagged():
+    from hsiwq.pipeline import flag_out_of_range
+
+    numeric = {"chl_a": 0.05, "chl_a_ood": 0.0, "tss": -0.2, "tss_ood": 0.0, "secchi": 1.2,
+               "secchi_ood": 0.0, "cdom": float("nan"), "cdom_ood": float("nan")}
+    flag_out_of_range(numeric)
+    assert numeric["chl_a"] == 0.05 and numeric["chl_a_ood"] == 1.0  # below 0.1: kept, flagged
+    assert numeric["tss"] == 0.0 and numeric["tss_ood"] == 1.0  # impossible: clipped, flagged
+    assert numeric["secchi_ood"] == 0.0 and np.isnan(numeric["cdom_ood"])

@@ -34,6 +34,7 @@ def test_bad_site_id_refused_at_load_and_nothing_written_outside(tmp_path, key, 
         err = one_line_error(hsiwq(args, home))
         assert str(home / "sites.toml") in err and expect in err, err
         assert f"sites.{site[:40]}" in err  # the key
+        print(f"\nFIGURE {args[0]} {key[:20]}: exit 2: {err}")
     assert snapshot(tmp_path, home) == before  # not one file outside the workspace
 
 

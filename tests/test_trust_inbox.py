@@ -65,6 +65,7 @@ def test_run_site_quarantines_links_conflicts_wrong_sensor_and_place_and_waits_f
     assert "11.12 km from site 'taihu-north'" in reasons["far"]  # 0.1° of latitude
     assert "max_distance_km = 1" in reasons["far"]
     assert "missing acquisition.json" in reasons["stale"]
+    print("\nFIGURE quarantine reasons:\n" + "".join(f"  {k}: {v}" for k, v in sorted(reasons.items())))
     # the link was moved as a link, nothing was written through it
     assert snapshot(outside, outside / "nothing") == before_outside
     assert (ws.quarantine("taihu-north") / "linked" / "LINK").is_symlink()
@@ -87,6 +88,7 @@ def test_run_site_quarantines_links_conflicts_wrong_sensor_and_place_and_waits_f
     conflict = ws.quarantine("taihu-north") / "b-other"
     err = one_line_error(hsiwq(["process", str(conflict), "--site", "taihu-north"], home))
     assert "conflicts with the acquisition stored" in err and digest_a in err
+    print(f"FIGURE process conflict: exit 2: {err}")
     ds = store.read()
     assert ds.sizes["time"] == 2 and str(ds["bundle_digest"].values[0]) == digest_a
     assert float(ds["chl_a"].values[0]) == chl_a
@@ -102,6 +104,7 @@ def test_unknown_region_refused_at_load_known_ones_accepted(tmp_path):
     err = one_line_error(hsiwq(["process", str(taihu()), "--site", "taihu-north"], home))
     assert "sites.taihu-north.region: unknown region 'tahu'" in err
     assert "known regions: global, taihu, yangtze" in err
+    print(f"\nFIGURE tahu: {err}")
     assert not (home / "store").exists()
     # "global" is always known; a region is known by its file or by the model registry
     (home / "sites.toml").write_text(TAIHU.replace('region = "taihu"', 'region = "global"'))
