@@ -107,32 +107,29 @@ def read_acquisition_meta(path: str | Path) -> AcquisitionMeta:
     )
 
 
-#: Files of a bundle folder that are not part of the acquisition (added by hsiwq).
-NOT_CONTENT = frozenset({"QUARANTINE_REASON.txt"})
-
-
 def bundle_digest(path: str | Path) -> str:
-    """SHA-256 (hex) of a bundle's content: each file's name, size and bytes, by name.
+    """SHA-256 (hex) of an acquisition's content: the name, size and bytes of
+    ``acquisition.json`` and of each ENVI file of its channels (``water``, ``sky``,
+    ``irradiance``, ``dark``: header and data), by name.
 
-    Hidden files and the files hsiwq adds (:data:`NOT_CONTENT`) are left out, so a bundle
-    delivered twice has the same digest wherever it lies.
+    Other files (``truth.npz`` of simulated bundles, the ``QUARANTINE_REASON.txt`` hsiwq adds)
+    are left out, so the same acquisition has the same digest wherever it was delivered.
 
     Raises
     ------
     BundleError
-        When the folder or a file cannot be read, or holds a symbolic link.
+        When the folder or a file cannot be read, or a file is a symbolic link.
     """
     root = Path(path)
     h = hashlib.sha256()
+    stems = {*CHANNELS, "dark"}
     try:
-        files = sorted(p for p in root.rglob("*") if not p.is_dir() or p.is_symlink())
+        files = sorted(p for p in root.iterdir()
+                       if p.name == META_FILE or (p.name.split(".", 1)[0] in stems and "." in p.name))
         for f in files:
-            rel = f.relative_to(root).as_posix()
-            if f.name.startswith(".") or rel in NOT_CONTENT:
-                continue
             if f.is_symlink():
                 raise BundleError(f, "is a symbolic link; hsiwq does not follow links in bundles")
-            h.update(f"{rel}\0{f.stat().st_size}\0".encode())
+            h.update(f"{f.name}\0{f.stat().st_size}\0".encode())
             with open(f, "rb") as fh:
                 for block in iter(lambda: fh.read(1 << 22), b""):
                     h.update(block)

@@ -62,7 +62,7 @@ BASE_LABELS: dict[str, str] = {
     "model_version": "algorithms or models behind the record's values",
     "sky_condition": "sky condition from the Li/Ed ratio",
     "rho_method": "method of the sky-glint factor",
-    "bundle_digest": "first 16 hex digits of the SHA-256 of the acquisition bundle's files",
+    "bundle_digest": "first 16 hex digits of the SHA-256 of the bundle's acquisition.json and ENVI files",
 }
 
 #: Shape of the optional downsampled parameter maps (lines, samples).
