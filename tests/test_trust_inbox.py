@@ -7,6 +7,8 @@ import os
 import shutil
 import time
 
+import pytest
+
 from hsiwq.io.bundle import bundle_digest
 from hsiwq.store import SiteStore
 from hsiwq.workspace import Workspace
@@ -20,6 +22,7 @@ def _reasons(ws: Workspace, site: str) -> dict[str, str]:
     return {p.name: (p / "QUARANTINE_REASON.txt").read_text() for p in q.iterdir()} if q.is_dir() else {}
 
 
+@pytest.mark.timeout(1200)  # two Prefect runs and three CLI calls: slow on a loaded machine
 def test_run_site_quarantines_links_conflicts_wrong_sensor_and_place_and_waits_for_uploads(tmp_path):
     home = workspace(tmp_path, TAIHU)
     ws = Workspace(home)
