@@ -39,8 +39,8 @@ _IO = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=transient,
 @task(**_IO)
 def process_one(bundle: str, site_id: str, home: str, config_file: str | None) -> ProcessResult:
     """Process one (local) bundle through the library's chain into the site's store."""
-    config, _ = load_config(config_file)
     ws = Workspace.resolve(home)
+    config, _ = load_config(config_file, workspace=ws)
     site = config.sites[site_id]
     store = open_site_store(site, config, ws, policy=Policy(maintain_probability=0))
     return process_bundle(Path(bundle), site, config, ws, store=store)
@@ -74,8 +74,8 @@ def quarantine_task(bundle: Location, quarantine: Location, reason: str) -> str:
 @task(**_IO)
 def upkeep(site_id: str, home: str, config_file: str | None) -> dict[str, int]:
     """After a run: fold/compact the site's store, then data-gap checks, repeats and retries."""
-    config, _ = load_config(config_file)
     ws = Workspace.resolve(home)
+    config, _ = load_config(config_file, workspace=ws)
     store = open_site_store(config.sites[site_id], config, ws)
     done = store.maintain() if store.exists() else {}
     one_site = config.model_copy(update={"sites": {site_id: config.sites[site_id]}})
@@ -101,7 +101,7 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
     logger = get_run_logger()
     ws = Workspace.resolve(home)
     attach_json_log(ws.event_log)
-    config, cfg_path = load_config(config_file or ws.config_file)
+    config, cfg_path = load_config(config_file or ws.config_file, workspace=ws)
     site = config.site(site_id, where=cfg_path)
     where = site_locations(site, config, ws)
     tile_bytes = config.processing.tile_above_mb * 2**20

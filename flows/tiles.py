@@ -158,7 +158,7 @@ def prefect_api_url() -> str:
 
 def _setup(site_id: str, home: str, config_file: str | None):
     ws = Workspace.resolve(home)
-    config, cfg_path = load_config(config_file or ws.config_file)
+    config, cfg_path = load_config(config_file or ws.config_file, workspace=ws)
     return ws, config, config.site(site_id, where=cfg_path)
 
 
@@ -189,7 +189,7 @@ def correct_tiled(bundle: str, site_id: str, home: str, config_file: str | None 
 
 def _runner_for(home: str, config_file: str | None):
     ws = Workspace.resolve(home)
-    config, _ = load_config(config_file or ws.config_file)
+    config, _ = load_config(config_file or ws.config_file, workspace=ws)
     return dask_task_runner(config.processing)
 
 

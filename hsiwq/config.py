@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .alerts.rules import RULE_KINDS, GapRule, Gb3838Rule, Rule, Severity, ThresholdRule
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
+from .ids import RegionId, SensorId, SiteId, check_id
 from .schedule import parse_interval, parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
@@ -43,6 +44,9 @@ def check_location(value: str) -> str:
     text = value.strip()
     if not text:
         raise ValueError("empty location (give a folder or s3://bucket/prefix)")
+    if ".." in re.split(r"[/\\]", text):
+        raise ValueError(f"{text!r} holds a '..' segment; name the folder without one "
+                         "(relative locations stay inside the workspace)")
     if "://" not in text:
         return text.rstrip("/") or "/"
     scheme, _, rest = text.partition("://")
@@ -106,12 +110,17 @@ class Processing(_Strict):
     dask_address : str or None
         ``tcp://host:port`` of a running Dask scheduler to use instead of a local cluster
         (its workers must see the bundle's local staging folder).
+    max_cube_mb : float
+        Largest water cube accepted [MiB of float32 Rrs: lines x samples x bands x 4 bytes];
+        a larger one is refused with one line (never a ``MemoryError``). Cubes above
+        ``tile_above_mb`` and up to this size are corrected by tiles.
     """
 
     tile_above_mb: Annotated[float, Field(ge=0)] = 1024.0
     tile_rows: Annotated[int, Field(ge=8, le=65536)] = 256
     dask_workers: Annotated[int, Field(ge=1, le=256)] = 2
     dask_address: Annotated[str, Field(pattern=r"^(tcp|tls|inproc)://\S+$")] | None = None
+    max_cube_mb: Annotated[float, Field(gt=0)] = 4096.0
 
 
 def with_default_kind(rules: object) -> object:
@@ -132,6 +141,8 @@ def check_site_rules(rules: list, target_class: str | None,
             if target_class is None:
                 raise ValueError("a gb3838 rule needs 'target' or the site's 'target_class'")
             r = r.model_copy(update={"target": target_class})
+        if r.id is not None:
+            check_id(r.id, "rule")
         if isinstance(r, GapRule) and r.minutes is None:
             if expected_interval is None:
                 raise ValueError("a gap rule in 'missed' acquisitions needs the site's "
@@ -142,6 +153,10 @@ def check_site_rules(rules: list, target_class: str | None,
         seen.add(r.rule_id)
         out.append(r)
     return out
+
+
+#: The region of the global default model: a site may always name it.
+GLOBAL_REGION = "global"
 
 
 class Site(_Strict):
@@ -161,16 +176,22 @@ class Site(_Strict):
     bundle arriving starts the site's run at once); ``expected_interval`` is the monitor's
     nominal acquisition cadence (``"1m"``), learnt from the stored times when unset (see
     :mod:`hsiwq.schedule`).
+
+    Ids follow :mod:`hsiwq.ids` (lowercase letters, digits and dashes, at most 64
+    characters). ``region`` must be a known region (see :func:`known_regions`); unset, it is
+    ``"global"``. A bundle whose ``sensor`` differs from the site's, or whose location is more
+    than ``max_distance_km`` [km] from the site's ``lat``/``lon``, is quarantined.
     """
 
-    id: str
+    id: SiteId
     name: str = ""
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
+    max_distance_km: Annotated[float, Field(gt=0)] = 1.0
     timezone: str = "UTC"
-    region: str = "default"
+    region: RegionId = GLOBAL_REGION
     waterbody: Literal["lake", "reservoir", "river"] = "lake"
-    sensor: str | None = None
+    sensor: SensorId | None = None
     schedule: str = "*/5 * * * *"
     expected_interval: str | None = None
     watch: bool = True
@@ -265,6 +286,10 @@ class SitesConfig(_Strict):
                 k: ({"id": k, **v} if isinstance(v, dict) and "id" not in v else v)
                 for k, v in data["sites"].items()
             }
+            for k, v in data["sites"].items():
+                if isinstance(v, dict) and v.get("id") != k:
+                    raise ValueError(f"sites.{k}: 'id' ({v.get('id')!r}) differs from the "
+                                     "table name; drop 'id' or make them equal")
         return data
 
     def site(self, site_id: str, *, where: str | Path = "sites.toml") -> Site:
@@ -276,13 +301,49 @@ class SitesConfig(_Strict):
             raise ConfigError(where, f"unknown site {site_id!r}; configured sites: {known}") from None
 
 
-def load_config(path: str | Path | None = None) -> tuple[SitesConfig, Path]:
+def _short(key: str, most: int = 40) -> str:
+    return key if len(key) <= most else f"{key[:most]}…"
+
+
+def known_regions(workspace: object) -> list[str]:
+    """Regions a site may name: ``global``, each ``<regions dir>/<region>.json`` and each
+    region of the model registry (``<home>/registry/<region>``), sorted.
+
+    ``workspace`` is a :class:`hsiwq.workspace.Workspace`.
+    """
+    found = {GLOBAL_REGION}
+    for folder, pattern in ((Path(workspace.regions_dir), "*.json"),
+                            (Path(workspace.registry_dir), "*")):
+        if folder.is_dir():
+            found.update(p.stem if pattern != "*" else p.name for p in folder.glob(pattern)
+                         if (p.is_file() if pattern != "*" else p.is_dir()))
+    return sorted(found)
+
+
+def check_regions(config: SitesConfig, file: str | Path, workspace: object) -> None:
+    """Raise a ConfigError (file, key, reason, known regions) for a site's unknown region."""
+    known = None
+    for sid, site in config.sites.items():
+        if site.region == GLOBAL_REGION:
+            continue
+        known = known or known_regions(workspace)
+        if site.region not in known:
+            raise ConfigError(file, f"sites.{sid}.region: unknown region {site.region!r} (no "
+                                    f"region file and no registered model); known regions: "
+                                    f"{', '.join(known)} (\"global\" uses the global default model)")
+
+
+def load_config(path: str | Path | None = None, *, workspace: object | None = None,
+                ) -> tuple[SitesConfig, Path]:
     """Read and validate a site configuration file.
 
     Parameters
     ----------
     path : path, optional
         The TOML file; the bundled default when None or missing.
+    workspace : Workspace, optional
+        Whose region files and model registry make a region known (see
+        :func:`known_regions`); default: the workspace of ``HSIWQ_HOME``.
 
     Returns
     -------
@@ -294,19 +355,25 @@ def load_config(path: str | Path | None = None) -> tuple[SitesConfig, Path]:
     ConfigError
         With the file, the key and the reason, for unreadable TOML and invalid values.
     """
+    from .workspace import Workspace
+
     file = Path(path) if path is not None and Path(path).is_file() else DEFAULT_CONFIG
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(file, f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except OSError as exc:
         raise ConfigError(file, f"cannot read: {exc.strerror}") from None
     try:
-        return SitesConfig.model_validate(raw), file
+        config = SitesConfig.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = [str(p) for i, p in enumerate(first["loc"])
+        loc = [_short(str(p)) for i, p in enumerate(first["loc"])
                if not (p in RULE_KINDS and i and isinstance(first["loc"][i - 1], int))]
         msg = first["msg"].removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(file, f"{'.'.join(loc) + ': ' if loc else ''}{msg}{more}") from None
+    check_regions(config, file, workspace if workspace is not None else Workspace.resolve())
+    return config, file

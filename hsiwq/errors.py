@@ -33,6 +33,10 @@ class BundleError(HsiwqError):
     """An acquisition bundle cannot be read (missing, truncated or inconsistent files)."""
 
 
+class ConflictError(BundleError):
+    """A bundle's acquisition time is already stored from a bundle of other content."""
+
+
 class CalibrationError(HsiwqError):
     """A sensor calibration is missing, invalid or does not apply."""
 

@@ -181,16 +181,20 @@ class Pending:
 #: On object stores, a folder without ``acquisition.json`` whose newest object is younger
 #: than this [s] is taken for an upload in progress and left alone (not quarantined).
 UPLOAD_SETTLE_S = 600.0
+#: Problems of a folder whose upload has not finished (``acquisition.json`` comes last).
+_NOT_YET = (f"missing {META_FILE}", "empty bundle folder")
 
 
 def list_pending(inbox: Location, *, settle_s: float = UPLOAD_SETTLE_S,
                  ) -> tuple[list[Pending], list[tuple[Pending, str]]]:
     """Bundles waiting in an inbox (local or on an object store), oldest acquisition first.
 
-    On an object store, where a monitor uploads a bundle object by object (``acquisition.json``
-    last), a folder still without ``acquisition.json`` whose newest object is younger than
-    ``settle_s`` seconds is still arriving: it is in neither list. (Locally, a finished folder
-    is moved into the inbox in one rename.)
+    A monitor uploads a bundle file by file with ``acquisition.json`` last (or, locally,
+    moves the finished folder in with one rename): a folder still without
+    ``acquisition.json`` whose newest file is younger than ``settle_s`` seconds is still
+    arriving and is in neither list (the next run takes it); older, it is unreadable.
+    Locally, an entry that is a symbolic link, or a bundle holding one, is unreadable (links
+    are never followed: they could lead out of the inbox).
 
     Returns
     -------
@@ -204,7 +208,7 @@ def list_pending(inbox: Location, *, settle_s: float = UPLOAD_SETTLE_S,
         When the inbox cannot be listed (a transient failure: nothing is moved).
     """
     if inbox.local:
-        ready, bad = _dated_local(inbox.path)
+        ready, bad = _dated_local(inbox.path, settle_s)
         return ([Pending(Location(str(p)), t) for t, p in ready],
                 [(Pending(Location(str(p))), reason) for p, reason in bad])
     fs, root = inbox.fs, inbox.fs_path
@@ -221,7 +225,7 @@ def list_pending(inbox: Location, *, settle_s: float = UPLOAD_SETTLE_S,
         try:
             t = _remote_time(fs, f"{root}/{name}", where)
         except HsiwqError as exc:
-            if exc.problem == f"missing {META_FILE}" and _arriving(fs, f"{root}/{name}", settle_s):
+            if exc.problem in _NOT_YET and _arriving(fs, f"{root}/{name}", settle_s):
                 continue
             bad.append((Pending(where), str(exc)))
             continue
@@ -352,8 +356,16 @@ def move_bundle(bundle: Pending | Location, dest_dir: Location, *,
     if src.local and dest_dir.local:
         dest = _move_local(src.path, dest_dir.path)
         for name, data in (extra or {}).items():
-            (dest / name).write_bytes(data)
+            _write_here(dest / name, data)
         return Location(str(dest))
+    if src.local and src.path.is_symlink():  # recorded, never followed
+        target = os.readlink(src.path)
+        files = {**(extra or {}), f"{LINK_NAME}.txt": f"{target}\n".encode()}
+        dst_fs, name = dest_dir.fs, f"{src.name}.{_stamp()}"
+        for fname, data in files.items():
+            dst_fs.pipe_file(f"{dest_dir.fs_path}/{name}/{fname}", data)
+        src.path.unlink()
+        return dest_dir.join(name)
     src_fs, src_path = src.fs, src.fs_path
     dst_fs, dst_root = dest_dir.fs, dest_dir.fs_path
     name = src.name
@@ -422,7 +434,8 @@ def quarantine_bundle(bundle: Pending | Location, quarantine_dir: Location, reas
 
 
 # --- local folders (the original interface) -------------------------------------------------
-def pending_bundles(inbox: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+def pending_bundles(inbox: Path, settle_s: float = UPLOAD_SETTLE_S,
+                    ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Bundles waiting in a local inbox folder, oldest acquisition first.
 
     Returns
@@ -431,32 +444,84 @@ def pending_bundles(inbox: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         Bundle folders sorted by acquisition time, and folders whose ``acquisition.json``
         cannot even be dated, with the reason.
     """
-    ready, bad = _dated_local(inbox)
+    ready, bad = _dated_local(inbox, settle_s)
     return [p for _, p in ready], bad
 
 
-def _dated_local(inbox: Path) -> tuple[list[tuple[datetime, Path]], list[tuple[Path, str]]]:
+def _dated_local(inbox: Path, settle_s: float = UPLOAD_SETTLE_S,
+                 ) -> tuple[list[tuple[datetime, Path]], list[tuple[Path, str]]]:
     if not inbox.is_dir():
         return [], []
     dated, bad = [], []
-    for entry in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for entry in sorted(p for p in inbox.iterdir()
+                        if (p.is_symlink() or p.is_dir()) and not p.name.startswith(".")):
+        link = _symlink_reason(entry)
+        if link:
+            bad.append((entry, link))
+            continue
         try:
             dated.append((bundle_time(entry), entry.name, entry))
         except HsiwqError as exc:
+            if exc.problem in _NOT_YET and _local_arriving(entry, settle_s):
+                continue  # still being uploaded: the next run takes it
             bad.append((entry, str(exc)))
     return [(t, p) for t, _, p in sorted(dated)], bad
 
 
+def _symlink_reason(entry: Path) -> str:
+    """Why a local inbox entry is refused for being or holding a symbolic link ('' if not)."""
+    if entry.is_symlink():
+        return (f"{entry}: is a symbolic link (to {os.readlink(entry)}); hsiwq does not follow "
+                "links in an inbox: move the bundle folder itself into the inbox")
+    for root, dirs, files in os.walk(entry):  # os.walk does not descend into linked folders
+        for name in dirs + files:
+            p = Path(root, name)
+            if p.is_symlink():
+                return (f"{p}: is a symbolic link (to {os.readlink(p)}); hsiwq does not follow "
+                        "links in a bundle")
+    return ""
+
+
+def _local_arriving(folder: Path, settle_s: float) -> bool:
+    """Whether the newest file under a local folder (or the folder) is younger than ``settle_s``."""
+    if settle_s <= 0:
+        return False
+    try:
+        newest = max([folder.lstat().st_mtime]
+                     + [Path(r, n).lstat().st_mtime for r, _, fs in os.walk(folder) for n in fs])
+    except OSError:
+        return False
+    return datetime.now(timezone.utc).timestamp() - newest < settle_s
+
+
 def _move_local(src: Path, dest_dir: Path) -> Path:
+    """Move a bundle folder into ``dest_dir``; a symbolic link is moved as a link, inside a
+    new real folder of its name (never through it), so that files written into the
+    returned folder stay in ``dest_dir``."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / src.name
-    if dest.exists():
+    if dest.exists() or dest.is_symlink():
         dest = dest_dir / f"{src.name}.{_stamp()}"
+    if src.is_symlink():
+        dest.mkdir()
+        os.replace(src, dest / LINK_NAME)
+        return dest
     try:
         os.replace(src, dest)
     except OSError:  # another file system: copy, then delete (shutil.move)
         shutil.move(str(src), str(dest))
     return dest
+
+
+#: Name of a quarantined symbolic link inside its quarantine folder.
+LINK_NAME = "LINK"
+
+
+def _write_here(path: Path, data: bytes) -> None:
+    """Write a file hsiwq adds to a bundle folder, replacing (not following) a link there."""
+    if path.is_symlink():
+        path.unlink()
+    path.write_bytes(data)
 
 
 def archive(bundle: Path, archive_dir: Path) -> Path:
@@ -469,7 +534,7 @@ def archive(bundle: Path, archive_dir: Path) -> Path:
 def quarantine(bundle: Path, quarantine_dir: Path, reason: str) -> Path:
     """Move an unreadable bundle to a local quarantine folder with a file saying why."""
     dest = _move_local(bundle, quarantine_dir)
-    (dest / REASON_FILE).write_bytes(_reason_bytes(reason))
+    _write_here(dest / REASON_FILE, _reason_bytes(reason))
     log_event("bundle_quarantined", logging.WARNING, bundle=str(bundle), to=str(dest),
               reason=reason)
     return dest

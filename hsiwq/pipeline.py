@@ -19,9 +19,9 @@ import xarray as xr
 from .alerts.engine import Transition
 from .alerts.service import after_write
 from .config import Site, SitesConfig
-from .errors import BundleError
+from .errors import BundleError, ConflictError
 from .inbox import open_site_store
-from .io.bundle import read_bundle
+from .io.bundle import bundle_digest, read_bundle
 from .io.calibration import load_calibrations, select_calibration
 from .logs import log_event
 from .radiometry.correct import correct_bundle
@@ -152,7 +152,7 @@ def retrieve_spectrum(spectrum: np.ndarray, wavelength: np.ndarray, attrs: dict[
 def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
                    workspace: Workspace, *, deliver: bool = True,
                    store_policy: Policy | None = None, store: SiteStore | None = None,
-                   corrector: Corrector | None = None) -> ProcessResult:
+                   corrector: Corrector | None = None, replace: bool = False) -> ProcessResult:
     """Run the whole chain on one bundle and record its results.
 
     Parameters
@@ -175,7 +175,12 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
         Where to write (default: the site's configured store, see
         :func:`hsiwq.inbox.open_site_store`).
     corrector : callable, optional
-        Replaces the whole-cube correction and ROI median (see :data:`Corrector`).
+        Replaces the whole-cube correction and ROI median (see :data:`Corrector`); by
+        default, cubes above ``[processing] tile_above_mb`` are corrected by tiles in this
+        process (:func:`hsiwq.tiles.correct_tiled_serial`).
+    replace : bool
+        Replace a stored acquisition of the same time whose bundle had other content
+        (default: refuse, see :func:`check_conflict`).
 
     Returns
     -------
@@ -184,18 +189,32 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     Raises
     ------
     BundleError, CalibrationError
-        When the bundle cannot be read or no calibration applies (nothing is stored).
+        When the bundle cannot be read, does not match the site (site id, sensor, location:
+        :func:`check_bundle_matches`), is larger than ``[processing] max_cube_mb``, or no
+        calibration applies (nothing is stored).
+    ConflictError
+        When another bundle of the same time is stored and ``replace`` is False.
     """
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
     bundle = read_bundle(bundle_path, lazy=True)  # the water cube is read by correct_bundle
-    if bundle.meta.site != site.id:
-        raise BundleError(Path(bundle_path) / "acquisition.json",
-                          f"belongs to site {bundle.meta.site!r}, not {site.id!r}")
+    check_bundle_matches(bundle, site)
+    from .tiles import check_cube_size, correct_tiled_serial, cube_bytes
+
+    check_cube_size(bundle, config.processing.max_cube_mb)
+    store = store or open_site_store(site, config, workspace, policy=store_policy)
+    digest = bundle_digest(bundle_path)[:16]
+    if not replace:
+        check_conflict(store, bundle.meta.time, digest, Path(bundle_path))
     calibration = select_calibration(load_calibrations(workspace.calibration_dir),
                                      bundle.meta.sensor, bundle.meta.time)
     timings["read"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
+    tile_mb = config.processing.tile_above_mb
+    if corrector is None and tile_mb and cube_bytes(bundle_path) > tile_mb * 2**20:
+        def corrector(path, _bundle, cal, site_):  # noqa: E306 - the serial tiled correction
+            return correct_tiled_serial(path, cal, config.processing.tile_rows, lat=site_.lat,
+                                        lon=site_.lon, roi=site_.roi or None)
     if corrector is None:
         corrected = correct_bundle(bundle, calibration, lat=site.lat, lon=site.lon,
                                    roi=site.roi or None)
@@ -214,8 +233,8 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     timings["retrieve"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
-                     bundle.meta.ancillary)
-    (store or open_site_store(site, config, workspace, policy=store_policy)).write(record)
+                     bundle.meta.ancillary, digest=digest)
+    store.write(record)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     transitions = after_write(site, config, workspace, record, deliver=deliver)
@@ -234,9 +253,68 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     return result
 
 
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points [km] (haversine, mean Earth radius 6371 km).
+
+    References
+    ----------
+    .. [1] Sinnott, R. W. (1984). Virtues of the haversine. Sky and Telescope 68(2), 159.
+    """
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = (np.sin((p2 - p1) / 2) ** 2
+         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2)
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(min(1.0, a))))
+
+
+def check_bundle_matches(bundle: Any, site: Site) -> None:
+    """Raise a BundleError naming ``acquisition.json`` when a bundle does not fit its site.
+
+    The bundle's ``site`` must be the site's id; its ``sensor`` the site's (when the site
+    names one); its ``location`` (when given) within the site's ``max_distance_km`` of the
+    site's ``lat``/``lon``.
+    """
+    meta, where = bundle.meta, Path(bundle.path) / "acquisition.json"
+    if meta.site != site.id:
+        raise BundleError(where, f"belongs to site {meta.site!r}, not {site.id!r}")
+    if site.sensor is not None and meta.sensor != site.sensor:
+        raise BundleError(where, f"sensor {meta.sensor!r} differs from site {site.id!r}'s "
+                                 f"sensor {site.sensor!r}")
+    if meta.lat is not None and meta.lon is not None:
+        limit = site.max_distance_km
+        d = distance_km(site.lat, site.lon, meta.lat, meta.lon)
+        if d > limit:
+            raise BundleError(where, f"location ({meta.lat:.5f}, {meta.lon:.5f}) is {d:,.2f} km "
+                                     f"from site {site.id!r} ({site.lat:.5f}, {site.lon:.5f}); "
+                                     f"more than its max_distance_km = {limit:g}")
+
+
+def check_conflict(store: SiteStore, time: datetime, digest: str, bundle_path: Path) -> None:
+    """Raise a ConflictError when the store holds the same time from a bundle of other content.
+
+    Same content (the same ``bundle_digest``) is a re-delivery: writing it again is harmless.
+    A stored record without a digest (written before digests were kept) is not a conflict.
+    """
+    if not store.exists():
+        return
+    ds = store.read(start=time, end=time, quantities=["processed_at"], labels=["bundle_digest"],
+                    with_rrs=False)
+    if ds.sizes.get("time", 0) == 0:
+        return
+    stored = str(ds["bundle_digest"].values[-1])
+    if stored in ("", "None", "nan") or stored == digest:
+        return
+    when = ds["processed_at"].values[-1]
+    at = (datetime.fromtimestamp(float(when), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+          if np.isfinite(when) else "unknown time")
+    raise ConflictError(bundle_path, f"conflicts with the acquisition stored for "
+                                     f"{time:%Y-%m-%dT%H:%M:%SZ} (bundle digest {stored}, processed "
+                                     f"{at}): this bundle's content differs (digest {digest}); "
+                                     "use 'hsiwq process --replace' to replace the stored one")
+
+
 def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval: Retrieval,
             accepted: bool,
-            rrs_median: np.ndarray, ancillary: dict[str, object]) -> Record:
+            rrs_median: np.ndarray, ancillary: dict[str, object], digest: str = "") -> Record:
     """The store record of one acquisition (parameters are NaN when it was rejected).
 
     Carries each parameter with its interval, out-of-domain flag and model, the QC summary
@@ -250,6 +328,7 @@ def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval
                          (retrieval.ood, "_ood")):
         for pid, arr in kind.items():
             numeric[pid + suffix] = float(arr[0]) if accepted else float("nan")
+    flag_out_of_range(numeric)
     if isinstance(corrected, CorrectionSummary):
         numeric["n_valid"], wavelength = float(corrected.n_valid), corrected.wavelength
     else:
@@ -267,11 +346,29 @@ def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval
     numeric["processed_at"] = datetime.now(timezone.utc).timestamp()
     labels = {"verdict": str(a["verdict"]), "reason": str(a.get("verdict_reason", "")),
               "sky_condition": str(a.get("sky_condition", "")), "rho_method": str(a.get("rho_method", "")),
-              "model_version": ";".join(f"{k}={v}" for k, v in sorted(retrieval.algorithms.items()))}
+              "model_version": ";".join(f"{k}={v}" for k, v in sorted(retrieval.algorithms.items())),
+              "bundle_digest": digest}
     labels.update({f"{pid}_model": str(v) for pid, v in retrieval.algorithms.items()})
     return Record(time=time, values={k: v for k, v in numeric.items() if k in QUANTITIES},
                   labels={k: v for k, v in labels.items() if k in LABELS}, rrs=rrs_median,
                   wavelength=wavelength)
+
+
+def flag_out_of_range(numeric: dict[str, float]) -> None:
+    """Flag parameter values outside the catalogue's range, in place.
+
+    A value outside :attr:`hsiwq.params.Parameter.valid_range` (e.g. chl-a 0.05 µg/L, below
+    the 0.1 µg/L the algorithms are validated for) is kept, with ``<id>_ood = 1``; a negative
+    value (physically impossible) is clipped to 0, the store's ``valid_min``, and flagged.
+    """
+    from .params import PARAMETERS
+
+    for pid, p in PARAMETERS.items():
+        v = numeric.get(pid, float("nan"))
+        if np.isfinite(v) and not p.valid_range[0] <= v <= p.valid_range[1]:
+            numeric[f"{pid}_ood"] = 1.0
+            if v < 0:
+                numeric[pid] = 0.0
 
 
 def _float(x: object) -> float:

@@ -37,8 +37,8 @@ from .pipeline import CorrectionSummary, band_medians, median_sample_step
 from .radiometry.correct import CorrectionOptions, correct_rows, finish_scene, plan_correction
 from .sensor import SensorCalibration
 
-__all__ = ["SceneQC", "TileScan", "combine_spectra", "scene_qc", "scan_tile", "tile_ranges",
-           "tile_spectra", "cube_bytes"]
+__all__ = ["SceneQC", "TileScan", "check_cube_size", "combine_spectra", "scene_qc", "scan_tile",
+           "tile_ranges", "tile_spectra", "cube_bytes"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,25 @@ def cube_bytes(bundle_path: str | os.PathLike[str]) -> int:
     """Size of a bundle's water cube data file [bytes] (0 when absent): decides tiling."""
     files = [p for p in Path(bundle_path).glob("water.*") if p.suffix.lower() != ".hdr"]
     return max((p.stat().st_size for p in files if p.is_file()), default=0)
+
+
+def check_cube_size(bundle: Any, max_mb: float) -> float:
+    """The water cube's size as float32 Rrs [MiB]; a BundleError above ``max_mb``.
+
+    Checked from the header before any pixel is read, so that a cube too large for the
+    machine is refused with one line instead of a ``MemoryError``.
+    """
+    from .errors import BundleError
+
+    w = bundle.water
+    mb = w.sizes["y"] * w.sizes["x"] * w.sizes["wavelength"] * 4 / 2**20
+    if mb > max_mb:
+        raise BundleError(Path(bundle.path) / "water.hdr",
+                          f"cube of {w.sizes['y']:,} lines x {w.sizes['x']:,} samples x "
+                          f"{w.sizes['wavelength']:,} bands is {mb:,.0f} MiB as float32, above "
+                          f"[processing] max_cube_mb = {max_mb:g} (a larger limit lets it be "
+                          "corrected by tiles)")
+    return mb
 
 
 def _plan(bundle_path: str | os.PathLike[str], calibration: SensorCalibration,

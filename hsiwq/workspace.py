@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .ids import require_id
+
 #: Environment variable naming the workspace folder.
 HOME_ENV = "HSIWQ_HOME"
 #: Environment variable naming a sensor calibration folder (overrides the default).
@@ -61,8 +63,8 @@ class Workspace:
         return self.root / "store"
 
     def store_path(self, site: str) -> Path:
-        """Zarr store of one site."""
-        return self.store_dir / f"{site}.zarr"
+        """Zarr store of one site (``site`` must be a valid id, see :mod:`hsiwq.ids`)."""
+        return self.store_dir / f"{require_id(site, where='site')}.zarr"
 
     @property
     def registry_dir(self) -> Path:
@@ -82,13 +84,13 @@ class Workspace:
         return self.root / "prefect"
 
     def inbox(self, site: str) -> Path:
-        return self.root / "inbox" / site
+        return self.root / "inbox" / require_id(site, where="site")
 
     def archive(self, site: str) -> Path:
-        return self.root / "archive" / site
+        return self.root / "archive" / require_id(site, where="site")
 
     def quarantine(self, site: str) -> Path:
-        return self.root / "quarantine" / site
+        return self.root / "quarantine" / require_id(site, where="site")
 
     @property
     def calibration_dir(self) -> Path:

@@ -49,7 +49,8 @@ CASES = {
     "header vs file size": (_header_lines, "water.raw", "header implies"),
     "missing irradiance": (_no_irradiance, "irradiance.hdr", "missing"),
     "bad JSON": (lambda b: (b / "acquisition.json").write_text('{"site": "taihu-north",'), "acquisition.json", "invalid JSON"),
-    "unknown sensor": (_json_edit(lambda d: d.update(sensor="HSI-9999")), "HSI-9999", "unknown sensor"),
+    "unknown sensor": (_json_edit(lambda d: d.update(sensor="HSI-9999")), "HSI-9999",
+                       {"correct": "unknown sensor", "process": "differs from site 'taihu-north''s sensor"}),
     "no time": (_json_edit(lambda d: d.pop("time")), "acquisition.json", "no time"),
     "empty folder": (_empty, "", "empty bundle folder"),
 }
@@ -64,6 +65,7 @@ def run(args, home):
 @pytest.mark.parametrize("command", ["correct", "process"])
 def test_broken_bundle_one_line_error(case, command, tmp_path):
     breaker, names, problem = CASES[case]
+    problem = problem[command] if isinstance(problem, dict) else problem
     bundle = tmp_path / "bundle"
     shutil.copytree(GOOD, bundle)
     breaker(bundle)

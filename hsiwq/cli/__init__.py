@@ -41,7 +41,7 @@ class Context:
         from ..config import load_config
 
         ws = self.workspace()
-        return load_config(self.config or ws.config_file)
+        return load_config(self.config or ws.config_file, workspace=ws)
 
 
 class _Group(click.Group):

@@ -89,8 +89,11 @@ def correct(obj, bundle, out, calibration_dir, site) -> None:
 @click.command()
 @click.argument("bundles", nargs=-1, required=True, type=click.Path())
 @click.option("--site", required=True, help="Site id (from the site configuration).")
+@click.option("--replace", is_flag=True,
+              help="Replace stored acquisitions of the same time whose bundle had other content "
+                   "(by default such a bundle is refused as a conflict).")
 @click.pass_obj
-def process(obj, bundles: Sequence[str], site: str) -> None:
+def process(obj, bundles: Sequence[str], site: str, replace: bool) -> None:
     """The whole chain into the store, with alerts, for each BUNDLE in time order.
 
     A bundle that cannot be read is reported and skipped; the others are processed. The
@@ -110,7 +113,7 @@ def process(obj, bundles: Sequence[str], site: str) -> None:
     results = []
     for path in ordered:
         try:
-            results.append(process_bundle(path, site_cfg, config, ws))
+            results.append(process_bundle(path, site_cfg, config, ws, replace=replace))
         except HsiwqError as exc:
             if obj.debug:
                 raise

@@ -5,6 +5,7 @@ See docs/models.md.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -202,32 +203,52 @@ def models() -> None:
               help="Output file (default: standard output; required for parquet and netcdf).")
 @click.pass_obj
 def models_list(obj, region, fmt, as_json, out) -> None:
-    """Registered models with their CV metrics; '*' marks those in service."""
+    """Registered models with their CV metrics; '*' marks those in service.
+
+    Each model file is verified (SHA-256 against the one recorded at registration, skops
+    trusted types, as before loading): a damaged one shows ``DAMAGED`` in the ``file``
+    column, its problem is printed on standard error and the exit status is 1.
+    """
     fmt = chosen_format(fmt, as_json, out)
-    entries = _registry(obj).list(region)
+    reg = _registry(obj)
+    entries = reg.list(region)
     if not entries and fmt == "table":
         click.echo("no registered models" + (f" for region {region}" if region else ""))
         return
+    damaged, problems = [], {}
+    for e in entries:
+        problem = reg.problem(e.region, e.parameter, e.version)
+        problems[e.region, e.parameter, e.version] = problem
+        if problem:
+            damaged.append(f"{e.region}/{e.parameter}/{e.version}"
+                           f"{' (in service)' if e.in_service else ''}: {problem}")
     if fmt == "table":
-        click.echo(f"{'':1s} {'region':12s} {'parameter':12s} {'version':8s} {'created':20s} {'candidate':14s} "
-                   f"{'n':>5s} {'MdSA%':>7s} {'SSPB%':>7s} {'author':10s}")
+        click.echo(f"{'':1s} {'region':12s} {'parameter':12s} {'version':8s} {'file':8s} {'created':20s} "
+                   f"{'candidate':14s} {'n':>5s} {'MdSA%':>7s} {'SSPB%':>7s} {'author':10s}")
         for e in entries:
             cv = e.meta.get("cv", {})
+            bad = problems[e.region, e.parameter, e.version]
             click.echo(f"{'*' if e.in_service else ' '} {e.region:12s} {e.parameter:12s} {e.version:8s} "
+                       f"{'DAMAGED' if bad else 'ok':8s} "
                        f"{e.meta.get('created_at', ''):20s} {e.meta.get('candidate', ''):14s} "
                        f"{e.meta.get('n_train', 0):5d} {_fmt(cv.get('mdsa')):>7s} {_fmt(cv.get('sspb')):>7s} "
                        f"{str(e.meta.get('author', '')):10s}")
-        return
-    rows = [{"in_service": e.in_service, "region": e.region, "parameter": e.parameter, "version": e.version,
-             "created": e.meta.get("created_at", ""), "candidate": e.meta.get("candidate", ""),
-             "n": e.meta.get("n_train", 0), "mdsa": e.meta.get("cv", {}).get("mdsa"),
-             "sspb": e.meta.get("cv", {}).get("sspb"), "author": str(e.meta.get("author", ""))}
-            for e in entries]
-    write_rows(rows, fmt, out, columns=_MODEL_COLUMNS, units={"mdsa": "%", "sspb": "%"},
-               meta={"region": region} if region else None)
+    else:
+        rows = [{"in_service": e.in_service, "region": e.region, "parameter": e.parameter, "version": e.version,
+                 "file": "DAMAGED" if problems[e.region, e.parameter, e.version] else "ok",
+                 "created": e.meta.get("created_at", ""), "candidate": e.meta.get("candidate", ""),
+                 "n": e.meta.get("n_train", 0), "mdsa": e.meta.get("cv", {}).get("mdsa"),
+                 "sspb": e.meta.get("cv", {}).get("sspb"), "author": str(e.meta.get("author", ""))}
+                for e in entries]
+        write_rows(rows, fmt, out, columns=_MODEL_COLUMNS, units={"mdsa": "%", "sspb": "%"},
+                   meta={"region": region} if region else None)
+    for line in damaged:
+        click.echo(f"hsiwq: damaged model: {line}", err=True)
+    if damaged:
+        sys.exit(1)
 
 
-_MODEL_COLUMNS = ("in_service", "region", "parameter", "version", "created", "candidate", "n", "mdsa",
+_MODEL_COLUMNS = ("in_service", "region", "parameter", "version", "file", "created", "candidate", "n", "mdsa",
                   "sspb", "author")
 
 

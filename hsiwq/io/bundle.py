@@ -7,6 +7,7 @@ A bundle is a directory with ``acquisition.json`` and the ENVI pairs ``water``, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from datetime import datetime
@@ -107,6 +108,37 @@ def read_acquisition_meta(path: str | Path) -> AcquisitionMeta:
     )
 
 
+def bundle_digest(path: str | Path) -> str:
+    """SHA-256 (hex) of an acquisition's content: the name, size and bytes of
+    ``acquisition.json`` and of each ENVI file of its channels (``water``, ``sky``,
+    ``irradiance``, ``dark``: header and data), by name.
+
+    Other files (``truth.npz`` of simulated bundles, the ``QUARANTINE_REASON.txt`` hsiwq adds)
+    are left out, so the same acquisition has the same digest wherever it was delivered.
+
+    Raises
+    ------
+    BundleError
+        When the folder or a file cannot be read, or a file is a symbolic link.
+    """
+    root = Path(path)
+    h = hashlib.sha256()
+    stems = {*CHANNELS, "dark"}
+    try:
+        files = sorted(p for p in root.iterdir()
+                       if p.name == META_FILE or (p.name.split(".", 1)[0] in stems and "." in p.name))
+        for f in files:
+            if f.is_symlink():
+                raise BundleError(f, "is a symbolic link; hsiwq does not follow links in bundles")
+            h.update(f"{f.name}\0{f.stat().st_size}\0".encode())
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(block)
+    except OSError as exc:
+        raise BundleError(root, f"cannot read: {exc.strerror or exc}") from None
+    return h.hexdigest()
+
+
 def read_bundle(path: str | Path, *, lazy: bool = False) -> Bundle:
     """Read and validate an acquisition bundle.
 
@@ -158,7 +190,10 @@ def parse_utc(text: Any) -> datetime:
     ValueError
         If ``text`` is not a string holding an ISO 8601 date and time.
     """
-    return parse_time(text, require_time=True)
+    try:
+        return parse_time(text, require_time=True)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59
+        raise ValueError(f"{text!r} is out of the range of dates in UTC") from None
 
 
 def _meta_path(path: Path) -> Path:
@@ -209,7 +244,7 @@ def meta_time(meta_path: str | Path, doc: dict[str, Any]) -> datetime:
     try:
         return parse_utc(doc["time"])
     except ValueError:
-        raise BundleError(meta_path, f"invalid time {doc['time']!r} (expected ISO 8601 UTC, "
+        raise BundleError(meta_path, f"invalid time {_short(doc['time'])} (expected ISO 8601 UTC, "
                                      "e.g. \"2026-07-01T03:15:00Z\")") from None
 
 
@@ -218,7 +253,7 @@ def _text(meta_path: Path, doc: dict[str, Any], key: str) -> str:
     if value is None or value == "":
         raise BundleError(meta_path, f"no {key}")
     if not isinstance(value, str) or not value.strip():
-        raise BundleError(meta_path, f"{key} must be a non-empty string, got {value!r}")
+        raise BundleError(meta_path, f"{key} must be a non-empty string, got {_short(value)}")
     return value.strip()
 
 
@@ -227,7 +262,7 @@ def _object(meta_path: Path, doc: dict[str, Any], key: str) -> dict[str, Any]:
     if value is None:
         raise BundleError(meta_path, f"no {key}")
     if not isinstance(value, dict):
-        raise BundleError(meta_path, f"{key} must be a JSON object, got {value!r}")
+        raise BundleError(meta_path, f"{key} must be a JSON object, got {_short(value)}")
     return value
 
 
@@ -236,11 +271,23 @@ def _number(meta_path: Path, doc: dict[str, Any], key: str, label: str, *,
     value = doc.get(key)
     if value is None:
         raise BundleError(meta_path, f"no {label}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BundleError(meta_path, f"{label} must be a finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+        raise BundleError(meta_path, f"{label} must be a finite number, got {_short(value)}")
     if positive and value <= 0:
-        raise BundleError(meta_path, f"{label} must be positive, got {value!r}")
+        raise BundleError(meta_path, f"{label} must be positive, got {_short(value)}")
     return float(value)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        return False
+
+
+def _short(value: Any, most: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+    return text if len(text) <= most else text[:most] + "…"
 
 
 def _check_dark(hdr: Path, dark: xr.DataArray, water: xr.DataArray) -> None:

@@ -36,12 +36,12 @@ import numpy as np
 import skops.io as sio
 
 from ..errors import HsiwqError
+from ..ids import check_id
 from ..params import PARAMETERS
 from .regional import ParameterModel
 from .trust import TRUSTED_TYPES, RegistryError, check_trusted  # noqa: F401 (re-exported)
 
 _VERSION = re.compile(r"^v(\d+)$")
-_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -107,8 +107,10 @@ class ModelRegistry:
 
     # --- paths ----------------------------------------------------------------------
     def _dir(self, region: str, parameter: str) -> Path:
-        if not _REGION.match(region):
-            raise RegistryError(region, "invalid region id (letters, digits, '_', '.', '-')")
+        try:
+            check_id(region, "region")
+        except ValueError as exc:
+            raise RegistryError("--region", str(exc)) from None
         if parameter not in PARAMETERS:
             raise RegistryError(parameter, f"unknown parameter id; known: {', '.join(PARAMETERS)}")
         return self.root / region / parameter
@@ -311,6 +313,14 @@ class ModelRegistry:
                                       "was changed or replaced; refusing to load it")
         check_trusted(path)
         return path
+
+    def problem(self, region: str, parameter: str, version: str) -> str:
+        """What :meth:`verify` finds wrong with a model file ('' when it is intact)."""
+        try:
+            self.verify(region, parameter, version)
+        except RegistryError as exc:
+            return str(exc)
+        return ""
 
     def load(self, region: str, parameter: str, version: str) -> ParameterModel:
         """A verified model (see :meth:`verify`)."""

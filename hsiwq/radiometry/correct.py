@@ -317,7 +317,9 @@ def finish_scene(plan: CorrectionPlan, qc: np.ndarray, prod: np.ndarray, fails: 
         saturated_channels=tuple(ch for ch, s in (("sky", plan.sky_saturated),
                                                   ("irradiance", plan.irradiance_saturated))
                                  if s),
-        options=qopt)
+        options=qopt, roi_counts=qcm.flag_counts(qc if n_region == qc.size else qc[region]),
+        n_region=n_region,
+        relative_azimuth_deg=float(plan.relative_azimuth), rho=float(plan.rho))
     if kidx.size == 0 and verdict.accepted:
         verdict = qcm.Verdict("rejected", "no usable band (bad bands, or not covered by the "
                                           "sky or irradiance spectra)")

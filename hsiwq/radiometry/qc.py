@@ -122,6 +122,11 @@ class QCOptions:
     max_green : float
         NOT_WATER when Rrs(560) exceeds this [sr-1] (white boats, foam; water stays below
         about 0.06 sr-1 even in very turbid rivers).
+    glint_min_relative_azimuth_deg, glint_max_rho : float
+        A rejection for too few valid pixels is put down to the sun-glint geometry when the
+        sun-view relative azimuth is below this [deg] (90-135 deg is the recommended range,
+        Mobley 1999) or rho above this [-] (about 0.028 at the recommended geometry and
+        moderate wind).
     """
 
     max_sun_zenith_deg: float = 70.0
@@ -144,6 +149,8 @@ class QCOptions:
     nir_bright_ratio: float = 0.7
     nir_bright_min_green: float = 0.01
     max_green: float = 0.08
+    glint_min_relative_azimuth_deg: float = 90.0
+    glint_max_rho: float = 0.05
 
 
 def value_at(spectrum: np.ndarray, wavelength_nm: np.ndarray, target_nm: float) -> float:
@@ -208,6 +215,10 @@ def acquisition_verdict(
     valid_fraction: float,
     saturated_channels: tuple[str, ...] = (),
     options: QCOptions = QCOptions(),
+    roi_counts: Mapping[str, int] | None = None,
+    n_region: int = 0,
+    relative_azimuth_deg: float = math.nan,
+    rho: float = math.nan,
 ) -> Verdict:
     """Decide whether an acquisition is usable, and say why not.
 
@@ -234,6 +245,14 @@ def acquisition_verdict(
         Sky or irradiance channels with saturated counts.
     options : QCOptions
         Thresholds.
+    roi_counts : mapping of str to int, optional
+        Pixels of the ROI carrying each flag (:func:`flag_counts` of the ROI's ``qc``); with
+        ``n_region`` (the ROI's pixels), they make the reason of a rejection for too few valid
+        pixels name the test that removed them (see :func:`few_valid_reason`).
+    relative_azimuth_deg : float
+        Sun-view relative azimuth [deg] (0 = looking towards the sun).
+    rho : float
+        Sky-glint reflectance factor used [-].
 
     Returns
     -------
@@ -252,8 +271,9 @@ def acquisition_verdict(
     if not math.isfinite(sun_zenith_deg) or sun_zenith_deg >= 90.0:
         return Verdict("rejected", f"night: sun zenith {sun_zenith_deg:.1f}°")
     if sun_zenith_deg > options.max_sun_zenith_deg:
-        return Verdict("rejected", f"sun too low: zenith {sun_zenith_deg:.1f}° > "
-                                   f"{options.max_sun_zenith_deg:g}°")
+        return Verdict("rejected", f"sun too low: elevation {90 - sun_zenith_deg:.1f}° < "
+                                   f"{90 - options.max_sun_zenith_deg:g}° (zenith "
+                                   f"{sun_zenith_deg:.1f}° > {options.max_sun_zenith_deg:g}°)")
     e_ref = value_at(ed, ed_wavelength, options.ed_reference_nm)
     if math.isfinite(e_ref) and e_ref < options.min_ed:
         return Verdict("rejected", f"Ed too low: Ed({options.ed_reference_nm:g}) = {e_ref:.3g} < "
@@ -265,9 +285,68 @@ def acquisition_verdict(
         return Verdict("rejected", f"cloud: Li(750)/Ed(750) = {ratio:.3f} > "
                                    f"{options.max_sky_ratio:g} sr-1")
     if not valid_fraction >= options.min_valid_fraction:
-        return Verdict("rejected", f"too few valid water pixels: {100 * valid_fraction:.1f} % < "
-                                   f"{100 * options.min_valid_fraction:g} %")
+        return Verdict("rejected", few_valid_reason(valid_fraction, roi_counts or {}, n_region,
+                                                    relative_azimuth_deg, rho, options))
     return Verdict("accepted")
+
+
+#: What each pixel flag says removed a pixel, in the words of a verdict reason.
+_FLAG_WORDS = {"NO_DATA": "no data", "SATURATED": "saturated", "NOT_WATER": "not water (shore, "
+               "vegetation, boats)", "SUN_GLINT": "sun glint", "NEGATIVE_RRS": "negative Rrs"}
+#: The cause a verdict names when a flag removed most pixels.
+_FLAG_CAUSES = {"NO_DATA": "no data", "SATURATED": "saturation", "NOT_WATER": "shore or non-water",
+                "SUN_GLINT": "sun glint", "NEGATIVE_RRS": "negative Rrs"}
+
+
+def few_valid_reason(valid_fraction: float, roi_counts: Mapping[str, int], n_region: int,
+                     relative_azimuth_deg: float = math.nan, rho: float = math.nan,
+                     options: QCOptions = QCOptions()) -> str:
+    """The reason of a rejection for too few valid water pixels, naming the cause.
+
+    The cause is the sun-glint geometry when the relative azimuth is below
+    ``options.glint_min_relative_azimuth_deg`` or ρ above ``options.glint_max_rho`` (with
+    both values), else the flag that removed most of the ROI's pixels; then the valid
+    fraction and the count of each flag among the ROI's pixels, e.g. ``"sun-glint geometry
+    (relative azimuth 6°, rho 0.149): too few valid water pixels (0.9 % < 5 %); of 3,072 ROI
+    pixels: 3,044 negative Rrs, 3 sun glint"``.
+
+    Parameters
+    ----------
+    valid_fraction : float
+        Valid water pixels over the ROI's pixels [-].
+    roi_counts : mapping of str to int
+        ROI pixels carrying each flag of :data:`QC_FLAGS` (a pixel may carry several).
+    n_region : int
+        Pixels in the ROI.
+    relative_azimuth_deg : float
+        Sun-view relative azimuth [deg].
+    rho : float
+        Sky-glint reflectance factor [-].
+    options : QCOptions
+
+    Returns
+    -------
+    str
+    """
+    counts = {k: int(v) for k, v in roi_counts.items() if k in _FLAG_WORDS and v}
+    causes = []
+    if (math.isfinite(relative_azimuth_deg)
+            and relative_azimuth_deg < options.glint_min_relative_azimuth_deg) or (
+            math.isfinite(rho) and rho > options.glint_max_rho):
+        causes.append(f"sun-glint geometry (relative azimuth {relative_azimuth_deg:.0f}°, "
+                      f"rho {rho:.3f})")
+    elif counts:
+        causes.append(_FLAG_CAUSES[max(counts, key=counts.get)])
+    text = (f"{causes[0]}: " if causes else "") + (
+        f"too few valid water pixels ({100 * valid_fraction:.1f} % < "
+        f"{100 * options.min_valid_fraction:g} %)")
+    if n_region <= 0:
+        return text + "; the region of interest holds no pixel"
+    if counts:
+        flagged = ", ".join(f"{n:,} {_FLAG_WORDS[k]}"
+                            for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        text += f"; of {n_region:,} ROI pixels: {flagged}"
+    return text
 
 
 def add_flag(qc: np.ndarray, mask: np.ndarray, bit: np.uint16) -> None:

@@ -62,6 +62,7 @@ BASE_LABELS: dict[str, str] = {
     "model_version": "algorithms or models behind the record's values",
     "sky_condition": "sky condition from the Li/Ed ratio",
     "rho_method": "method of the sky-glint factor",
+    "bundle_digest": "first 16 hex digits of the SHA-256 of the bundle's acquisition.json and ENVI files",
 }
 
 #: CF standard name of the ROI spectra ``rrs``.
@@ -103,9 +104,13 @@ def quantity_attrs(name: str) -> dict[str, object]:
             bound = "lower" if suffix == "lo" else "upper"
             return {"long_name": f"{bound} bound of the 68 % interval of {p.name}",
                     "units": p.unit}
-        attrs: dict[str, object] = {"long_name": p.name, "units": p.unit,
-                                    "valid_min": p.valid_range[0], "valid_max": p.valid_range[1],
-                                    "ancillary_variables": f"{base}_lo {base}_hi {base}_ood {base}_model"}
+        attrs: dict[str, object] = {"long_name": p.name, "units": p.unit, "valid_min": 0.0,
+                                    "ancillary_variables": f"{base}_lo {base}_hi {base}_ood {base}_model",
+                                    "hsiwq_catalogue_range": [p.valid_range[0], p.valid_range[1]],
+                                    "hsiwq_range_comment": (
+                                        "values outside hsiwq_catalogue_range are kept and "
+                                        f"flagged {base}_ood = 1; negative values are clipped "
+                                        "to 0 and flagged")}
         if base in _STANDARD_NAMES:
             attrs["standard_name"] = _STANDARD_NAMES[base]
         if not p.optically_active:
