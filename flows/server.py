@@ -1,6 +1,6 @@
 """A local Prefect server for ``hsiwq serve`` (SQLite in the workspace, loopback only).
 
-Prefect's ephemeral mode runs flows but does not schedule them (design.md §5), so serving
+Prefect's ephemeral mode runs flows but does not schedule them (docs/operations.md), so serving
 scheduled deployments needs a real API. When ``PREFECT_API_URL`` is not set, ``hsiwq serve``
 starts this one and stops it on exit; the user installs nothing.
 """

@@ -1,7 +1,7 @@
 """A long-lived Prefect worker that runs flow runs inside its own process.
 
 Prefect's Runner and process worker start every flow run in a fresh interpreter, which costs
-seconds of imports per run (design.md §5). :class:`InProcessWorker` polls a work pool like
+seconds of imports per run (docs/operations.md). :class:`InProcessWorker` polls a work pool like
 any Prefect worker, but loads each deployment's flow once and runs every flow run in a thread
 of its own process with ``prefect.flow_engine.run_flow``: Prefect's cost per run is then a
 handful of API calls.
@@ -9,7 +9,7 @@ handful of API calls.
 What it changes for a flow run, compared with a process worker:
 
 - flow-run heartbeats are off (a sync flow run otherwise waits ≈ 1 s for its heartbeat thread
-  to stop, design.md §5); a worker that dies leaves its runs ``Running`` until they are
+  to stop, docs/operations.md); a worker that dies leaves its runs ``Running`` until they are
   cancelled;
 - Prefect 3.9's engine opens, for every deployment run, its own thread, event loop and events
   subscription to notice a suspension request, and waits for it at start and exit (≈ 0.2 s

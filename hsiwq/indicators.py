@@ -1,6 +1,6 @@
 """Derived indicators: China's trophic level index TLI(Σ) and GB 3838-2002 classes.
 
-**TLI(Σ)** (design.md §4; Jin & Tu 1990; China National Environmental Monitoring Centre,
+**TLI(Σ)** (docs/models.md §1; Jin & Tu 1990; China National Environmental Monitoring Centre,
 "Technical regulation for lake (reservoir) eutrophication assessment", 2001):
 
     TLI(chl) = 10(2.5 + 1.086 ln chl)          chl in mg/m³ (= µg/L)

@@ -1,4 +1,4 @@
-"""TLI(Σ), trophic classes and GB 3838-2002 classes (design.md §4)."""
+"""TLI(Σ), trophic classes and GB 3838-2002 classes (docs/models.md §1)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Bio-optical models: pure water, constituent IOPs, the Rrs forward model, Kd and Secchi
 depth, and the synthetic regional covariance of the non-optical parameters.
 
-Pure array-in/array-out functions; see design.md §4.
+Pure array-in/array-out functions; see docs/retrieval.md.
 """
 
 from hsiwq.bio_optics.covariance import (

@@ -3,7 +3,7 @@
 All functions broadcast: a concentration of shape ``S`` and wavelengths of shape ``(n_wl,)``
 give a result of shape ``S + (n_wl,)``.
 
-Concentration units follow design.md §3.1: chlorophyll-a and phycocyanin in µg/L (= mg/m³),
+Concentration units follow the parameter catalogue (docs/contracts.md §1): chlorophyll-a and phycocyanin in µg/L (= mg/m³),
 total suspended solids in mg/L (= g/m³), CDOM as its absorption at 440 nm [1/m].
 """
 

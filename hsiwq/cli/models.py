@@ -1,6 +1,6 @@
 """``hsiwq`` commands of the models: calibrate, predict, models (list|promote|rollback), matchup.
 
-See design.md §3.5 and docs/models.md.
+See docs/models.md.
 """
 
 from __future__ import annotations

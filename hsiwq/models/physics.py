@@ -1,6 +1,6 @@
 """Physics stage of regional models: regional SIOPs fitted to matchups, and a MAP inversion.
 
-Three steps on the bio-optical forward model of design.md §4 (Lee et al. 2002 with
+Three steps on the bio-optical forward model of docs/retrieval.md (Lee et al. 2002 with
 Bricaud-shaped phytoplankton absorption, a Gaussian phycocyanin band, exponential CDOM and
 non-algal absorption, power-law particle backscattering — the same equations as
 :class:`hsiwq.bio_optics.forward.ForwardModel`):

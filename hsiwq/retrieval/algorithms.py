@@ -1,6 +1,6 @@
 """Retrieval algorithms as plugins: the interface and the built-in catalogue.
 
-An **algorithm** turns Rrs spectra into one or more parameters of design.md §3.1. Third
+An **algorithm** turns Rrs spectra into one or more parameters of docs/contracts.md §1. Third
 parties add algorithms through the entry-point group ``hsiwq.algorithms`` (the built-ins are
 registered the same way in hsiwq's own ``pyproject.toml``)::
 

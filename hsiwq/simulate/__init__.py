@@ -1,4 +1,4 @@
-"""Bio-optical simulator of whole acquisition bundles (design.md §3.2) with ground truth.
+"""Bio-optical simulator of whole acquisition bundles (docs/contracts.md §2) with ground truth.
 
 Entry points: :func:`simulate_bundle` (one call), :func:`simulate_scene` +
 :func:`write_bundle` (two steps), :func:`make_samples` (the repository's sample cubes).

@@ -1,4 +1,4 @@
-"""Write simulated acquisition bundles (design.md §3.2) with their ground truth.
+"""Write simulated acquisition bundles (docs/contracts.md §2) with their ground truth.
 
 Layout written by :func:`write_bundle` under ``out_dir``::
 

@@ -73,7 +73,7 @@ class Scene:
     illumination : Illumination
         Ed and Li model.
     params : dict of str to ndarray
-        The 11 parameters of design.md §3.1 per pixel, shape (lines, samples), in their
+        The 11 parameters of docs/contracts.md §1 per pixel, shape (lines, samples), in their
         units; NaN on land.
     land_class : ndarray of int8
         0 water, 1 vegetation, 2 soil, 3 concrete.

@@ -1,4 +1,4 @@
-"""Radiometric model of a simulated monitor and its calibration file (design.md §3.3).
+"""Radiometric model of a simulated monitor and its calibration file (docs/contracts.md §3).
 
 The water camera and the sky channel share one band grid (default 400–900 nm); the
 cosine-collector irradiance spectrometer has its own (350–950 nm every 3.3 nm, like a
@@ -70,7 +70,7 @@ class ChannelModel:
                                   float(self.saturation_dn))
 
     def calibration_dict(self) -> dict:
-        """The channel as in the calibration JSON (design.md §3.3)."""
+        """The channel as in the calibration JSON (docs/contracts.md §3)."""
         return {"wavelength_nm": [float(w) for w in self.wavelength_nm],
                 "gain": [float(g) for g in self.gain],
                 "offset_dn": [float(o) for o in self.offset_dn],
@@ -108,7 +108,7 @@ class SensorModel:
         return f"{self.sensor}_{self.valid_from:%Y%m%d}.json"
 
     def calibration_dict(self) -> dict:
-        """The calibration JSON content (design.md §3.3)."""
+        """The calibration JSON content (docs/contracts.md §3)."""
         return {"sensor": self.sensor,
                 "valid_from": self.valid_from.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "channels": {k: c.calibration_dict() for k, c in self.channels.items()}}
