@@ -21,8 +21,9 @@ define install
 endef
 
 # Everything: all extras (Dask, object storage, numba) and the test tools; `make test` uses it.
+EVERYTHING := .[all,dev]
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(call install,.[all,dev])
+	$(call install,$(EVERYTHING))
 	touch $(STAMP) $(DEMO_STAMP)
 
 # What the demo needs: the core only (no Dask, no object storage, no numba, no test tools).
