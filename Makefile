@@ -8,15 +8,15 @@ STAMP  := $(VENV)/.installed
 
 DEMO_STAMP := $(VENV)/.installed-demo
 
-# The installer: uv (from PyPI, into the venv) when it can be had, else pip. uv installs the
-# same packages from the same index, in parallel and from its own cache.
+# The installer: uv (from PyPI, into the venv) when it can be had, else (or if uv fails) pip.
+# uv installs the same packages from the same index, in parallel and from its own cache.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q uv 2>/dev/null \
 	  || echo "uv not available; installing with pip (slower)"
 
 define install
-	@if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install -q --python $(BIN)/python -e '$(1)'; \
+	@if [ -x $(BIN)/uv ] && $(BIN)/uv pip install -q --python $(BIN)/python -e '$(1)'; then :; \
 	else $(BIN)/python -m pip install -q -e '$(1)'; fi
 endef
 
