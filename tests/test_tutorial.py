@@ -58,3 +58,23 @@ def test_tutorial_runs_as_written(tmp_path):
     assert firing[0]["site"] == "lake-a"
     assert firing[0]["value"] > 50.0
     assert "chl-high" in run.stdout  # hsiwq alerts list shows it
+
+
+def test_docs_stand_alone():
+    """No file of the repository points at the design notes that users do not have, and every
+    relative link of the docs names a file of the repository."""
+    root = TUTORIAL.parents[1]
+    banned = "design" + ".md"
+    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True,
+                           check=True).stdout.split()
+    offenders = []
+    for name in files:
+        path = root / name
+        if path.suffix in {".py", ".md", ".toml", ".txt", ".json", ".cfg", ""} and path.is_file():
+            if banned in path.read_text(encoding="utf-8", errors="ignore"):
+                offenders.append(name)
+    assert not offenders
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
+            if "://" not in target:
+                assert (doc.parent / target).exists(), f"{doc.name}: broken link {target}"
