@@ -1,6 +1,7 @@
 """Store benchmark: a year of minute data for one site, then appends, reads and bytes.
 
-Usage: ``python -m benchmarks.store [--months 12] [--bands 200] [--repeat 5] [--layouts]``.
+Usage: ``python -m benchmarks.store [--months 12] [--bands 200] [--repeat 5] [--layouts]``;
+``python -m benchmarks.store --checksums`` measures only what the store's checksums cost.
 
 The year (525,600 records) is bulk-loaded month by month through the store's own API
 (``SiteStore.write_batch`` of a columnar batch, then ``compact``), not by 525,600 appends.
@@ -22,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 
-def _best(fn, repeat: int) -> float:
+def _best(fn, repeat: int, clock=time.perf_counter) -> float:
     out = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        out.append(time.perf_counter() - t0)
+        out.append(clock() - t0)
     return min(out)
 
 
@@ -76,6 +77,17 @@ def one_record(i: int, bands: int):
                   rrs=np.full(bands, 0.01, "float32"), wavelength=np.linspace(400, 900, bands))
 
 
+def _append_s(store, minutes: range, bands: int) -> np.ndarray:
+    """Seconds taken by each ``write`` of :func:`one_record` for ``minutes``."""
+    times = []
+    for i in minutes:
+        rec = one_record(i, bands)
+        t0 = time.perf_counter()
+        store.write(rec)
+        times.append(time.perf_counter() - t0)
+    return np.array(times)
+
+
 def build_year(root: Path, months: int, bands: int, layout=None) -> tuple[float, int]:
     """Bulk-load ``months`` of minute data; returns (seconds, rows)."""
     from hsiwq.store import Policy, SiteStore
@@ -118,26 +130,13 @@ def bench(root: Path, months: int, bands: int, repeat: int) -> dict:
     out["read_param_year_with_labels_s"] = _best(
         lambda: store.read(quantities=["chl_a"], with_rrs=False), repeat)
     # appends (pure write path, no maintenance), best and distribution
-    times = []
-    for i in range(200):
-        rec = one_record(i, bands)
-        t0 = time.perf_counter()
-        store.write(rec)
-        times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1000
+    ms = _append_s(store, range(200), bands) * 1000
     out["append_ms_best"], out["append_ms_median"] = float(ms.min()), float(np.median(ms))
     out["append_ms_p99"], out["append_ms_max"] = float(np.percentile(ms, 99)), float(ms.max())
     # read with a 200-entry journal pending (worst case before maintenance)
     out["read_param_year_journal200_s"] = _best(read, repeat)
     # appends with the default policy (the write path folds and compacts by itself)
-    auto = SiteStore(root)
-    times = []
-    for i in range(200, 3200):
-        rec = one_record(i, bands)
-        t0 = time.perf_counter()
-        auto.write(rec)
-        times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1000
+    ms = _append_s(SiteStore(root), range(200, 3200), bands) * 1000
     out["auto_append_ms_median"], out["auto_append_ms_mean"] = float(np.median(ms)), float(ms.mean())
     out["auto_append_ms_p99"], out["auto_append_ms_max"] = float(np.percentile(ms, 99)), float(ms.max())
     out["read_param_year_after_auto_s"] = _best(read, repeat)
@@ -180,6 +179,69 @@ def layout_study(tmp: Path, bands: int, repeat: int) -> list[tuple[str, dict]]:
     return rows
 
 
+def _checksums_off():
+    """A context in which CRC-32C costs nothing (a constant): the baseline of
+    :func:`checksum_cost` (same objects written and read, no checksum computed)."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    from hsiwq.store import batch, integrity
+
+    stack = ExitStack()
+    for module in (batch, integrity):
+        stack.enter_context(mock.patch.object(module, "crc32c", lambda data: 0))
+    return stack
+
+
+def checksum_cost(tmp: Path, bands: int, repeat: int, pairs: int = 3) -> list[tuple[str, float, float]]:
+    """CPU seconds (``time.process_time``: what checksums cost, little disturbed by other
+    processes on a shared machine) of each step with and without checksums, interleaved
+    ``pairs`` times in the same process, best of each: compaction of a month, reads of it,
+    appends, a read through 200 journal entries; plus ``store-info --verify`` and the bare
+    CRC-32C of the month's part bytes."""
+    from hsiwq.store import Policy, SiteStore
+    from hsiwq.store.fsck import verify
+    from hsiwq.store.integrity import crc32c
+
+    cpu = time.process_time
+    rng = np.random.default_rng(3)
+    batch = month_batch(np.datetime64("2026-07-01T00:00"), np.datetime64("2026-08-01T00:00"), bands, rng)
+    timings: dict[str, dict[bool, float]] = {}
+    for run, checks in enumerate((True, False) * pairs):  # interleaved: drifts hit both
+        root = tmp / f"crc{run}.zarr"
+        with (_checksums_off() if not checks else _null()):
+            store = SiteStore(root, policy=Policy(maintain_probability=0))
+
+            def build(store=store):
+                store.write_batch(batch)
+                store.compact(full=True)
+
+            read_col = lambda: store.read(quantities=["chl_a"], with_rrs=False, labels=[])  # noqa: E731
+            got = {"compact a month (44,640 rows, 200 bands)": _best(build, 1, cpu),
+                   "read one column of the month": _best(read_col, repeat, cpu),
+                   "read the whole month with spectra": _best(lambda: store.read(), 1, cpu)}
+            t0 = cpu()
+            _append_s(store, range(200), bands)
+            got["append one record (mean of 200)"] = (cpu() - t0) / 200
+            got["read one column through 200 journal entries"] = _best(read_col, repeat, cpu)
+            if checks:
+                got["store-info --verify of the store"] = _best(lambda: verify(store), 1, cpu)
+                blobs = [f.read_bytes() for f in (root / "parts").rglob("*") if f.is_file()]
+                got[f"bare CRC-32C of the part ({sum(map(len, blobs)) / 1e6:.1f} MB)"] = _best(
+                    lambda: [crc32c(b) for b in blobs], repeat, cpu)
+        for k, v in got.items():
+            slot = timings.setdefault(k, {})
+            slot[checks] = min(v, slot.get(checks, np.inf))
+        shutil.rmtree(root)
+    return [(k, v[True], v.get(False, np.nan)) for k, v in timings.items()]
+
+
+def _null():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -190,7 +252,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--layouts", action="store_true", help="also compare chunkings on one month")
     ap.add_argument("--dir", help="work folder (default: a temporary one)")
+    ap.add_argument("--checksums", action="store_true",
+                    help="only the cost of checksums: each step with and without them")
     args = ap.parse_args(argv)
+    if args.checksums:
+        print(f"hsiwq store checksum cost — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
+              f"one month of minute data, {args.bands} bands, CPU seconds, best of 3 "
+              "interleaved runs with and without checksums")
+        with tempfile.TemporaryDirectory(dir=args.dir) as td:
+            print(f"{'step':48s} {'with':>9s} {'without':>9s} {'ratio':>6s}")
+            for name, on, off in checksum_cost(Path(td), args.bands, args.repeat):
+                print(f"{name:48s} {on:9.4f} {off:9.4f} {on / off if off == off else float('nan'):6.2f}")
+        return 0
     print(f"hsiwq store benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
           f"{args.months} months of minute data, {args.bands} bands, best of {args.repeat}")
     with tempfile.TemporaryDirectory(dir=args.dir) as td:

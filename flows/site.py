@@ -25,6 +25,7 @@ from hsiwq.inbox import (Location, Pending, archive_bundle, download_bundle, lis
 from hsiwq.logs import attach_json_log
 from hsiwq.pipeline import ProcessResult, process_bundle
 from hsiwq.store import Policy
+from hsiwq.store.integrity import DamagedObject
 from hsiwq.tiles import cube_bytes
 from hsiwq.workspace import Workspace
 
@@ -120,6 +121,8 @@ def process_site(site_id: str, home: str, config_file: str | None = None) -> lis
                     else:
                         result = process_one(local, site_id, str(ws.root), str(cfg_path))
                 except HsiwqError as exc:
+                    if isinstance(exc, DamagedObject):  # the store, not the bundle: fail the
+                        raise                           # run, keep the bundle in the inbox
                     quarantine_task(pending.location, where.quarantine, str(exc))
                     logger.warning("quarantined %s: %s", pending.name, exc)
                     continue

@@ -33,6 +33,9 @@ class SiteStatus:
         Bundles in quarantine (-1 when it cannot be listed).
     firing : list of str
         Rules of the site that are firing (or pending), with severity.
+    problem : str
+        Why the site's store could not be read ("" when it could): one line naming the
+        damaged object, or the unreachable store.
     """
 
     site: str
@@ -42,6 +45,7 @@ class SiteStatus:
     backlog: int = 0
     quarantined: int = 0
     firing: list[str] = field(default_factory=list)
+    problem: str = ""
 
 
 def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
@@ -53,10 +57,9 @@ def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
         try:
             ds = open_site_store(config.sites[site_id], config, workspace).read(
                 quantities=[], with_rrs=False)
-        except Exception as exc:  # noqa: BLE001 - an unreadable or unreachable store
-            if not (isinstance(exc, StoreError) or is_transient(exc)):
-                raise
+        except Exception as exc:  # noqa: BLE001 - one broken store must not hide the others
             ds = None
+            st.problem = _store_problem(exc)
         if ds is not None and ds.sizes.get("time", 0):
             times = ds["time"].values
             st.records = int(times.size)
@@ -80,6 +83,16 @@ def site_status(config: SitesConfig, workspace: Workspace) -> list[SiteStatus]:
         st.firing = [f"{a['rule']} {a['status']} ({a['severity']})" for a in alerts if a["site"] == site_id]
         out.append(st)
     return out
+
+
+def _store_problem(exc: Exception) -> str:
+    """One line on why a store could not be read ("" for a store not written yet)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, StoreError):
+        return "" if "no store here" in text else text
+    if is_transient(exc):
+        return f"store unreachable: {text}"
+    return f"store unreadable: {type(exc).__name__}: {text}"
 
 
 def _dt(t: np.datetime64) -> datetime:

@@ -119,14 +119,18 @@ def test_service_uses_promoted_models_else_defaults(tmp_path, caplog):
     t = t[t.chl_a < 150].head(4)  # within the training range (no extreme bloom)
     rrs, wl = spectra_from_table(t)
     before = retrieve_region(rrs, wl, region="lake", workspace=ws)
-    assert before.algorithms["chl_a"].startswith("saa-lee1999") and not before.lo
+    # no model yet: the global model learnt on real water, with its interval and flag
+    assert before.algorithms["chl_a"].startswith("global/gloria-")
+    assert set(before.lo) == {"chl_a", "tss", "cdom", "secchi"}
+    assert np.all(before.lo["chl_a"] <= before.values["chl_a"])
     assert "tn" not in before.values  # no honest default for non-optical parameters
     reg, v = _register(ws, params=("chl_a", "tss", "tn"))
     reg.promote("lake", v)
     after = retrieve_region(rrs, wl, region="lake", workspace=ws)
     assert after.algorithms["chl_a"].startswith("lake/v1:")
     assert after.algorithms["phycocyanin"].startswith("saa-lee1999")  # no model: default
-    assert set(after.lo) == {"chl_a", "tss", "tn"} and np.all(after.lo["chl_a"] <= after.values["chl_a"])
+    assert set(after.lo) == {"chl_a", "tss", "tn", "cdom", "secchi"}  # models, and the global default
+    assert np.all(after.lo["chl_a"] <= after.values["chl_a"])
     assert np.all(after.ood["chl_a"] == 0)
     assert mdsa_ok(t["chl_a"], after.values["chl_a"], 10)
     # a changed file in service: logged, never used, defaults instead
@@ -138,7 +142,7 @@ def test_service_uses_promoted_models_else_defaults(tmp_path, caplog):
     os.utime(tmp_path / "registry/lake/chl_a/service.json", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     with caplog.at_level(logging.ERROR):
         again = retrieve_region(rrs, wl, region="lake", workspace=ws)
-    assert again.algorithms["chl_a"].startswith("saa-lee1999")
+    assert again.algorithms["chl_a"].startswith("global/gloria-")
     assert again.algorithms["tss"].startswith("lake/v1:")
     assert "SHA-256 differs" in caplog.text
 

@@ -31,3 +31,23 @@ def test_status_per_site(home):
     assert taihu.firing and taihu.firing[0].startswith("chl-bloom firing")
     assert yangtze.records == 0 and yangtze.backlog == 2 and yangtze.quarantined == 1
     assert yangtze.last_acquisition is None and not yangtze.firing
+
+
+def test_one_broken_store_does_not_hide_the_others(home):
+    """A site whose store is damaged is reported with the damaged object; the others as usual."""
+    from datetime import datetime, timezone
+
+    from hsiwq.store import Record, SiteStore
+
+    config, _ = load_config(None)
+    ws = Workspace.resolve()
+    t = datetime(2026, 7, 1, 3, 0, tzinfo=timezone.utc)
+    for site in ("taihu-north", "yangtze-nanjing"):
+        SiteStore(ws.store_path(site)).write(Record(t, {"chl_a": 1.0}, {"verdict": "accepted"}))
+    entry = next((ws.store_path("taihu-north") / "journal").iterdir())
+    entry.write_bytes(entry.read_bytes()[:40])
+    by_site = {s.site: s for s in site_status(config, ws)}
+    broken, fine = by_site["taihu-north"], by_site["yangtze-nanjing"]
+    assert entry.name in broken.problem and "truncated (40 of" in broken.problem
+    assert broken.records == 0 and broken.last_acquisition is None
+    assert not fine.problem and fine.records == 1 and fine.last_valid == t

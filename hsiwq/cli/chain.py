@@ -145,8 +145,15 @@ def status(obj) -> None:
         table.add_column(col)
     fmt = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "–"  # noqa: E731
     _count = lambda n: n if n >= 0 else "? (unreachable)"  # noqa: E731
-    for st in site_status(config, obj.workspace()):
+    statuses = site_status(config, obj.workspace())
+    for st in statuses:
         table.add_row(*(escape(str(c)) for c in (st.site, fmt(st.last_acquisition), fmt(st.last_valid),
-                                                 st.records, _count(st.backlog), _count(st.quarantined),
+                                                 "BROKEN" if st.problem else st.records,
+                                                 _count(st.backlog), _count(st.quarantined),
                                                  ", ".join(st.firing) or "–")))
     Console(width=150).print(table)
+    broken = [st for st in statuses if st.problem]
+    for st in broken:  # one line each, in full (the table would cut them)
+        click.echo(f"hsiwq: error: site {st.site}: {st.problem}", err=True)
+    if broken:
+        sys.exit(1)

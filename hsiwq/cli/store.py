@@ -162,9 +162,17 @@ def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
         sites = tuple(sorted(p.name[:-5] for p in store_dir.glob("*.zarr"))) if store_dir.is_dir() else ()
         if not sites:
             raise StoreError(store_dir, "no site stores here")
+    failed: list[StoreError] = []
     for site in sites:
         store = _store(obj, site, root, storage_option)
-        result = store.compact(full=full)
+        try:
+            result = store.compact(full=full)
+        except StoreError as exc:  # one broken site does not stop the others
+            if len(sites) == 1:
+                raise
+            click.echo(f"hsiwq: error: {exc}", err=True)
+            failed.append(exc)
+            continue
         stats = store.stats()
         gen = result["generation"]
         state = ("another compaction committed first; nothing changed" if gen is None
@@ -172,20 +180,53 @@ def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
         click.echo(f"{site}: {state}; {result['merged_rows']} recent rows merged, "
                    f"{result['parts_written']} month(s) rewritten; {stats['compacted_rows']} rows, "
                    f"{stats['bytes'] / 1e6:.2f} MB")
+    if failed:
+        sys.exit(2)
 
 
 @click.command("store-info")
 @click.option("--site", required=True, help="Site id.")
+@click.option("--verify", is_flag=True, help="Check every object against the checksums written "
+                                             "when it was committed.")
+@click.option("--repair", is_flag=True, help="With --verify: restore damaged objects that have "
+                                             "another copy (journal, segment, older part, head copy).")
+@click.option("--discard", is_flag=True, help="With --repair: move damaged journal entries and "
+                                              "segments that have no other copy to damaged/ "
+                                              "(their rows are lost).")
 @_root_option
 @_so_option
 @click.pass_obj
-def store_info(obj, site: str, root: str | None, storage_option: tuple[str, ...]) -> None:
-    """Show where a site's store is and what it holds."""
+def store_info(obj, site: str, verify: bool, repair: bool, discard: bool, root: str | None,
+               storage_option: tuple[str, ...]) -> None:
+    """Show where a site's store is and what it holds; verify and repair it.
+
+    With --verify, the exit status is 0 when every object is intact (or was repaired) and 2
+    when damage remains; each damaged object is named on its own line.
+    """
+    from ..errors import StoreError
+    from ..store.fsck import verify as verify_store
+
+    if (repair or discard) and not verify:
+        raise click.BadParameter("--repair and --discard need --verify", param_hint="--repair")
     store = _store(obj, site, root, storage_option)
-    store._check_readable()
-    stats = store.stats()
     click.echo(f"store: {store.objects.url()}")
-    for k, v in stats.items():
+    if verify:
+        report = verify_store(store, repair=repair, discard=discard)
+        for f in report.findings:
+            click.echo(f"  {f.line()}")
+        for note in report.notes:
+            click.echo(f"  note: {note}")
+        click.echo(f"  verified: {report.checked} objects, {len(report.findings)} damaged, "
+                   f"{len(report.findings) - len(report.damaged)} repaired")
+        click.echo("  checksums: " + (f"none for {len(report.unverified)} object(s) written before "
+                                      "checksums (unverified)" if report.unverified else "all verified"))
+        if report.damaged:
+            first = report.damaged[0]
+            more = f" (and {len(report.damaged) - 1} more)" if len(report.damaged) > 1 else ""
+            hint = "" if repair else "; `--verify --repair` restores what has another copy"
+            raise StoreError(first.key, f"{first.problem}{more}{hint}")
+    store._check_readable()
+    for k, v in store.stats().items():
         click.echo(f"  {k}: {v}")
 
 

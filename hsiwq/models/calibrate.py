@@ -115,14 +115,20 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
     est = clone(template).set_params(parameters=list(PARAMETER_IDS))
     if settings.siop_name != "generic-inland" and est.siop is None:
         est.set_params(siop=settings.siop)
-    grid = common_grid(matchups.wavelength_nm, est.grid_step_nm)
-    usable = np.all(np.isfinite(resample(matchups.rrs, matchups.wavelength_nm, grid)), axis=1)
+    # bands most spectra lack (real tables: spectrometers that stop at 700 nm) are left out,
+    # rather than every spectrum that lacks them
+    kept = np.mean(np.isfinite(matchups.rrs), axis=0) >= 0.5
+    wl = matchups.wavelength_nm[kept]
+    if wl.size < 2:
+        raise SpectraError(matchups.source, "fewer than 2 bands are measured in most spectra")
+    grid = common_grid(wl, est.grid_step_nm)
+    usable = np.all(np.isfinite(resample(matchups.rrs[:, kept], wl, grid)), axis=1)
     if usable.sum() < 10:
         raise SpectraError(matchups.source, f"only {int(usable.sum())} spectra are complete over "
                                             f"{grid[0]:g}–{grid[-1]:g} nm")
-    rrs, values, groups = matchups.rrs[usable], matchups.values[usable], matchups.groups[usable]
+    rrs, values, groups = matchups.rrs[usable][:, kept], matchups.values[usable], matchups.groups[usable]
     try:
-        est.fit(rrs, values, wavelength_nm=matchups.wavelength_nm, groups=groups)
+        est.fit(rrs, values, wavelength_nm=wl, groups=groups)
     except ValueError as exc:
         raise SpectraError(matchups.source, str(exc)) from None
     outcome: CalibrationOutcome = est.result_
@@ -134,7 +140,7 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
                          n_dropped=int((~usable).sum()),
                          candidate_names=tuple(c for c in CANDIDATES if c in est.candidates) + ("selected",))
     if compare:
-        _compare(run, rrs, matchups.wavelength_nm, values, region, workspace, settings, registry)
+        _compare(run, rrs, wl, values, region, workspace, settings, registry)
     meta = {
         "training_data_sha256": run.training_sha256, "source": matchups.source,
         "n_matchups": outcome.n_matchups, "n_groups": outcome.n_groups, "cv_grouped_by": run.group_by,

@@ -43,7 +43,7 @@ from .features import SpectralFeatures
 from .metrics import mdsa, summary
 from .owt import OpticalWaterTypes
 from .physics import CONSTITUENTS, RegionalPhysics
-from .regional import ParameterModel, RegionStages
+from .regional import ParameterModel, RegionStages, prior_columns
 from .spectra import common_grid, resample
 from .uncertainty import ConformalInterval
 
@@ -88,10 +88,17 @@ class CalibrationOutcome:
     prior_scale: float | None = None
 
 
+#: Fewest training rows of a CV fold (fewer: the fold gives no held-out predictions; PLS
+#: with 10 components needs more rows than components).
+MIN_FOLD_ROWS = 12
+#: Fewest held-out predictions a parameter needs (its interval is calibrated on them).
+MIN_HELD_OUT = 10
+
+
 def _oof_predictions(template, Z: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     oof = np.full(ly.size, np.nan)
     for train, test in folds:
-        if train.size < 5 or test.size == 0:
+        if train.size < MIN_FOLD_ROWS or test.size == 0:
             continue
         oof[test] = np.ravel(clone(template).fit(Z[train], ly[train]).predict(Z[test]))
     return oof
@@ -166,6 +173,9 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
         else:
             regressor = clone(candidates[chosen]).fit(Zr, ly)
         honest = _selection_aware(oofs, ly, sub_folds, names, rule)
+        if np.sum(np.isfinite(honest)) < MIN_HELD_OUT:
+            return pid, None, f"{int(np.sum(np.isfinite(honest)))} held-out predictions (folds too small; " \
+                              f"at least {MIN_HELD_OUT} needed to calibrate the interval)"
         difficulty = [honest] + ([chi2[rows]] if chi2 is not None else [])
         interval = ConformalInterval(level=level).fit(ly - honest, np.column_stack(difficulty))
         log_range = (float(np.quantile(ly, 0.005)), float(np.quantile(ly, 0.995)))
@@ -256,6 +266,13 @@ class RegionCalibrator(BaseEstimator):
         Spectra the physics stage simulates from the fitted region to learn its
         posterior-median correction (:mod:`hsiwq.models.posterior`; the ``posterior``
         candidate and the ``post_*`` physics features); 0: no correction (faster).
+    prior : "global", GlobalModel or None
+        A model of real water elsewhere whose ln estimates become features
+        (``glob_<parameter>``) and, for its parameters, the ``global`` candidate (its estimate
+        with the region's median bias removed): "global" is the bundled global model
+        (:mod:`hsiwq.models.global_model`), None none. With a few dozen matchups, what other
+        lakes teach is often worth more than what a regression learns from the region
+        alone; cross-validation decides.
     n_jobs : int
         Parameters fitted in parallel (processes).
     random_state : int
@@ -277,7 +294,7 @@ class RegionCalibrator(BaseEstimator):
                  interval_level: float = 0.68, physics: bool = True, owt: bool = True,
                  grid_step_nm: float = 5.0, min_samples: int = 20, siop: IOPModel | None = None,
                  stack_margin: float = 0.05, constituent_margin: float = 0.10,
-                 posterior_samples: int = 20000, n_jobs: int = 1, random_state: int = 0):
+                 posterior_samples: int = 20000, prior="global", n_jobs: int = 1, random_state: int = 0):
         self.parameters = parameters
         self.candidates = candidates
         self.n_splits = n_splits
@@ -290,8 +307,30 @@ class RegionCalibrator(BaseEstimator):
         self.stack_margin = stack_margin
         self.constituent_margin = constituent_margin
         self.posterior_samples = posterior_samples
+        self.prior = prior
         self.n_jobs = n_jobs
         self.random_state = random_state
+
+    def _prior_stage(self, X: np.ndarray, wl: np.ndarray):
+        """The prior model and its ln estimates of the matchups (None and no columns when
+        there is none, or when it cannot estimate every matchup: a region whose spectra
+        miss the prior's visible bands)."""
+        prior, ref = self.prior, self.prior
+        if isinstance(prior, str):
+            if prior != "global":
+                raise ValueError(f"prior must be 'global', a GlobalModel or None, not {prior!r}")
+            from .global_model import bundled_global_model
+
+            prior = bundled_global_model()
+            ref = f"global/{prior.version_}"  # referenced, not copied into every model file
+        if prior is None:
+            return None, np.zeros((X.shape[0], 0))
+        G = prior_columns(prior, X, wl)
+        if not np.all(np.isfinite(G)):
+            warnings.warn("the global prior cannot estimate every matchup (bands missing); "
+                          "calibrating without it", stacklevel=3)
+            return None, np.zeros((X.shape[0], 0))
+        return ref, G
 
     def _validate(self, X, Y, wavelength_nm, groups):
         ids = tuple(self.parameters or PARAMETER_IDS)
@@ -351,24 +390,27 @@ class RegionCalibrator(BaseEstimator):
                                        random_state=self.random_state)
             if np.sum(np.all(np.isfinite(Yc), axis=1)) >= template.min_complete:
                 physics, P = _cross_fit_physics(template, X, Yc, wl, F, g, folds)
+        prior, G = self._prior_stage(X, wl)
         owt, O = None, np.zeros((xg.shape[0], 0))
         if self.owt:
             owt = OpticalWaterTypes(wavelength_nm=tuple(grid), random_state=self.random_state).fit(xg)
             O = owt.transform(xg)
         misfit = np.exp(P[:, -1]) if physics is not None else None  # held-out misfits
         domain = DomainModel(random_state=self.random_state).fit(F, groups=g, misfit=misfit)
-        stages = RegionStages(uuid.uuid4().hex, grid, features, physics, owt, domain)
-        Z = np.hstack([F, P, O])
+        stages = RegionStages(uuid.uuid4().hex, grid, features, physics, owt, domain, prior)
+        Z = np.hstack([F, P, G, O])
         n_spectral = sum(1 for n in features.feature_names_out_ if n.startswith(("L_", "dL_")))
-        candidates = make_candidates(F.shape[1], P.shape[1] + O.shape[1], n_physics=P.shape[1],
-                                     n_spectral=n_spectral, random_state=self.random_state)
+        candidates = make_candidates(F.shape[1], P.shape[1] + G.shape[1] + O.shape[1],
+                                     n_physics=P.shape[1] + G.shape[1],
+                                     n_spectral=n_spectral, n_level=grid.size, random_state=self.random_state)
         chi2 = P[:, -1] if physics is not None else None
 
         #: column of the design matrix by (candidate, parameter) where a physics feature
         #: estimates the parameter directly
         names = list(physics.feature_names_out_) if physics is not None else []
+        names += stages.prior_names
         direct = {(cand, n[len(prefix):]): F.shape[1] + i for i, n in enumerate(names)
-                  for cand, prefix in (("physics", "phys_"), ("posterior", "post_"))
+                  for cand, prefix in (("physics", "phys_"), ("posterior", "post_"), ("global", "glob_"))
                   if n.startswith(prefix) and n[len(prefix):] in PARAMETERS}
         todo, skipped = [], {}
         for j, pid in enumerate(ids):
@@ -381,7 +423,7 @@ class RegionCalibrator(BaseEstimator):
         threads = 1  # two cores: one thread per worker beats oversubscribed BLAS/OpenMP
         def own(pid: str) -> tuple[dict, tuple[str, ...]]:
             cands = dict(candidates)
-            for name in ("physics", "posterior"):
+            for name in ("physics", "posterior", "global"):
                 if (name, pid) in direct and name in self.candidates:
                     cands[name] = PhysicsColumn(column=direct[name, pid])
             return cands, tuple(c for c in CANDIDATES if c in self.candidates and c in cands)
@@ -395,7 +437,11 @@ class RegionCalibrator(BaseEstimator):
                 for pid, y in todo)
         results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
         models, reports = {}, {}
-        for pid, chosen, reg, interval, log_range, metrics, truth, oof, secs in results:
+        for res in results:
+            if res[1] is None:  # too few held-out predictions
+                skipped[res[0]] = res[2]
+                continue
+            pid, chosen, reg, interval, log_range, metrics, truth, oof, secs = res
             n_train = int(truth.size)
             models[pid] = ParameterModel(pid, stages, chosen, reg, interval, log_range, n_train)
             y = Y[:, ids.index(pid)]

@@ -30,7 +30,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Names of the candidates, in the order they are tried (and preferred on ties).
-CANDIDATES = ("physics", "posterior", "ridge-conc", "ridge-physics", "ridge", "pls", "pls-logd", "gp", "hgb",
+CANDIDATES = ("physics", "posterior", "global", "ridge-conc", "ridge-physics", "ridge", "pls", "pls-logd", "pls-l",
+              "gp", "hgb", "hgb-l",
               "ensemble", "stack")
 #: How many physics columns (the first ones) are ln concentrations (Chl-a, PC, TSS, CDOM),
 #: the inputs of ``ridge-conc``.
@@ -40,6 +41,8 @@ ENSEMBLE_MEMBERS = ("ridge-physics", "gp", "hgb")
 #: Candidates made by combining the others' cross-validated predictions (no template of their own).
 COMBINED = ("ensemble", "stack")
 _ALPHAS = tuple(np.logspace(-3, 4, 15))
+#: About how many log-reflectance columns ``hgb-l`` sees (evenly spaced on the grid).
+HGB_LEVELS = 25
 #: Most L-BFGS-B iterations of the Gaussian-process marginal-likelihood fit.
 GP_MAX_ITER = 50
 
@@ -251,7 +254,7 @@ class MeanRegressor(RegressorMixin, BaseEstimator):
 
 #: Candidates costly to predict with (Gaussian process, boosting: ~0.3 s per 10⁵ spectra
 #: each, against milliseconds for the affine ones, which a stack folds into one product).
-COSTLY = ("gp", "hgb")
+COSTLY = ("gp", "hgb", "hgb-l")
 #: Least stack weight of a costly member: a smaller share is not worth its time.
 COSTLY_MIN_WEIGHT = 0.2
 #: Most costly members of one stack (prediction of 10⁵ spectra, 11 parameters, within 5 s).
@@ -379,7 +382,8 @@ class ComponentSelectedPLS(RegressorMixin, BaseEstimator):
 
 def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, gp_max_rows: int = 300,
                     hgb_components: int = 12, pls_components: int = 10,
-                    n_spectral: int | None = None, random_state: int = 0) -> dict[str, BaseEstimator]:
+                    n_spectral: int | None = None, n_level: int | None = None,
+                    random_state: int = 0) -> dict[str, BaseEstimator]:
     """Candidate templates for a design matrix of ``n_base`` spectral and ``n_extra`` other columns.
 
     Parameters
@@ -400,6 +404,11 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
     n_spectral : int, optional
         How many of the spectral columns (the first ones) are asinh-Rrs and its derivative,
         the columns of ``pls-logd`` (default: all spectral columns).
+    n_level : int, optional
+        How many of them (the first ones) are asinh-Rrs alone: the columns of ``pls-l``, a
+        PLS of 2–8 components on the log-reflectance, and of ``hgb-l``, boosted trees on it
+        and the extra columns — the forms of the usual PLS and boosting baselines, which on
+        a few hundred real matchups often beat richer inputs; neither without it.
     random_state : int
         Seed.
 
@@ -417,6 +426,8 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
         "pls": make_pipeline(StandardScaler(), PLSRegression(n_components=min(pls_components, n_base + n_extra))),
     }
     out["pls-logd"] = ComponentSelectedPLS(columns=list(range(n_base if n_spectral is None else n_spectral)))
+    if n_level:
+        out["pls-l"] = ComponentSelectedPLS(columns=list(range(n_level)), n_components=(2, 3, 5, 8))
     n_pca = min(6, n_base)
     if n_extra:
         out["ridge-physics"] = make_pipeline(
@@ -444,6 +455,15 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
         HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
                                       min_samples_leaf=8, l2_regularization=1.0,
                                       early_stopping=False, random_state=random_state))
+    if n_level:
+        # the form of the usual boosting baseline: trees on the log-reflectance itself (and
+        # the physics / prior columns), not on its principal components
+        # (every ~20 nm of the 5 nm grid: neighbouring columns add cost, not information)
+        levels = list(range(0, n_level, max(1, n_level // HGB_LEVELS)))
+        out["hgb-l"] = make_pipeline(
+            ColumnTransformer([("l", "passthrough", levels + extra)]),
+            HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, min_samples_leaf=10,
+                                          l2_regularization=1.0, random_state=random_state))
     out["ensemble"] = MeanRegressor([(k, out[k]) for k in ENSEMBLE_MEMBERS if k in out])
     out["stack"] = MeanRegressor([(k, out[k]) for k in CANDIDATES if k in out and k not in COMBINED])
     return {k: out[k] for k in CANDIDATES if k in out}

@@ -41,12 +41,15 @@ class StageOutput:
     physics: np.ndarray
     owt: np.ndarray
     outside: np.ndarray  # 1 where the spectrum lies outside the training domain
+    prior: np.ndarray | None = None  # ln estimates of the global model (its parameters)
     _design: np.ndarray | None = None
 
     def design(self) -> np.ndarray:
-        """The stacked design matrix [features | physics | water-type memberships] (built once)."""
+        """The stacked design matrix [features | physics | prior | water-type memberships]
+        (built once)."""
         if self._design is None:
-            self._design = np.hstack([self.features, self.physics, self.owt])
+            prior = self.prior if self.prior is not None else np.zeros((self.features.shape[0], 0))
+            self._design = np.hstack([self.features, self.physics, prior, self.owt])
         return self._design
 
 
@@ -64,17 +67,26 @@ class RegionStages:
     owt : OpticalWaterTypes or None
     domain : DomainModel
         Training domain of the region's spectra (features and, with physics, its misfit).
+    prior : GlobalModel, str or None
+        The global model whose ln estimates are features (``glob_<parameter>``) and the
+        ``global`` candidate: what real water elsewhere says, for small regional sets. The
+        bundled model is referenced by its label (``global/<version>``, resolved at use)
+        rather than copied into every parameter's file.
     """
+
+    #: for models saved before the prior stage existed
+    prior = None
 
     def __init__(self, key: str, grid: np.ndarray, features: SpectralFeatures,
                  physics: RegionalPhysics | None, owt: OpticalWaterTypes | None,
-                 domain: DomainModel):
+                 domain: DomainModel, prior=None):
         self.key = key
         self.grid = np.asarray(grid, dtype=float)
         self.features = features
         self.physics = physics
         self.owt = owt
         self.domain = domain
+        self.prior = prior
 
     @property
     def n_physics(self) -> int:
@@ -84,10 +96,25 @@ class RegionStages:
     def n_owt(self) -> int:
         return 0 if self.owt is None else int(self.owt.n_types_)
 
+    @property
+    def prior_model(self):
+        """The prior as a fitted model (the bundled one when referenced by label)."""
+        if self.prior is None or not isinstance(self.prior, str):
+            return self.prior
+        from .global_model import resolve_global
+
+        return resolve_global(self.prior)
+
+    @property
+    def prior_names(self) -> list[str]:
+        """Names of the prior's columns, ``glob_<parameter>``."""
+        return [] if self.prior is None else [f"glob_{p}" for p in self.prior_model.parameters]
+
     def feature_names(self) -> list[str]:
         names = list(self.features.feature_names_out_)
         if self.physics is not None:
             names += list(self.physics.feature_names_out_)
+        names += self.prior_names
         if self.owt is not None:
             names += [f"owt_{n}" for n in self.owt.names_]
         return names
@@ -106,12 +133,46 @@ class RegionStages:
             if not ok.all():
                 valid[np.flatnonzero(valid)[~ok]] = False
                 feats, phys = feats[ok], phys[ok]
+        prior = None
+        if self.prior is not None:
+            prior = prior_columns(self.prior_model, rrs[valid], wl)
+            ok = np.all(np.isfinite(prior), axis=1)  # the spectrum misses a band the prior needs
+            if not ok.all():
+                valid[np.flatnonzero(valid)[~ok]] = False
+                feats, phys, prior = feats[ok], phys[ok], prior[ok]
         owt = (self.owt.transform(xg[valid]) if self.owt is not None and feats.shape[0]
                else np.zeros((feats.shape[0], self.n_owt)))
         misfit = np.exp(phys[:, -1]) if self.physics is not None else None
         outside = (self.domain.flag(feats, misfit) if feats.shape[0]
                    else np.zeros(0, dtype=np.int8))
-        return StageOutput(valid, feats, phys, owt, outside)
+        return StageOutput(valid, feats, phys, owt, outside, prior)
+
+
+def prior_columns(prior, rrs: np.ndarray, wavelength_nm: np.ndarray) -> np.ndarray:
+    """ln estimates of the prior (global) model, one column per parameter it knows.
+
+    Parameters
+    ----------
+    prior : GlobalModel
+        A fitted :class:`hsiwq.models.global_model.GlobalModel`.
+    rrs : ndarray
+        Spectra (n, n_band) [sr-1].
+    wavelength_nm : ndarray
+        Their band centres [nm].
+
+    Returns
+    -------
+    ndarray
+        (n, len(prior.parameters)); NaN where the spectra do not cover its bands. The
+        estimates are the global model's perceptron's (:meth:`GlobalModel.estimate`): the
+        stage runs on every spectrum the regional models see, and its boosted trees would
+        cost more than the rest of the prediction.
+    """
+    if rrs.shape[0] == 0:
+        return np.zeros((0, len(prior.parameters)))
+    pred = prior.estimate(rrs, wavelength_nm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.column_stack([np.log(pred[p]) for p in prior.parameters])
 
 
 class ParameterModel:

@@ -50,6 +50,8 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "hsiwq.models.candidates.bounded_lbfgs",
     "hsiwq.models.domain.DomainModel",
     "hsiwq.models.features.SpectralFeatures",
+    "hsiwq.models.global_model.GlobalModel",
+    "hsiwq.models.global_model._Ensemble",
     "hsiwq.models.owt.OpticalWaterTypes",
     "hsiwq.models.physics.NoiseModel",
     "hsiwq.models.physics.RegionalPhysics",

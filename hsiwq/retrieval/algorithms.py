@@ -1,6 +1,7 @@
 """Retrieval algorithms as plugins: the interface and the built-in catalogue.
 
-An **algorithm** turns Rrs spectra into one or more parameters of docs/contracts.md §1. Third
+An **algorithm** turns Rrs spectra into one or more parameters of the catalogue
+(:mod:`hsiwq.params`). Third
 parties add algorithms through the entry-point group ``hsiwq.algorithms`` (the built-ins are
 registered the same way in hsiwq's own ``pyproject.toml``)::
 
@@ -15,7 +16,9 @@ The entry point names an object with
 - ``__call__(rrs, wavelength_nm, context)`` returning a mapping from parameter id to an
   array of shape (n,) in the catalogue's units (NaN where it does not apply), for ``rrs`` of
   shape (n, n_wavelength) [sr-1] on increasing band centres ``wavelength_nm`` [nm];
-  ``context`` is a :class:`RetrievalContext` (the region's SIOPs, the sun zenith angle).
+  ``context`` is a :class:`RetrievalContext` (the region's SIOPs, the sun zenith angle);
+  it may add ``<parameter>_lo`` / ``_hi`` (68 % interval) and ``<parameter>_ood`` (1 = out
+  of its domain) for each parameter.
 
 :func:`band_algorithm` wraps a plain function ``f(rrs, wavelength_nm) -> ndarray`` into one.
 A plugin that fails to load, or is not an algorithm, is skipped with a warning; one that
@@ -152,10 +155,32 @@ CDOM_QAA = band_algorithm("qaa-cdom", "cdom", cdom.cdom_qaa,
 SECCHI_QAA = Algorithm("qaa-lee2015", ("secchi",), _secchi_qaa,
                        "Lee et al. (2015) Remote Sens. Environ. 169, 139 with QAA v6 IOPs")
 
+
+def _global(rrs: np.ndarray, wl: np.ndarray, ctx: RetrievalContext) -> dict[str, np.ndarray]:
+    from ..models.global_model import bundled_global_model
+
+    out: dict[str, np.ndarray] = {}
+    for pid, res in bundled_global_model().predict(rrs, wl).items():
+        out[pid] = res["value"]
+        out[f"{pid}_lo"], out[f"{pid}_hi"], out[f"{pid}_ood"] = res["lo"], res["hi"], res["ood"]
+    return out
+
+
+def _global_label(ctx: RetrievalContext, pid: str) -> str:
+    from ..models.global_model import bundled_global_model
+
+    return f"global/{bundled_global_model().version_}"
+
+
+GLOBAL = Algorithm("global-gloria", ("chl_a", "tss", "cdom", "secchi"), _global,
+                   "hsiwq's global model trained on GLORIA (Lehmann et al. 2023, Sci. Data 10, 100; "
+                   "CC-BY 4.0), after Pahlevan et al. (2020) Remote Sens. Environ. 240, 111604",
+                   label=_global_label)
+
 #: The built-in algorithms (also registered as entry points of the ``hsiwq`` distribution).
 BUILTIN: dict[str, Algorithm] = {a.name: a for a in (
     SAA, CHL_BLEND, CHL_NDCI, CHL_GILERSON2, CHL_GILERSON3, CHL_GONS, CHL_OC4, PC_SIMIS2005,
-    PC_SIMIS2007, TSS_NECHAD, TURBIDITY_DOGLIOTTI, CDOM_FICEK, CDOM_QAA, SECCHI_QAA)}
+    PC_SIMIS2007, TSS_NECHAD, TURBIDITY_DOGLIOTTI, CDOM_FICEK, CDOM_QAA, SECCHI_QAA, GLOBAL)}
 
 
 def _check(obj: object, ep_name: str) -> Algorithm | object:
@@ -202,11 +227,18 @@ def load_algorithms() -> dict[str, Algorithm]:
 
 def run_algorithm(algorithm: Algorithm, rrs: np.ndarray, wavelength_nm: np.ndarray,
                   context: RetrievalContext) -> dict[str, np.ndarray]:
-    """Run one algorithm; a failure gives NaN for its parameters with a warning."""
+    """Run one algorithm; a failure gives NaN for its parameters with a warning.
+
+    Besides each parameter, an algorithm may return ``<parameter>_lo``, ``<parameter>_hi``
+    (68 % interval bounds) and ``<parameter>_ood`` (1 = spectrum outside its domain); they
+    are passed on.
+    """
     n = np.atleast_2d(rrs).shape[0]
     try:
         out = algorithm(rrs, wavelength_nm, context)
-        return {pid: np.asarray(out[pid], dtype=float).reshape(n) for pid in algorithm.parameters}
+        extra = {f"{p}_{k}" for p in algorithm.parameters for k in ("lo", "hi", "ood")}
+        return {key: np.asarray(out[key], dtype=float).reshape(n)
+                for key in (*algorithm.parameters, *sorted(extra & set(out)))}
     except Exception as exc:  # noqa: BLE001
         warnings.warn(f"hsiwq: algorithm {algorithm.name!r} failed: {type(exc).__name__}: {exc}",
                       AlgorithmPluginWarning, stacklevel=2)

@@ -1,12 +1,14 @@
-"""The out-of-the-box retrieval: published, calibration-free estimates per parameter.
+"""The out-of-the-box retrieval: what a parameter gets while its region has no model.
 
-By default the optically active parameters come from the semi-analytical spectral
-inversion (:mod:`.inversion`, with the region's SIOPs when it has them) — chlorophyll-a,
-phycocyanin, TSS, CDOM and the Secchi depth from the fitted IOPs (Lee et al. 2015) — and
-turbidity from Dogliotti et al. (2015). Any registered algorithm (:mod:`.algorithms`,
+By default chlorophyll-a, TSS, CDOM and the Secchi depth come from the global model trained
+on real water (``global-gloria``: :mod:`hsiwq.models.global_model`, with its 68 % interval
+and out-of-domain flag), turbidity from Dogliotti et al. (2015), and phycocyanin — which the
+real training data do not measure — from the semi-analytical inversion (:mod:`.inversion`,
+with the region's SIOPs when it has them). Any registered algorithm (:mod:`.algorithms`,
 including ``hsiwq.algorithms`` plugins) can replace one per region (``"algorithms"`` in the
-region's file). The five parameters that are not optically active have no honest default:
-only a regional model (:mod:`hsiwq.models`) returns them.
+region's file), e.g. ``"saa-lee1999"`` for the inversion with the region's measured SIOPs.
+The five parameters that are not optically active have no honest default: only a regional
+model (:mod:`hsiwq.models`) returns them.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from .inversion import GENERIC_INLAND
 
 #: The default algorithm of each optically active parameter.
 DEFAULT_ALGORITHMS: dict[str, str] = {
-    "chl_a": "saa-lee1999", "phycocyanin": "saa-lee1999", "tss": "saa-lee1999",
-    "turbidity": "dogliotti2015", "secchi": "saa-lee1999", "cdom": "saa-lee1999",
+    "chl_a": "global-gloria", "phycocyanin": "saa-lee1999", "tss": "global-gloria",
+    "turbidity": "dogliotti2015", "secchi": "global-gloria", "cdom": "global-gloria",
 }
 
 
@@ -107,12 +109,15 @@ def retrieve_defaults(rrs: np.ndarray, wavelength_nm: np.ndarray, *,
         if pid not in alg.parameters:
             raise ConfigError(name, f"does not return {pid} (it returns {', '.join(alg.parameters)})")
         by_algorithm.setdefault(name, []).append(pid)
-    values, algorithms = {}, {}
+    values, algorithms, lo, hi, ood = {}, {}, {}, {}, {}
     for name, pids in by_algorithm.items():
         alg = registry[name]
         out = run_algorithm(alg, spectra, wl, ctx)
         for pid in pids:
             values[pid] = out[pid]
+            for key, dest in (("lo", lo), ("hi", hi), ("ood", ood)):
+                if f"{pid}_{key}" in out:
+                    dest[pid] = out[f"{pid}_{key}"]
             label = getattr(alg, "label_for", None)
             algorithms[pid] = label(ctx, pid) if callable(label) else str(alg.name)
-    return Retrieval(values, algorithms)
+    return Retrieval(values, algorithms, lo, hi, ood)

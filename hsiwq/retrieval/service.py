@@ -2,8 +2,8 @@
 
 The seam between the processing chain and the models: for each parameter, the region's
 model in service in the registry (:mod:`hsiwq.models.registry`) when there is one — with its
-68 % interval and out-of-domain flag — else the published default with the region's SIOPs
-(and the region's choice of algorithm). The label recorded with every value says which
+68 % interval and out-of-domain flag — else the default (:mod:`.defaults`: the global model
+trained on real water, with its interval and flag, or the region's choice of algorithm). The label recorded with every value says which
 (``<region>/<version>:<candidate>`` or the default algorithm).
 
 A model that cannot be loaded (changed file, foreign types) is never used: the error is
@@ -107,4 +107,4 @@ def retrieve_with_models(models: dict, region: str, settings, spectra: np.ndarra
 
     pred = predict_models(models, spectra, wl, region)
     return Retrieval(dict(base.values) | pred.values, dict(base.algorithms) | pred.labels,
-                     dict(pred.lo), dict(pred.hi), dict(pred.ood), pred.owt)
+                     dict(base.lo) | pred.lo, dict(base.hi) | pred.hi, dict(base.ood) | pred.ood, pred.owt)

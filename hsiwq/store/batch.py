@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from .integrity import Damage, crc32c
 from .schema import MAP_SHAPE, Record, check_names
 
 #: Quantities kept in float64 (float32 would round them to minutes).
@@ -247,13 +248,17 @@ class Batch:
         return b
 
 
-_MAGIC = b"HSIWQB1\n"
+_MAGIC_V1 = b"HSIWQB1\n"  # written before checksums: read unverified
+_MAGIC = b"HSIWQB2\n"
+_FIXED = len(_MAGIC) + 16  # magic, total length (8 bytes), CRC-32C (4), header length (4)
 
 
 def pack(arrays: Mapping[str, np.ndarray], meta: Mapping[str, object], *, compress: bool = False) -> bytes:
-    """Arrays and JSON metadata as one byte string: magic, header length, JSON header, data.
+    """Arrays and JSON metadata as one byte string that checks itself.
 
-    No pickles, one object per batch; ``compress`` deflates the data part (level 1).
+    Layout: magic, total length, CRC-32C of everything after the fixed fields, header
+    length, JSON header, data. No pickles, one object per batch; ``compress`` deflates the
+    data part (level 1).
     """
     header = dict(meta)
     specs, chunks, offset = [], [], 0
@@ -268,22 +273,47 @@ def pack(arrays: Mapping[str, np.ndarray], meta: Mapping[str, object], *, compre
         payload = zlib.compress(payload, 1)
         header["zlib"] = True
     head = json.dumps(header, separators=(",", ":")).encode()
-    return _MAGIC + len(head).to_bytes(4, "little") + head + payload
+    body = len(head).to_bytes(4, "little") + head + payload
+    crc = crc32c(body)
+    return _MAGIC + (_FIXED - 4 + len(body)).to_bytes(8, "little") + crc.to_bytes(4, "little") + body
 
 
 def unpack(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and metadata of :func:`pack` (``ValueError`` if the bytes are not one)."""
-    if not data.startswith(_MAGIC):
-        raise ValueError("not an hsiwq batch")
-    k = len(_MAGIC)
-    size = int.from_bytes(data[k:k + 4], "little")
-    header = json.loads(data[k + 4:k + 4 + size])
-    payload = memoryview(data)[k + 4 + size:]
-    if header.get("zlib"):
-        payload = memoryview(zlib.decompress(payload))
-    arrays = {}
-    for name, dtype, shape, offset, nbytes in header["arrays"]:
-        arrays[name] = np.frombuffer(payload[offset:offset + nbytes], dtype=dtype).reshape(shape)
+    """The arrays and metadata of :func:`pack`.
+
+    Raises
+    ------
+    Damage
+        If the bytes are empty, truncated, changed or not a batch (the message says which).
+    """
+    if not data:
+        raise Damage("empty (0 bytes)")
+    if data.startswith(_MAGIC):
+        total = int.from_bytes(data[8:16], "little")
+        if len(data) < total:
+            raise Damage(f"truncated ({len(data):,} of {total:,} bytes)")
+        if len(data) > total:
+            raise Damage(f"longer than written ({len(data):,} instead of {total:,} bytes)")
+        if crc32c(data[_FIXED - 4:]) != int.from_bytes(data[16:20], "little"):
+            raise Damage("checksum mismatch (the bytes changed after they were written)")
+        k = _FIXED - 4
+    elif data.startswith(_MAGIC_V1):
+        k = len(_MAGIC_V1)
+    else:
+        raise Damage("not an hsiwq batch (unknown first bytes: overwritten or not ours)")
+    try:
+        size = int.from_bytes(data[k:k + 4], "little")
+        header = json.loads(data[k + 4:k + 4 + size])
+        payload = memoryview(data)[k + 4 + size:]
+        if header.get("zlib"):
+            payload = memoryview(zlib.decompress(payload))
+        arrays = {}
+        for name, dtype, shape, offset, nbytes in header["arrays"]:
+            if offset + nbytes > len(payload):
+                raise ValueError(f"array {name!r} runs past the end")
+            arrays[name] = np.frombuffer(payload[offset:offset + nbytes], dtype=dtype).reshape(shape)
+    except (ValueError, KeyError, TypeError, zlib.error) as exc:  # only unverified (v1) bytes
+        raise Damage(f"cannot be decoded ({' '.join(str(exc).split())[:80]})") from None
     return arrays, header
 
 

@@ -225,6 +225,26 @@ class ObjectStore:
         except FileNotFoundError:
             pass
 
+    def move_tree(self, src: str, dst: str) -> None:
+        """Move everything under prefix ``src`` to ``dst`` (a rename locally; copies then
+        deletes on object stores). A missing ``src`` is ignored."""
+        if self.local:
+            import shutil
+
+            if not os.path.exists(self.path(src)):
+                return
+            os.makedirs(os.path.dirname(self.path(dst)), exist_ok=True)
+            shutil.rmtree(self.path(dst), ignore_errors=True)  # the rest of a cut move
+            os.rename(self.path(src), self.path(dst))
+            return
+        base = self.path(src)
+        self.fs.invalidate_cache(base)
+        srcs = [p for p in self.fs.find(base) if p == base or p.startswith(base + "/")]
+        if not srcs:
+            return
+        self.fs.copy(srcs, [self.path(dst) + p[len(base):] for p in srcs])
+        self.fs.rm(srcs)
+
     def sweep_tmp(self, prefix: str, older_than_s: float = 600.0) -> int:
         """Local only: remove temporary files left by killed writers; returns how many."""
         if not self.local:

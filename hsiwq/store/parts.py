@@ -29,8 +29,10 @@ import numcodecs
 import numpy as np
 
 from .batch import Batch, quantity_dtype
+from .integrity import (MANIFEST, Damage, DamagedObject, check, parse_manifest, seal,
+                        with_manifest)
 from .objects import ObjectStore
-from .schema import LABELS, QUANTITIES, flag_meaning, label_attrs, quantity_attrs
+from .schema import LABELS, QUANTITIES, RRS_STANDARD_NAME, flag_meaning, label_attrs, quantity_attrs
 
 PART_VERSION = 2
 TIME_UNITS = "seconds since 1970-01-01"
@@ -180,8 +182,7 @@ def write_part(objects: ObjectStore, key: str, batch: Batch, *, site: str = "",
             chunks=(batch.wavelength.size,), dims=("wavelength",))
         col("rrs", batch.rrs.astype("float32", copy=False),
             {"units": "sr-1", "long_name": "ROI-median remote-sensing reflectance",
-             "standard_name": "surface_ratio_of_upwelling_radiance_emerging_from_"
-                              "sea_water_to_downwelling_radiative_flux_in_air"},
+             "standard_name": RRS_STANDARD_NAME},
             float("nan"), chunks=(max(1, min(layout.rrs_chunk, n)), batch.rrs.shape[1]),
             dims=("time", "wavelength"))
     if batch.maps is not None and batch.map_rows.size:
@@ -206,29 +207,66 @@ def write_part(objects: ObjectStore, key: str, batch: Batch, *, site: str = "",
                       "time_coverage_end": str(np.datetime64(end, "s")) + "Z",
                       "comment": "one immutable monthly part of an hsiwq site store; read the "
                                  "whole series with hsiwq.store.open_series()"})
+    manifest = with_manifest(group)
     objects.put_many({f"{key}/{k}": v for k, v in group.items()})
-    return {"key": key, "start": start, "end": end, "rows": n}
+    return {"key": key, "start": start, "end": end, "rows": n, "manifest": manifest}
 
 
 class _PartReader:
     """Reads arrays of a part written by :func:`write_part` (chunks fetched concurrently on
     object stores, decoded with Blosc)."""
 
-    def __init__(self, objects: ObjectStore, key: str) -> None:
+    def __init__(self, objects: ObjectStore, entry: dict) -> None:
         self.objects = objects
-        self.key = key
-        try:
-            group = json.loads(objects.get(f"{key}/zarr.json"))
-        except FileNotFoundError:
-            raise FileNotFoundError(key) from None
+        self.key = key = entry["key"]
+        #: relative key -> (size, CRC-32C); None for parts written before checksums
+        self.manifest: dict[str, tuple[int, int]] | None = None
+        if "manifest" in entry:
+            got = objects.get_many([f"{key}/{MANIFEST}", f"{key}/zarr.json"])
+            if got[f"{key}/zarr.json"] is None and got[f"{key}/{MANIFEST}"] is None:
+                raise FileNotFoundError(key)
+            self.manifest = self._verified(MANIFEST, got[f"{key}/{MANIFEST}"],
+                                           lambda d: parse_manifest(d, entry["manifest"]))
+            group_bytes = self.verify("zarr.json", got[f"{key}/zarr.json"])
+        else:
+            try:
+                group_bytes = objects.get(f"{key}/zarr.json")
+            except FileNotFoundError:
+                raise FileNotFoundError(key) from None
+        group = self._verified("zarr.json", group_bytes, json.loads)
         self.meta: dict[str, dict] = group["consolidated_metadata"]["metadata"]
         self.attrs = group.get("attributes", {})
+
+    def _verified(self, rel: str, data: bytes | None, parse):
+        try:
+            return parse(data)
+        except Damage as exc:
+            raise DamagedObject(self.objects.url(f"{self.key}/{rel}"), str(exc)) from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DamagedObject(self.objects.url(f"{self.key}/{rel}"),
+                                f"cannot be decoded ({type(exc).__name__})") from None
+
+    def verify(self, rel: str, data: bytes | None) -> bytes | None:
+        """``data`` of the part's object ``rel`` if it matches the manifest (None: an object
+        never written, i.e. fill values); :class:`DamagedObject` if not."""
+        if self.manifest is None:
+            return data
+        if rel not in self.manifest:
+            if data is None:
+                return None
+            raise DamagedObject(self.objects.url(f"{self.key}/{rel}"), "not in the part's manifest")
+        return self._verified(rel, data, lambda d: (check(d, *self.manifest[rel]), d)[1])
 
     def __contains__(self, name: str) -> bool:
         return name in self.meta
 
-    def read(self, names: list[str], lo: int, hi: int) -> dict[str, np.ndarray]:
-        """Rows [lo, hi) of each array (whole arrays for those not along ``time``)."""
+    def read(self, names: list[str], lo: int, hi: int,
+             damaged: list[tuple[str, int, int, str]] | None = None) -> dict[str, np.ndarray]:
+        """Rows [lo, hi) of each array (whole arrays for those not along ``time``).
+
+        A damaged chunk raises :class:`DamagedObject`, unless ``damaged`` is a list: then the
+        chunk reads as fill values and ``(name, first row, end row, problem)`` is appended.
+        """
         plan: list[tuple[str, int, str]] = []
         for name in names:
             m = self.meta[name]
@@ -254,11 +292,18 @@ class _PartReader:
             for pname, k, okey in plan:
                 if pname != name:
                     continue
-                data = got[okey]
-                if data is None:
-                    continue  # never written: fill value
-                block = np.frombuffer(_BLOSC.decode(data), dtype).reshape(chunks)
                 s0, s1 = max(a, k * c0), min(b, (k + 1) * c0)
+                try:
+                    data = self.verify(okey[len(self.key) + 1:], got[okey])
+                    if data is None:
+                        continue  # never written: fill value
+                    block = self._verified(okey[len(self.key) + 1:], data, lambda d: np.frombuffer(
+                        _BLOSC.decode(d), dtype).reshape(chunks))
+                except DamagedObject as exc:
+                    if damaged is None:
+                        raise
+                    damaged.append((name, s0, s1, str(exc)))
+                    continue
                 arr[s0 - a:s1 - a] = block[s0 - k * c0:s1 - k * c0]
             out[name] = arr
         return out
@@ -269,13 +314,16 @@ _BLOSC = numcodecs.Blosc()
 
 def read_part(objects: ObjectStore, entry: dict, *, start: int | None = None, end: int | None = None,
               quantities: list[str] | None = None, labels: list[str] | None = None,
-              with_rrs: bool = True, with_maps: bool = False) -> Batch:
+              with_rrs: bool = True, with_maps: bool = False,
+              damaged: list[tuple[str, int, int, str]] | None = None) -> Batch:
     """Rows of a part within [start, end] (inclusive, seconds), with the chosen columns.
 
     ``quantities``/``labels`` None means all that the part holds. Raises ``FileNotFoundError``
-    when the part is gone (deleted by a later compaction).
+    when the part is gone (moved or deleted by a later compaction), :class:`DamagedObject`
+    when one of its objects differs from its manifest (unless ``damaged`` collects the
+    damaged chunks, see :meth:`_PartReader.read`).
     """
-    r = _PartReader(objects, entry["key"])
+    r = _PartReader(objects, entry)
     t = r.read(["time"], 0, r.meta["time"]["shape"][0])["time"]
     i0 = 0 if start is None else int(np.searchsorted(t, start, "left"))
     i1 = t.size if end is None else int(np.searchsorted(t, end, "right"))
@@ -289,7 +337,7 @@ def read_part(objects: ObjectStore, entry: dict, *, start: int | None = None, en
         names += ["rrs", "wavelength"]
     if with_maps and "maps" in meta and i1 > i0:
         names.append("maps")
-    cols = r.read(names, i0, i1)
+    cols = r.read(names, i0, i1, damaged)
     b = Batch(t[i0:i1], cols["write_stamp"])
     for q in qs:
         b.values[q] = cols[q]
@@ -311,9 +359,10 @@ _SPECIAL = frozenset({"time", "write_stamp", "rrs", "wavelength", "maps", "map_p
                       "map_y", "map_x"})
 
 
-def head_bytes(generation: int, parts: list[dict], stamp: int) -> bytes:
-    """The JSON of a head (the list of parts in force)."""
-    return json.dumps({"generation": generation, "committed_at_ns": stamp,
-                       "parts": sorted(parts, key=lambda p: p["start"])}, indent=1).encode()
+def head_bytes(generation: int, parts: list[dict], stamp: int, merged: list[str] | None = None) -> bytes:
+    """The JSON of a head: the parts in force, the journal and segment objects merged into
+    them (so that leftovers of a killed compaction are known to be copies), its checksum."""
+    return seal({"generation": generation, "committed_at_ns": stamp,
+                 "parts": sorted(parts, key=lambda p: p["start"]), "merged": sorted(merged or [])})
 
 

@@ -64,6 +64,10 @@ BASE_LABELS: dict[str, str] = {
     "rho_method": "method of the sky-glint factor",
 }
 
+#: CF standard name of the ROI spectra ``rrs``.
+RRS_STANDARD_NAME = ("surface_ratio_of_upwelling_radiance_emerging_from_sea_water_to_"
+                     "downwelling_radiative_flux_in_air")
+
 #: Shape of the optional downsampled parameter maps (lines, samples).
 MAP_SHAPE = (64, 64)
 

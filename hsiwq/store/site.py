@@ -40,9 +40,10 @@ import xarray as xr
 
 from ..errors import StoreError
 from .batch import Batch, concat, epoch_seconds
+from .integrity import Damage, DamagedObject, unseal
 from .objects import ObjectStore, PreconditionFailed
 from .parts import DEFAULT_LAYOUT, Layout, head_bytes, period_of, read_part, write_part
-from .schema import LABELS, QUANTITIES, Record, label_attrs, quantity_attrs
+from .schema import LABELS, QUANTITIES, RRS_STANDARD_NAME, Record, label_attrs, quantity_attrs
 
 STORE_FORMAT = 2
 #: Labels read by default when only some quantities are asked for.
@@ -123,10 +124,15 @@ class SiteStore:
         return json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {
                 "hsiwq_store_format": STORE_FORMAT, "site": self.site, "Conventions": "CF-1.10",
                 "title": f"hsiwq results of site {self.site}",
-                "comment": "Read with hsiwq.store.open_series(site, workspace) or "
+                "hsiwq_read_with": "xarray.open_dataset(<this folder>, engine='hsiwq')",
+                "comment": "This group holds no arrays: the series is spread over compacted "
+                           "months and newer records. Read all of it with "
+                           "xarray.open_dataset(<this folder>, engine='hsiwq'), "
+                           "hsiwq.store.open_series(site, workspace) or "
                            "hsiwq.store.SiteStore(root).read(). Compacted months are Zarr "
-                           "groups under parts/ (listed by the newest heads/*.json); newer "
-                           "records wait in journal/ and segments/ until compaction."}},
+                           "groups under parts/ (those listed by the newest heads/*.json are in "
+                           "force; superseded ones are moved to stale/); newer records wait in "
+                           "journal/ and segments/ until compaction."}},
             indent=1).encode()
 
     def _ensure_root(self) -> None:
@@ -168,10 +174,13 @@ class SiteStore:
 
     def _check_readable(self) -> None:
         try:
-            meta = json.loads(self.objects.get("zarr.json"))
+            meta = unseal(self.objects.get("zarr.json"))
         except FileNotFoundError:
             raise StoreError(self.objects.url(), "no store here (nothing has been written for "
                                                  "this site yet)") from None
+        except Damage as exc:
+            raise self._with_hint(DamagedObject(self.objects.url("zarr.json"),
+                                                f"root metadata {exc}")) from None
         fmt = meta.get("attributes", {}).get("hsiwq_store_format")
         if meta.get("attributes", {}).get("hsiwq_store_version") == 1:
             raise StoreError(self.objects.url(), "a store of the older format 1: convert it "
@@ -236,14 +245,38 @@ class SiteStore:
         return int(f[1]), int(f[2])
 
     def _head(self) -> tuple[int, dict]:
-        """The newest head: (generation, content); (0, empty) before the first compaction."""
+        """The newest head: (generation, content); (0, empty) before the first compaction.
+
+        Raises
+        ------
+        DamagedObject
+            If the newest head is empty, truncated or changed.
+        """
         names = [n for n in self.objects.list("heads") if n.endswith(".json")]
         for name in reversed(names):
             try:
-                return int(name[:-5]), json.loads(self.objects.get(f"heads/{name}"))
+                return int(name[:-5]), self._decode_head(name, self.objects.get(f"heads/{name}"))
             except FileNotFoundError:  # deleted after listing: an older one, take the next
                 continue
         return 0, {"generation": 0, "parts": []}
+
+    def _decode_head(self, name: str, data: bytes) -> dict:
+        try:
+            head = unseal(data)
+            if not isinstance(head.get("parts"), list):
+                raise Damage("no list of parts")
+            return head
+        except Damage as exc:
+            raise DamagedObject(self.objects.url(f"heads/{name}"), f"head {exc}") from None
+
+    def _decode(self, key: str, data: bytes) -> Batch:
+        """The batch of a journal entry or segment; :class:`DamagedObject` naming it if damaged."""
+        try:
+            return Batch.from_bytes(data)
+        except Damage as exc:
+            raise DamagedObject(self.objects.url(key), str(exc)) from None
+        except (ValueError, KeyError, TypeError) as exc:  # an unverified (older) object
+            raise DamagedObject(self.objects.url(key), f"cannot be decoded ({type(exc).__name__})") from None
 
     # --- reading ------------------------------------------------------------------------
     def read(self, start: datetime | str | None = None, end: datetime | str | None = None,
@@ -289,6 +322,8 @@ class SiteStore:
                 break
             except _Vanished:
                 time.sleep(0.01)
+            except DamagedObject as exc:
+                raise self._with_hint(exc) from None
         else:
             raise StoreError(self.objects.url(), "the store kept changing while being read; retry")
         return _to_dataset(batch, list(QUANTITIES) if quantities is None else quantities, labels,
@@ -309,12 +344,12 @@ class SiteStore:
         got = self.objects.get_many(keys)
         if any(v is None for v in got.values()):
             raise _Vanished()
-        small = concat(Batch.from_bytes(got[k]) for k in keys).latest()
+        small = concat(self._decode(k, got[k]) for k in keys).latest()
         return _window(small, t0, t1), keys
 
     def _read_batch(self, t0, t1, quantities, labels, with_rrs, with_maps) -> Batch:
         small, _ = self._small(t0, t1)
-        _, head = self._head()
+        gen, head = self._head()
         bases = []
         for entry in head["parts"]:
             if (t1 is not None and entry["start"] > t1) or (t0 is not None and entry["end"] < t0):
@@ -322,8 +357,8 @@ class SiteStore:
             try:
                 bases.append(read_part(self.objects, entry, start=t0, end=t1, quantities=quantities,
                                        labels=labels, with_rrs=with_rrs, with_maps=with_maps))
-            except FileNotFoundError:
-                raise _Vanished() from None
+            except (FileNotFoundError, DamagedObject) as exc:
+                self._raise_unless_superseded(gen, entry, exc)
         base = concat(bases)
         if quantities is not None:
             small.values = {k: v for k, v in small.values.items() if k in quantities}
@@ -333,6 +368,24 @@ class SiteStore:
         if not with_maps:
             small.maps, small.map_rows = None, np.zeros(0, "int64")
         return merge_sorted(base, small)
+
+    def _with_hint(self, exc: DamagedObject) -> DamagedObject:
+        """The same damage, saying how to check and repair it."""
+        if "--verify" in exc.problem:
+            return exc
+        return DamagedObject(exc.where, f"{exc.problem}; `hsiwq store-info --site {self.site} "
+                                        "--verify --repair` restores it where another copy exists")
+
+    def _raise_unless_superseded(self, gen: int, entry: dict, exc: Exception) -> None:
+        """A part of head ``gen`` could not be read: if a newer head exists, it was superseded
+        meanwhile (retry); if not, it is damage."""
+        names = [n for n in self.objects.list("heads") if n.endswith(".json")]
+        if names and int(names[-1][:-5]) != gen:
+            raise _Vanished() from None
+        if isinstance(exc, DamagedObject):
+            raise exc
+        raise DamagedObject(self.objects.url(entry["key"]), f"part missing: heads/{gen:012d}.json "
+                            f"names it but it is not on storage ({entry['rows']} rows)") from None
 
     # --- maintenance --------------------------------------------------------------------
     def fold(self, min_entries: int = 1) -> int:
@@ -345,7 +398,7 @@ class SiteStore:
         present = [k for k in keys if got[k] is not None]  # others were merged meanwhile
         if not present:
             return 0
-        self._put_segment(concat(Batch.from_bytes(got[k]) for k in present).latest())
+        self._put_segment(concat(self._decode(k, got[k]) for k in present).latest())
         self.objects.delete(present)
         return len(present)
 
@@ -374,9 +427,17 @@ class SiteStore:
             ``generation`` committed (None if another compaction won the race),
             ``merged_rows`` (journal and segment rows taken), ``parts_written``, ``rows``.
         """
+        try:
+            return self._compact(full)
+        except DamagedObject as exc:
+            raise self._with_hint(exc) from None
+
+    def _compact(self, full: bool) -> dict[str, Any]:
         if _legacy_version(self.objects) == 1:
             self._convert_v1()
         self._check_readable()
+        if b"hsiwq_read_with" not in self.objects.get("zarr.json"):  # a store made before it
+            self.objects.put("zarr.json", self._root_meta())
         for prefix in ("journal", "segments", "heads"):
             self.objects.sweep_tmp(prefix)
         for _ in range(_READ_ATTEMPTS):
@@ -399,7 +460,16 @@ class SiteStore:
         for period in sorted(periods):
             rows = small.take(np.flatnonzero(sp == period))
             if period in parts:
-                old = read_part(self.objects, parts[period], with_maps=True)
+                try:  # a damaged part is never merged: the error names it
+                    old = read_part(self.objects, parts[period], with_maps=True)
+                except (FileNotFoundError, DamagedObject) as exc:
+                    for e in written:
+                        self.objects.delete_tree(e["key"])
+                    try:
+                        self._raise_unless_superseded(gen, parts[period], exc)
+                    except _Vanished:
+                        raise StoreError(self.objects.url(), "another compaction committed "
+                                                             "meanwhile; nothing changed") from None
                 merged = merge_sorted(old, rows)
             else:
                 merged = rows
@@ -412,42 +482,66 @@ class SiteStore:
         if not written and not keys:
             return result
         try:
-            self.objects.put_new(f"heads/{gen + 1:012d}.json",
-                                 head_bytes(gen + 1, list(new_parts.values()), time.time_ns()))
+            content = head_bytes(gen + 1, list(new_parts.values()), time.time_ns(), keys)
+            self.objects.put_new(f"heads/{gen + 1:012d}.json", content)
         except PreconditionFailed:  # another compaction committed first: discard ours
             for e in written:
                 self.objects.delete_tree(e["key"])
             result["generation"] = None
             return result
         result["generation"] = gen + 1
+        self.objects.put(f"heads/{gen + 1:012d}.bak", content)  # a copy, for repairs
         self.objects.delete(keys)
         self._collect_garbage(gen + 1, stamp)
         return result
 
     def _collect_garbage(self, gen: int, stamp: int) -> None:
-        """Delete heads older than the previous one, and parts none of the last two use."""
-        keep: set[str] = set()
-        superseded: set[str] = set()
-        heads = [n for n in self.objects.list("heads") if n.endswith(".json")]
-        for name in heads:
+        """Leave under ``parts/`` exactly the parts of head ``gen`` (and any a compaction may
+        still be writing).
+
+        Parts that only the previous head uses move to ``stale/`` with a ``STALE`` marker:
+        not in force, kept until the next compaction as copies for repairs (on object
+        storage, where a move copies every object, they are deleted instead). Heads older than
+        the previous one, stale parts it no longer holds, parts of older heads and parts no
+        head names (after :data:`ORPHAN_GRACE_NS`) are deleted.
+        """
+        heads = {int(n[:-5]): n for n in self.objects.list("heads") if n.endswith(".json")}
+        in_force: set[str] = set()
+        previous: set[str] = set()
+        older: set[str] = set()
+        for g, name in heads.items():
             try:
-                used = {p["key"] for p in json.loads(self.objects.get(f"heads/{name}"))["parts"]}
-            except FileNotFoundError:
+                used = {p["key"] for p in self._decode_head(name, self.objects.get(f"heads/{name}"))["parts"]}
+            except (FileNotFoundError, DamagedObject):
+                if g >= gen - 1:
+                    return  # never collect against a head that cannot be read
                 continue
-            (keep if int(name[:-5]) >= gen - 1 else superseded).update(used)
-        self.objects.delete(f"heads/{n}" for n in heads if int(n[:-5]) < gen - 1)
+            (in_force if g == gen else previous if g == gen - 1 else older).update(used)
+        old = [f"heads/{n[:-5]}" for g, n in heads.items() if g < gen - 1]
+        self.objects.delete([f"{k}.json" for k in old] + [f"{k}.bak" for k in old])
         for name in self.objects.list("parts"):
             key = f"parts/{name}"
             try:
                 made = int(name.split("-")[2])
             except (IndexError, ValueError):
                 continue
-            if key in keep:
+            if key in in_force:
                 continue
-            # parts of old heads go now; parts of no head may belong to a compaction still
-            # running (a later one could commit them), so they go only after a grace period
-            if key in superseded or made < stamp - ORPHAN_GRACE_NS:
+            if key in previous and not self.objects.local:
+                self.objects.delete_tree(key)  # a move would copy every object: not kept
+            elif key in previous:
+                self.objects.move_tree(key, f"stale/{name}")
+                self.objects.put(f"stale/{name}/STALE", (
+                    f"Superseded by heads/{gen:012d}.json: this part is NOT in force (its rows "
+                    f"are in the parts listed by the newest head). Kept as a copy for repairs "
+                    f"until the next compaction.\n").encode())
+            # parts of no head may belong to a compaction still running (a later one could
+            # commit them), so they go only after a grace period
+            elif key in older or made < stamp - ORPHAN_GRACE_NS:
                 self.objects.delete_tree(key)
+        for name in self.objects.list("stale"):
+            if f"parts/{name}" not in previous:
+                self.objects.delete_tree(f"stale/{name}")
 
     # --- figures ------------------------------------------------------------------------
     def revision(self) -> str:
@@ -464,13 +558,15 @@ class SiteStore:
     def stats(self) -> dict[str, Any]:
         """Object counts and bytes per area of the store."""
         out: dict[str, Any] = {}
-        for prefix in ("journal", "segments", "parts", "heads"):
+        for prefix in ("journal", "segments", "parts", "stale", "heads"):
             out[f"{prefix}_objects"] = len(self.objects.list(prefix))
             out[f"{prefix}_bytes"] = self.objects.size(prefix)
         out["bytes"] = sum(v for k, v in out.items() if k.endswith("_bytes"))
         gen, head = self._head()
         out["generation"] = gen
         out["compacted_rows"] = sum(p["rows"] for p in head["parts"])
+        out["checksums"] = ("yes" if all("manifest" in p for p in head["parts"])
+                            else "no: parts written before checksums (unverified)")
         return out
 
 
@@ -534,7 +630,8 @@ def _to_dataset(b: Batch, quantities: list[str], labels: list[str], with_rrs: bo
         coords["wavelength"] = ("wavelength", b.wavelength, {"units": "nm", "long_name": "band centre"})
         data_vars["rrs"] = xr.DataArray(b.rrs, dims=("time", "wavelength"),
                                         attrs={"units": "sr-1",
-                                               "long_name": "ROI-median remote-sensing reflectance"})
+                                               "long_name": "ROI-median remote-sensing reflectance",
+                                               "standard_name": RRS_STANDARD_NAME})
     if with_maps and b.maps is not None and b.map_rows.size:
         ny, nx = b.maps.shape[2:]
         coords["map_time"] = ("map_time", (b.time[b.map_rows] * 1_000_000_000).astype("datetime64[ns]"))
@@ -542,6 +639,9 @@ def _to_dataset(b: Batch, quantities: list[str], labels: list[str], with_rrs: bo
         coords["map_y"] = ("map_y", (np.arange(ny) + 0.5) / ny, {"units": "1"})
         coords["map_x"] = ("map_x", (np.arange(nx) + 0.5) / nx, {"units": "1"})
         data_vars["maps"] = xr.DataArray(b.maps, dims=("map_time", "map_parameter", "map_y", "map_x"),
-                                         attrs={"long_name": "downsampled parameter maps"})
+                                         attrs={"long_name": "downsampled parameter maps",
+                                                "comment": "each map in the units of its "
+                                                           "map_parameter (see that variable's "
+                                                           "units attribute)"})
     return xr.Dataset(data_vars, coords=coords,
                       attrs={"store": where, "Conventions": "CF-1.10"})

@@ -1,0 +1,153 @@
+"""Where every tuned constant of the model code came from, and on which data it was chosen.
+
+A number in a model that was chosen by looking at results is a fitted parameter in
+disguise: it must say what it was fitted on. :data:`TUNED` lists each one with its value,
+where it lives, how and on what it was chosen, and what the real matchups (GLORIA,
+``benchmarks/real.py``) and the independent second simulator (``benchmarks/sim2``) say of
+it. ``tests/test_provenance.py`` checks that every listed value is the one in the code, so
+this table cannot drift from it; docs/models.md prints it.
+
+Three kinds of origin:
+
+- ``published`` — taken from a paper (cited);
+- ``convention`` — a statistical convention or a bound on cost, not fitted to any data;
+- ``simulator`` / ``real`` — chosen by measurement on the project's simulator or on the real
+  matchups; for these the columns ``real`` and ``sim2`` say what the other data show.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TunedConstant:
+    """One tuned constant.
+
+    Attributes
+    ----------
+    where : str
+        ``module:NAME`` (a module attribute) or ``module:Class.param`` (a default of
+        ``__init__``).
+    value : object
+        Its value in the code.
+    origin : str
+        ``published``, ``convention``, ``simulator`` or ``real``.
+    how : str
+        How it was chosen.
+    real : str
+        What the real matchups say (or why they cannot judge it).
+    sim2 : str
+        What the second, independent simulator says.
+    """
+
+    where: str
+    value: object
+    origin: str
+    how: str
+    real: str
+    sim2: str = "see docs/models.md, second simulator"
+
+
+_NO_PHYSICS_ON_REAL = ("not judged on real data: the physics stage needs chl-a, phycocyanin, TSS and "
+                       "CDOM lab values together, and GLORIA has no phycocyanin")
+
+TUNED: tuple[TunedConstant, ...] = (
+    # the regional calibrator's choice rule
+    TunedConstant("hsiwq.models.calibrator:RegionCalibrator.stack_margin", 0.05, "simulator",
+                  "stack kept unless a single candidate is >5 % better in CV; compared offline on 132 "
+                  "simulated cells (docs/models.md)",
+                  "kept: on the real benchmark the stack or a prior-based candidate wins most cells"),
+    TunedConstant("hsiwq.models.calibrator:RegionCalibrator.constituent_margin", 0.10, "simulator",
+                  "non-optical parameters keep ridge-conc unless another candidate is >10 % better; "
+                  "60 simulated cells",
+                  "not judged: GLORIA has no non-optical lab values; the rule cites Dillon & Rigler "
+                  "(1974) and Carlson (1977), and cross-validation still overrides it by >10 %"),
+    TunedConstant("hsiwq.models.calibrator:RegionCalibrator.min_samples", 20, "convention",
+                  "fewest lab values for a model (5 folds of ≥4 held-out values)", "applies as is"),
+    TunedConstant("hsiwq.models.calibrator:RegionCalibrator.prior", "global", "real",
+                  "the global model trained on GLORIA as features and a candidate",
+                  "chosen on the real benchmark: cross-validation picks a prior-based candidate in "
+                  "most country-parameters (benchmarks/real.py)"),
+    TunedConstant("hsiwq.models.calibrator:MIN_FOLD_ROWS", 12, "convention",
+                  "a CV fold needs more training rows than the 10 PLS components", "applies as is"),
+    TunedConstant("hsiwq.models.calibrator:MIN_HELD_OUT", 10, "convention",
+                  "fewest held-out residuals to calibrate an interval", "applies as is"),
+    TunedConstant("hsiwq.models.candidates:HGB_LEVELS", 25, "convention",
+                  "hgb-l sees every ~20 nm of the log-reflectance: a bound on calibration time",
+                  "GLORIA has 19 bands: hgb-l sees all of them"),
+    TunedConstant("hsiwq.models.candidates:COSTLY_MIN_WEIGHT", 0.2, "convention",
+                  "bound on prediction cost (100,000 spectra within 5 s)", "applies as is"),
+    TunedConstant("hsiwq.models.candidates:MAX_COSTLY", 1, "convention",
+                  "bound on prediction cost", "applies as is"),
+    TunedConstant("hsiwq.models.candidates:GP_MAX_ITER", 50, "convention",
+                  "bound on calibration time (CV MdSA unchanged at 50 vs. convergence)", "applies as is"),
+    TunedConstant("hsiwq.models.candidates:make_candidates.gp_max_rows", 300, "convention",
+                  "O(n³) bound on calibration time", "applies as is"),
+    TunedConstant("hsiwq.models.regional:RANGE_MARGIN", 1.5, "convention",
+                  "a value 1.5× beyond the 0.5–99.5 % training range is out of domain", "applies as is"),
+    TunedConstant("hsiwq.models.domain:DomainModel.quantile", 0.98, "convention",
+                  "threshold ≥ the 98 % quantile of held-out training scores", "applies as is"),
+    TunedConstant("hsiwq.models.domain:DomainModel.z", 3.0, "convention",
+                  "3 robust standard deviations of the log score", "applies as is"),
+    TunedConstant("hsiwq.models.uncertainty:ConformalInterval.ridge", 1.0, "convention",
+                  "keeps the width regression tame with few residuals; conformal coverage holds "
+                  "whatever its value", "coverage measured on held-out campaigns (benchmarks/real.py)"),
+    TunedConstant("hsiwq.models.features:SpectralFeatures.log_scale", 1e-4, "convention",
+                  "asinh scale ~ the NIR noise of clear water [sr-1]", "applies as is"),
+    # the physics stage
+    TunedConstant("hsiwq.models.physics:PRIOR_SCALES", (1.0, 1.41, 2.0, 2.83, 4.0, 5.66, 8.0), "simulator",
+                  "grid of prior widenings; the factor itself is chosen on each region's matchups",
+                  _NO_PHYSICS_ON_REAL),
+    TunedConstant("hsiwq.models.physics:NoiseModel.absolute", 2e-5, "simulator",
+                  "floor of the inversion's per-band error [sr-1]", _NO_PHYSICS_ON_REAL),
+    TunedConstant("hsiwq.models.physics:RegionalPhysics.posterior_samples", 20000, "convention",
+                  "spectra simulated to learn the posterior-median correction (cost bound)",
+                  _NO_PHYSICS_ON_REAL),
+    TunedConstant("hsiwq.models.posterior:PosteriorCorrection.n_components", 20, "simulator",
+                  "principal components of asinh(Rrs) fed to the correction", _NO_PHYSICS_ON_REAL),
+    # the global model
+    TunedConstant("hsiwq.models.global_model:RRS_FLOOR", 1e-5, "convention",
+                  "floor before log10 [sr-1], below the noise of above-water radiometry",
+                  "34 GLORIA spectra have negative Rrs at 900 nm (not a band the model uses)"),
+    TunedConstant("hsiwq.models.gloria:EDGE_NM", 2.5, "convention",
+                  "a band centre up to half a typical band width beyond a camera's range is "
+                  "estimated from the part it covers", "applies as is"),
+    TunedConstant("hsiwq.models.global_model:GlobalModel.min_group", 60, "convention",
+                  "a country judges the model only with ≥ 60 lab values (the issue's criterion)",
+                  "applies as is"),
+    TunedConstant("hsiwq.models.global_model:GlobalModel.members", ("hgb", "mlp"), "real",
+                  "boosted trees (every band) and a small MLP (the band set), chosen by "
+                  "leave-one-country-out MdSA on GLORIA among 18 combinations",
+                  "chosen on it: geometric-mean ratio 0.991 to the per-country target, worst 2.11 "
+                  "(docs/real_water.md)"),
+)
+
+
+def _resolve(where: str) -> object:
+    module, _, attr = where.partition(":")
+    mod = importlib.import_module(module)
+    head, _, param = attr.partition(".")
+    obj = getattr(mod, head)
+    if not param:
+        return obj
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    default = inspect.signature(target).parameters[param].default
+    if default is inspect.Parameter.empty and inspect.isclass(obj):
+        return getattr(obj, param)
+    return default
+
+
+def current_values() -> dict[str, object]:
+    """The value in the code of every listed constant (for the consistency test)."""
+    return {c.where: _resolve(c.where) for c in TUNED}
+
+
+def markdown_table() -> str:
+    """:data:`TUNED` as a Markdown table."""
+    rows = ["| constant | value | origin | how chosen | real matchups |", "|---|---|---|---|---|"]
+    for c in TUNED:
+        rows.append(f"| `{c.where.split(':')[1]}` | {c.value} | {c.origin} | {c.how} | {c.real} |")
+    return "\n".join(rows)
