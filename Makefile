@@ -6,13 +6,32 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench samples clean browser postgres
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+DEMO_STAMP := $(VENV)/.installed-demo
 
-demo: $(STAMP)
+# The installer: uv (from PyPI, into the venv) when it can be had, else (or if uv fails) pip.
+# uv installs the same packages from the same index, in parallel and from its own cache.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q uv 2>/dev/null \
+	  || echo "uv not available; installing with pip (slower)"
+
+define install
+	@if [ -x $(BIN)/uv ] && $(BIN)/uv pip install -q --python $(BIN)/python -e '$(1)'; then :; \
+	else $(BIN)/python -m pip install -q -e '$(1)'; fi
+endef
+
+# Everything: all extras (Dask, object storage, numba) and the test tools; `make test` uses it.
+EVERYTHING := .[all,dev]
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(call install,$(EVERYTHING))
+	touch $(STAMP) $(DEMO_STAMP)
+
+# What the demo needs: the core only (no Dask, no object storage, no numba, no test tools).
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(call install,.)
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	HSIWQ_HOME=$${HSIWQ_HOME:-$(CURDIR)/.hsiwq-demo} $(BIN)/hsiwq demo
 
 # Debian's chromium for the dashboard's browser test; installed only when missing and we are

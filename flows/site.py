@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from hsiwq.alerts.service import check_gaps
 from hsiwq.config import load_config
-from hsiwq.errors import HsiwqError
+from hsiwq.errors import HsiwqError, require_extra
 from hsiwq.inbox import (Location, Pending, archive_bundle, download_bundle, list_pending,
                          open_site_store, quarantine_bundle, site_locations)
 from hsiwq.logs import attach_json_log
@@ -143,6 +143,8 @@ def _one(pending: Pending, site_id: str, ws: Workspace, cfg_path, where, tile_by
     try:
         local = str(pending.location.path) if pending.location.local else stage(pending.location, tmp)
         tiled = bool(tile_bytes) and cube_bytes(local) > tile_bytes
+        if tiled:  # a missing extra fails the run; the bundle stays in the inbox
+            require_extra("prefect_dask", "dask", f"{pending.name}: tile_above_mb")
         try:
             if tiled:
                 from .tiles import TileCluster, run_tiled

@@ -30,6 +30,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from hsiwq.config import Processing, load_config
+from hsiwq.errors import require_extra
 from hsiwq.inbox import open_site_store
 from hsiwq.pipeline import CorrectionSummary, ProcessResult, process_bundle
 from hsiwq.store import Policy
@@ -107,6 +108,7 @@ def local_cluster_kwargs(processing: Processing) -> dict[str, Any]:
 def dask_task_runner(processing: Processing, address: str | None = None):
     """The Dask task runner of ``[processing]``: a scheduler address (``address``, else
     ``dask_address``), or a local cluster of its own (started and stopped with the flow run)."""
+    require_extra("prefect_dask", "dask", "[processing] tiles")
     from prefect_dask import DaskTaskRunner
 
     if address or processing.dask_address:
@@ -131,6 +133,7 @@ class TileCluster:
         if self.processing.dask_address:
             return dask_task_runner(self.processing)
         if self._cluster is None:
+            require_extra("distributed", "dask", "[processing] tiles")
             from distributed import LocalCluster
 
             self._cluster = LocalCluster(**local_cluster_kwargs(self.processing))

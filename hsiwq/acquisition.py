@@ -1,4 +1,4 @@
-"""In-memory form of an acquisition bundle (design.md §3.2).
+"""In-memory form of an acquisition bundle (docs/contracts.md §2).
 
 Readers in :mod:`hsiwq.io` build these objects after validating the files; the rest of the
 library trusts them.

@@ -49,6 +49,31 @@ class StoreError(HsiwqError):
     """The result store cannot be read or written."""
 
 
+class MissingExtraError(HsiwqError):
+    """A feature needs an optional extra (``pip install 'hsiwq[<extra>]'``) that is missing."""
+
+
+def require_extra(module: str, extra: str, where: str | PathLike[str]) -> None:
+    """Import ``module`` or raise a one-line :class:`MissingExtraError` naming ``extra``.
+
+    Parameters
+    ----------
+    module : str
+        A module of the extra, e.g. ``"s3fs"``.
+    extra : str
+        The extra of ``pyproject.toml`` that installs it (``dask``, ``s3``, ``numba``).
+    where : str or path-like
+        What needs it (a URL, a setting), for the message.
+    """
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(where, f"needs the optional extra '{extra}' ({module} is not "
+                                       f"installed): pip install 'hsiwq[{extra}]'") from None
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether a failure may pass if tried again: I/O and object-store connection errors.
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from .errors import BundleError, HsiwqError
+from .errors import BundleError, HsiwqError, require_extra
 from .io.bundle import META_FILE, bundle_time, meta_time, parse_meta_json
 from .logs import log_event
 
@@ -143,6 +143,8 @@ def site_locations(site: Any, config: Any, workspace: Any) -> SiteLocations:
         given = getattr(site, key, None)
         out[key] = Location.of(given if given is not None else default, options,
                                base=workspace.root)
+        if out[key].url.startswith("s3://"):
+            require_extra("s3fs", "s3", f"sites.{site.id}.{key} ({out[key].url})")
     return SiteLocations(**out)
 
 

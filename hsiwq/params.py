@@ -1,4 +1,4 @@
-"""The parameter catalogue (design.md §3.1): ids, names, units, ranges, class limits."""
+"""The parameter catalogue (docs/contracts.md §1): ids, names, units, ranges, class limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sensor radiometric calibration (design.md §3.3) as validated objects.
+"""Sensor radiometric calibration (docs/contracts.md §3) as validated objects.
 
 Loading and choosing calibration files is done by :mod:`hsiwq.io.calibration`.
 """

@@ -46,9 +46,20 @@ def test_simulated_noise_is_the_fitted_noise():
     assert np.std(ratio - gain[:, None]) == pytest.approx(0.015, rel=0.05)
 
 
+def mdsa_ratio_interval(truth: np.ndarray, est: np.ndarray, ref: np.ndarray, level: float = 0.99,
+                        n_boot: int = 2000) -> tuple[float, float]:
+    """Central ``level`` interval of MdSA(est)/MdSA(ref) by a paired bootstrap over the spectra."""
+    e = np.abs(np.log(est / truth))
+    r = np.abs(np.log(ref / truth))
+    idx = np.random.default_rng(0).integers(0, truth.size, (n_boot, truth.size))
+    ratio = np.expm1(np.median(e[idx], axis=1)) / np.expm1(np.median(r[idx], axis=1))
+    lo, hi = np.quantile(ratio, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 @pytest.fixture(scope="module")
 def clear_physics():
-    d = physics_inputs("clear_reservoir", 400, 31, 1500, 32)
+    d = physics_inputs("clear_reservoir", 400, 31, 3000, 32)
     train, test, r, wl, rt, f, F, Ft = (d.train, d.test, d.rrs, d.wavelength_nm, d.test_rrs, d.features, d.F,
                                         d.test_F)
     ph = RegionalPhysics().fit(r, train[list(CONSTITUENTS)].to_numpy(), wavelength_nm=wl, features=F,
@@ -58,18 +69,24 @@ def clear_physics():
 
 def test_correction_retrieves_clear_water_chlorophyll_better_than_the_map(clear_physics):
     """Chl-a of a clear reservoir moves Rrs by a few per cent: the posterior median of the
-    region's population beats the MAP (measured on this draw: 10.15 → 9.56 % MdSA; on the
-    benchmark's draws 11.6 → 9.8–10.2 %), and where the MAP is already sharp (TSS, CDOM) the
-    correction does no harm."""
+    region's population beats the MAP by more than 4 % of its MdSA. Asserted on the upper end
+    of the 99 % paired-bootstrap interval of the MdSA ratio over 3,000 test spectra, not on
+    one draw's point estimate: on 1,500 test spectra the ratio was 0.942 when first measured
+    and 0.976 for a later version, either side of the bound. Measured with three independent
+    training draws (seeds 31, 41, 51, 400 matchups each): 0.86, 0.85, 0.85, upper bounds 0.93,
+    0.90, 0.91; on the benchmark's draws 0.84–0.88 (11.6 → 9.8–10.2 %). Where the MAP is
+    already sharp (TSS, CDOM) the correction does no harm."""
     ph, wl, _, test, rt, Ft = clear_physics
     names = list(ph.feature_names_out_)
     P = ph.transform(rt, wavelength_nm=wl, features=Ft)
     assert ph.posterior_ is not None and names[-1] == "phys_chi2"
-    err = {(kind, c): mdsa(test[c], np.exp(P[:, names.index(f"{kind}_{c}")]))
+    est = {(kind, c): np.exp(P[:, names.index(f"{kind}_{c}")])
            for kind in ("phys", "post") for c in CONSTITUENTS}
-    assert err["post", "chl_a"] < 0.96 * err["phys", "chl_a"]
+    truth = test["chl_a"].to_numpy()
+    lo, hi = mdsa_ratio_interval(truth, est["post", "chl_a"], est["phys", "chl_a"])
+    assert hi < 0.96, (lo, hi)
     for c in ("tss", "cdom"):
-        assert err["post", c] < 1.05 * err["phys", c]
+        assert mdsa(test[c], est["post", c]) < 1.05 * mdsa(test[c], est["phys", c])
 
 
 def test_correction_stays_within_its_simulated_range_on_foreign_water(clear_physics):

@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import hsiwq.simulate as simulate
 from hsiwq.io.bundle import read_bundle
 from hsiwq.io.calibration import load_calibrations, select_calibration
 from hsiwq.radiometry import correct_bundle
-
-simulate = pytest.importorskip("hsiwq.simulate")
 
 # (water type, wind m/s, time UTC at Taihu 31.4 N → sun zenith, cloud fraction, seed)
 SCENARIOS = [

@@ -1,4 +1,4 @@
-"""Reading and validating acquisition bundles (design.md §3.2).
+"""Reading and validating acquisition bundles (docs/contracts.md §2).
 
 A bundle is a directory with ``acquisition.json`` and the ENVI pairs ``water``, ``sky``,
 ``irradiance`` and, optionally, ``dark``. Every problem is reported as a

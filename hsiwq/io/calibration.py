@@ -1,4 +1,4 @@
-"""Loading and choosing sensor radiometric calibrations (design.md §3.3).
+"""Loading and choosing sensor radiometric calibrations (docs/contracts.md §3).
 
 One JSON file per sensor and calibration date; for an acquisition, the calibration of its
 sensor with the latest ``valid_from`` not after the acquisition time applies.

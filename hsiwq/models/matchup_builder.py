@@ -2,7 +2,7 @@
 
 For each lab sample (a row with a ``time``), the acquisition of the site's store nearest in
 time within ± ``window`` whose verdict is ``accepted`` and whose ROI-median spectrum is
-complete is paired with it; its spectrum becomes the ``Rrs_<nm>`` columns (design.md §3.4).
+complete is paired with it; its spectrum becomes the ``Rrs_<nm>`` columns (docs/contracts.md §4).
 Samples without such an acquisition are left out and counted.
 """
 

@@ -1,7 +1,7 @@
-"""Reading matchup tables (design.md §3.4) for calibration.
+"""Reading matchup tables (docs/contracts.md §4) for calibration.
 
 A matchup table has ``Rrs_<nm>`` spectra columns (any grid, any order), parameter columns
-named by the ids of design.md §3.1 (empty = not measured) and optionally ``time``,
+named by the ids of docs/contracts.md §1 (empty = not measured) and optionally ``time``,
 ``site``, ``sample_id`` and other columns, which are carried through. Cross-validation
 groups are the sampling **day** (from ``time``), else ``sample_id``, else the row.
 """

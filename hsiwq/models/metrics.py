@@ -1,6 +1,6 @@
 """Accuracy metrics of retrievals against lab values.
 
-After Morley et al. (2018) and Pahlevan et al. (2020) (design.md §4): the median symmetric
+After Morley et al. (2018) and Pahlevan et al. (2020) (docs/models.md, overview): the median symmetric
 accuracy (MdSA) and the signed symmetric percentage bias (SSPB) work on the log ratio
 ln(ŷ/y), so that over- and under-estimation by the same factor count the same. R² and RMSE
 are reported in log10 space, as usual for quantities spanning decades.

@@ -1,4 +1,4 @@
-"""Spectra tables (design.md §3.4) and resampling to a common wavelength grid.
+"""Spectra tables (docs/contracts.md §4) and resampling to a common wavelength grid.
 
 Spectra columns are named ``Rrs_<nm>`` (e.g. ``Rrs_400``, ``Rrs_402.5``), on any grid and in
 any order. :func:`spectra_from_table` reads them into an array sorted by wavelength;

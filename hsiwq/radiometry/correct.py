@@ -1,4 +1,4 @@
-"""Radiometric correction of an acquisition bundle: raw counts to Rrs with QC (design.md §4).
+"""Radiometric correction of an acquisition bundle: raw counts to Rrs with QC (docs/radiometry.md).
 
 Rrs = (Lt − ρ·Li) / Ed, with Lt, Li and Ed from the raw counts of the water camera, the sky
 radiometer and the irradiance sensor (:mod:`.dn`), Li and Ed resampled to the camera's bands

@@ -1,4 +1,4 @@
-"""Raw counts (DN) to radiance, per channel (design.md §3.3).
+"""Raw counts (DN) to radiance, per channel (docs/contracts.md §3).
 
 Radiance = gain × NL(DN − dark) / integration_ms, with ``dark`` the mean of the delivered
 dark frame (else the calibration's ``offset_dn``) and NL an optional count non-linearity

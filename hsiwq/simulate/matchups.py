@@ -1,6 +1,6 @@
 """Synthetic matchup tables from the package's bio-optical simulator.
 
-A matchup table pairs the Rrs spectrum of an acquisition with lab values of
+A matchup table (docs/contracts.md §4) pairs the Rrs spectrum of an acquisition with lab values of
 water samples. :func:`simulate_matchups` makes one for a water type of
 :mod:`hsiwq.simulate.water_types`, the way a field campaign would:
 
@@ -127,7 +127,7 @@ def simulate_matchups(water: str | WaterType, n: int, *,
     -------
     pandas.DataFrame
         ``sample_id``, ``time`` (ISO 8601 UTC), ``site``, ``water_type``, ``sun_zenith_deg``,
-        the 11 parameter columns of the catalogue (NaN = not measured) and ``Rrs_<nm>``
+        the 11 parameter columns of docs/contracts.md §1 (NaN = not measured) and ``Rrs_<nm>``
         columns [sr-1].
 
     References

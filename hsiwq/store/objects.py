@@ -24,6 +24,8 @@ from typing import Any
 
 import fsspec
 
+from ..errors import require_extra
+
 #: Prefix of temporary files of local writes (never listed as objects).
 TMP_PREFIX = ".tmp-"
 
@@ -57,6 +59,8 @@ class ObjectStore:
         self.durable = durable
         if _is_url(text) and not text.startswith("file://"):
             self.local = False
+            if text.startswith("s3://"):
+                require_extra("s3fs", "s3", text)
             self.fs, path = fsspec.core.url_to_fs(text, **self.storage_options)
             self.root = path.rstrip("/")
             self.protocol = text.split("://", 1)[0]

@@ -1,7 +1,7 @@
 """What a site's store holds: the quantities, the labels and their CF attributes.
 
 Every numeric result of an acquisition is a *quantity* (a float column): the 11 parameters
-of design.md §3.1, each with the bounds of its 68 % interval and its out-of-domain flag, then
+of docs/contracts.md §1, each with the bounds of its 68 % interval and its out-of-domain flag, then
 the QC summary, the sun/view geometry and the ancillary measurements. Categorical results are
 *labels* (string columns): the acquisition verdict and its reason, the model behind each
 parameter, and a few QC descriptors. The set is closed so that a typo fails loudly; add a
