@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .alerts.rules import RULE_KINDS, Gb3838Rule, Rule, Severity, ThresholdRule
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
+from .maps.settings import MapSettings
 from .schedule import parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
@@ -149,6 +150,8 @@ class Site(_Strict):
     (relative paths are inside the workspace) or a URL (``s3://bucket/prefix``, reached with
     the ``[storage]`` options); unset, the workspace's ``inbox/<id>``, ``archive/<id>``,
     ``quarantine/<id>`` and ``store/<id>.zarr`` (see :func:`hsiwq.inbox.site_locations`).
+    ``maps`` says how parameter maps are made and kept, and where the camera looks
+    (:class:`hsiwq.maps.settings.MapSettings`, docs/maps.md).
     """
 
     id: str
@@ -168,6 +171,7 @@ class Site(_Strict):
     archive: str | None = None
     quarantine: str | None = None
     store: str | None = None
+    maps: MapSettings = Field(default_factory=MapSettings)
 
     @field_validator("inbox", "archive", "quarantine", "store")
     @classmethod

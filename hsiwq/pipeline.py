@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -213,9 +213,21 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     values = {k: float(v[0]) if accepted else float("nan") for k, v in retrieval.values.items()}
     timings["retrieve"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
+    maps = (_maps(corrected, site, workspace, bundle.meta.ancillary)
+            if corrector is None and accepted and site.maps.enabled else None)
+    if maps is not None:
+        timings["maps"] = _time.perf_counter() - t0
+        t0 = _time.perf_counter()
     record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
                      bundle.meta.ancillary)
-    (store or open_site_store(site, config, workspace, policy=store_policy)).write(record)
+    if maps is not None:
+        record = replace(record, values={**record.values, **maps.stats})
+    target = store or open_site_store(site, config, workspace, policy=store_policy)
+    target.write(record)
+    if maps is not None:
+        from .maps.chain import store_maps
+        store_maps(target.objects, maps, bundle.meta.time, site,
+                   maintain_probability=target.policy.maintain_probability / 2)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     transitions = after_write(site, config, workspace, record, deliver=deliver)
@@ -232,6 +244,16 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
               seconds=round(sum(timings.values()), 4),
               timings={k: round(v, 4) for k, v in timings.items()})
     return result
+
+
+def _maps(corrected: xr.Dataset, site: Site, workspace: Workspace, ancillary: dict[str, object]):
+    """The acquisition's parameter maps (:mod:`hsiwq.maps`), retrieved as the ROI spectrum."""
+    from .maps.chain import acquisition_maps
+
+    wl = corrected["wavelength"].values
+    return acquisition_maps(
+        corrected, site, lambda s: retrieve_spectrum(s, wl, corrected.attrs, site.region, workspace),
+        _float(ancillary.get("water_level_m")), root=workspace.root)
 
 
 def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval: Retrieval,
