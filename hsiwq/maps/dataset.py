@@ -122,7 +122,7 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     enc = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars}
     for v in ds.data_vars:  # no _FillValue on the integer count; NaN elsewhere
         enc[v]["_FillValue"] = None if ds[v].dtype.kind == "i" else np.float32(np.nan)
-    ds.to_netcdf(path, encoding=enc)
+    ds.to_netcdf(path, encoding=enc, engine="netcdf4")
     return Path(path)
 
 
@@ -173,13 +173,13 @@ def write_geotiff(ds: xr.Dataset, param: str, path: str | Path) -> Path:
         raise ValueError("the site has no camera geometry: its maps are not georeferenced")
     import rasterio
     from rasterio.crs import CRS
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     grid, west, north, res = regular_grid(ds, param)
     crs = CRS.from_proj4(f"+proj=aeqd +lat_0={ds.attrs['pole_lat']} +lon_0={ds.attrs['pole_lon']} "
                          f"+x_0=0 +y_0=0 +R={EARTH_RADIUS_M} +units=m +no_defs")
     with rasterio.open(path, "w", driver="GTiff", height=grid.shape[0], width=grid.shape[1],
-                       count=1, dtype="float32", crs=crs, transform=from_origin(west, north, res, res),
+                       count=1, dtype="float32", crs=crs, transform=Affine(res, 0.0, west, 0.0, -res, north),
                        nodata=np.nan, compress="deflate") as dst:
         dst.write(grid, 1)
         dst.update_tags(1, parameter=param, units=ds[param].attrs.get("units", ""),
