@@ -125,3 +125,39 @@ def test_retention_coarsens_then_deletes(processed, tmp_path):
     assert ms.spectra(t0 + 2 * 86400) is not None
     ms.retain(full_days=1, coarsen_by=4, keep_days=1, spectra_days=0.5, now=now)
     assert ms.times().size == 4  # the first day's coarse maps are gone, the two recent days' kept
+
+
+def test_reprocessing_regenerates_maps(tmp_path):
+    import json
+
+    from hsiwq.config import load_config
+    from hsiwq.models.reprocess import reprocess_site
+    from hsiwq.workspace import Workspace
+
+    sc, sm, _ = bloom_scene(6)
+    _, before, _ = process(tmp_path, sc, sm, height=12.0, level=2.0)
+    ws = Workspace(tmp_path / "run")
+    store = SiteStore(ws.store_path("sim-site"))
+    old = MapStore(store.objects).read()
+    # the region now takes chl-a from Gons et al. (2005): reprocess with the defaults
+    regions = ws.root / "calibration" / "regions"  # the workspace's own, not the bundled ones
+    regions.mkdir(parents=True)
+    (regions / "default.json").write_text(json.dumps({"siop": {}, "algorithms": {"chl_a": "gons2005"}}))
+    assert ws.regions_dir == regions
+    config, _ = load_config(ws.config_file)
+    res = reprocess_site(ws, "sim-site", "default", "defaults", config=config)
+    assert res.rewritten == 1
+    new = MapStore(store.objects).read()
+    assert old.meta["algorithms"]["chl_a"] != "gons2005" and new.meta["algorithms"]["chl_a"] == "gons2005"
+    j = new.params.index("chl_a")
+    assert not np.allclose(np.nan_to_num(new.values[0, j]), np.nan_to_num(old.values[0, j]))
+    # the other parameters and the geometry are unchanged; the statistics follow the new map
+    k = new.params.index("tss")
+    np.testing.assert_allclose(new.values[0, k], old.values[0, k], rtol=1e-6)
+    np.testing.assert_array_equal(new.cells["water_area"], old.cells["water_area"])
+    after = store.read()
+    from hsiwq.maps.stats import weighted_quantiles
+
+    p50 = weighted_quantiles(new.values[0, j].astype(float), new.cells["water_area"][0].astype(float), [0.5])[0]
+    assert float(after["chl_a_map_p50"].values[0]) == pytest.approx(p50, rel=1e-5)
+    assert float(after["chl_a_map_p50"].values[0]) != pytest.approx(float(before["chl_a_map_p50"].values[0]), rel=1e-3)

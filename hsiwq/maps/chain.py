@@ -114,3 +114,45 @@ def retain(ms: Any, settings: MapSettings, now: datetime | None = None) -> dict[
     """Apply a site's retention settings to its map store."""
     return ms.retain(full_days=settings.full_days, coarsen_by=settings.coarsen,
                      keep_days=settings.keep_days, spectra_days=settings.spectra_days, now=now)
+
+
+def regenerate(objects: Any, site: Any, time_s: int,
+               retrieve: Callable[[np.ndarray, np.ndarray], Retrieval]) -> AcquisitionMaps | None:
+    """Maps of a stored acquisition made again from its stored block spectra (reprocessing).
+
+    Parameters
+    ----------
+    objects : ObjectStore
+        The site store's objects.
+    site : Site
+        The site (map settings, rules).
+    time_s : int
+        Acquisition time [s since 1970-01-01 UTC].
+    retrieve : callable
+        ``retrieve(spectra, wavelength) -> Retrieval`` with the models to apply.
+
+    Returns
+    -------
+    AcquisitionMaps or None
+        None when the block spectra are no longer kept (``spectra_days``) or the maps were
+        coarsened: those maps stay as they were.
+    """
+    from ..store.maps import MapStore
+
+    from .blocks import maps_from_spectra
+
+    ms = MapStore(objects)
+    got = ms.spectra(time_s)
+    old = ms.read(int(time_s))
+    if got is None or old is None or int(old.time[0]) != int(time_s) or old.meta.get("coarsened", 1) != 1:
+        return None
+    spectra, wl = got
+    geometry = None
+    if "water_area" in old.cells:
+        geometry = {k: old.cells[k][0] for k in ("water_area", "east", "north")}
+        geometry["height"] = float(old.meta["height"][0])
+    maps = maps_from_spectra(spectra, old.cells["n_valid"][0], np.isfinite(spectra).all(axis=-1), wl,
+                             lambda s: retrieve(s, wl), list(old.params), block=int(old.meta["block"]),
+                             image_shape=tuple(old.meta["image_shape"]), geometry=geometry,
+                             keep_spectra=True)
+    return AcquisitionMaps(maps, spatial_stats(maps, extent_thresholds(site.maps, site.rules)))
