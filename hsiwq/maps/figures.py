@@ -76,7 +76,7 @@ def draw_map(fig: Figure, ax, ds: xr.Dataset, param: str, scale: tuple[float, fl
         ax.set_title(title, fontsize=12, loc="left")
     if colorbar:
         cb = fig.colorbar(im, ax=ax, shrink=0.9, pad=0.02)
-        cb.set_label(f"{p.name} [{p.unit}]", fontsize=12)
+        cb.set_label(f"{param} [{p.unit}]", fontsize=12)
         cb.ax.tick_params(labelsize=11)
     return im
 
@@ -102,7 +102,7 @@ def map_figure(ds: xr.Dataset, param: str, scale: tuple[float, float, str], *,
     if roi:
         notes.append("dashed: ROI")
     if notes:
-        ax.set_xlabel(" · ".join(notes), fontsize=10.5)
+        ax.set_xlabel("\n".join(notes), fontsize=10.5)
     return fig
 
 
