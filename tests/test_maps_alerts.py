@@ -23,7 +23,7 @@ from hsiwq.store import Record, SiteStore
 from hsiwq.workspace import Workspace
 
 from .test_alerts_delivery import SECRET, Receiver
-from .test_maps_science import patch_mask
+from .test_maps_science import own_workspace, patch_mask
 
 SHAPE = (64, 64)
 T0 = datetime(2026, 7, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -111,7 +111,7 @@ def test_patch_grows_stays_shrinks(tmp_path, receiver):
     with_rule = tmp_path / "alerting.toml"
     with_rule.write_text(CONFIG.format(rules=RULE.format(limit=round(limit, 3), clear=round(0.8 * limit, 3),
                                                          url=receiver.url)))
-    ws, alert_ws = Workspace(home), Workspace(tmp_path / "alerting")
+    ws, alert_ws = own_workspace(home), Workspace(tmp_path / "alerting")
     chain_cfg, _ = load_config(ws.config_file)
     alert_cfg, _ = load_config(with_rule)
     store = SiteStore(ws.store_path("sim-site"))

@@ -19,10 +19,9 @@ from hsiwq.config import load_config
 from hsiwq.pipeline import process_bundle
 from hsiwq.simulate import simulate_scene, write_bundle
 from hsiwq.simulate.sensor_model import sensor_model
-from hsiwq.workspace import Workspace
 
 from .test_dashboard import Server, _chromium, _chromium_or_skip
-from .test_maps_science import patch_mask
+from .test_maps_science import own_workspace, patch_mask
 from .test_report import assert_self_contained
 
 SHAPE = (96, 96)
@@ -58,7 +57,7 @@ def home(tmp_path_factory) -> Path:
     home = tmp / "home"
     home.mkdir()
     (home / "sites.toml").write_text(CONFIG)
-    ws = Workspace(home)
+    ws = own_workspace(home)
     config, _ = load_config(ws.config_file)
     sm = sensor_model("SIM-60", n_bands=60)
     for i, r in enumerate([0.1, 0.18, 0.26, 0.3, 0.22]):

@@ -78,13 +78,21 @@ def bloom_scene(seed: int, factor: float = 5.0, **patch):
     return sc, sm, m
 
 
+def own_workspace(home) -> Workspace:
+    """A workspace with its own sensor-calibration folder (never the repository's)."""
+    (home / "calibration" / "sensors").mkdir(parents=True, exist_ok=True)
+    ws = Workspace(home)
+    assert ws.calibration_dir == home / "calibration" / "sensors", "unset HSIWQ_CALIBRATION"
+    return ws
+
+
 def process(tmp_path, sc, sm, *, height=None, level=2.0, block=BLOCK, name="run"):
     """Write the scene as a bundle and run the chain; returns (maps, record values, site)."""
     home = tmp_path / name
     cam = CAMERA.format(height=height) if height is not None else ""
     (home).mkdir(parents=True)
     (home / "sites.toml").write_text(SITE.format(block=block, bloom=BLOOM, camera=cam))
-    ws = Workspace(home)
+    ws = own_workspace(home)
     bundle = write_bundle(sc, tmp_path / f"{name}-in", sensor=sm, water_level_m=level,
                           calibration_dir=ws.calibration_dir)
     config, _ = load_config(ws.config_file)
