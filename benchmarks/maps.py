@@ -76,11 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, (c, w, m) in best.items():
             print(f"{name:34s} {c:7.3f} {w:7.3f} {c / floor[0]:10.2f} {m:13.3f}")
         root = Path(store.objects.root)
-        for kind in ("full", "spectra"):
-            files = [f for f in (root / "maps" / kind).rglob("*.map")]
-            size = sum(f.stat().st_size for f in files) / max(len(files), 1)
-            print(f"stored {kind:8s} per acquisition (last block size): {size / 1024:8.1f} KiB "
-                  f"(mean of {len(files)} objects of all block sizes)")
+        blocks = args.blocks
+        for kind in ("full", "spectra"):  # written in turn by each block size, in stamp order
+            files = sorted((root / "maps" / kind).rglob("*.map"), key=lambda f: int(f.stem.split("_")[1]))
+            for i, b in enumerate(blocks):
+                mine = files[i::len(blocks)]
+                size = sum(f.stat().st_size for f in mine) / max(len(mine), 1)
+                print(f"stored {kind:7s} maps, {b}×{b} blocks: {size / 1024:7.1f} KiB per acquisition")
         ok = all(c <= GOAL_S for n, (c, _, _) in best.items() if "16×16" in n)
         print(f"goal ≤ {GOAL_S:g} s of CPU per acquisition with the default 16×16 blocks: "
               f"{'met' if ok else 'NOT met'}")
