@@ -7,6 +7,7 @@ retrieval (the same retrieval function, applied to every block at once) and
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..retrieval.defaults import Retrieval
 from .blocks import BlockMaps, make_maps
 from .geometry import footprints
 from .settings import MapSettings
 from .stats import spatial_stats
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,10 +63,9 @@ def acquisition_maps(corrected: Any, site: Any, retrieve: Callable[[np.ndarray],
     root : path, optional
         Folder of relative ``view_angles`` files.
 
-    Raises
-    ------
-    ConfigError
-        When the water level is above the configured camera.
+    A water level that puts the water at or above the camera (a bad gauge reading), or an
+    unreadable view-angle table, is logged and the maps stay in image coordinates: the
+    acquisition is still processed.
     """
     settings: MapSettings = site.maps
     rrs = corrected["rrs"].transpose("y", "x", "wavelength").values
@@ -73,8 +74,8 @@ def acquisition_maps(corrected: Any, site: Any, retrieve: Callable[[np.ndarray],
     if settings.camera is not None and water_level_m is not None and np.isfinite(water_level_m):
         try:
             geometry = footprints(settings.camera, valid.shape, water_level_m, root=root)
-        except ValueError as exc:
-            raise ConfigError(f"sites.{site.id}.maps.camera", str(exc)) from None
+        except (ValueError, OSError, KeyError) as exc:  # a bad gauge reading or angle table
+            log.warning("site %s: maps in image coordinates, no geometry: %s", site.id, exc)
     maps = make_maps(rrs, valid, corrected["wavelength"].values, retrieve, list(settings.params),
                      block=settings.block, min_valid_fraction=settings.min_valid_fraction,
                      geometry=geometry, keep_spectra=settings.spectra_days > 0)

@@ -288,23 +288,16 @@ def merge_days(parts: list[StoredMaps], factor: int) -> StoredMaps:
                             "height": heights})
         done.append(p)
     params = sorted({q for p in done for q in p.params})
-    shape = max((p.values.shape[2:] for p in done))
-    def stack(get, n_lead: bool) -> np.ndarray:
-        arrs = []
-        for p in done:
-            a = get(p)
-            if a.shape[-2:] != shape:  # pragma: no cover - a site's image size changed
-                a = np.full((*a.shape[:-2], *shape), np.nan, a.dtype)
-            arrs.append(a)
-        return np.concatenate(arrs)
-    def params_of(name: str):
-        def get(p: StoredMaps) -> np.ndarray:
-            a = np.full((len(p), len(params), *p.values.shape[2:]), np.nan, "float32")
-            for j, q in enumerate(p.params):
-                a[:, params.index(q)] = getattr(p, name)[:, j]
-            return a
-        return get
-    cells = {k: stack(lambda p, k=k: p.cells[k], True) for k in CELL_ARRAYS
+    shape = done[-1].values.shape[2:]
+    done = [p for p in done if p.values.shape[2:] == shape]  # a changed image size: keep the newest
+
+    def by_param(name: str, p: StoredMaps) -> np.ndarray:
+        a = np.full((len(p), len(params), *shape), np.nan, "float32")
+        for j, q in enumerate(p.params):
+            a[:, params.index(q)] = getattr(p, name)[:, j]
+        return a
+
+    cells = {k: np.concatenate([p.cells[k] for p in done]) for k in CELL_ARRAYS
              if all(k in p.cells for p in done)}
     heights = []
     for p in done:
@@ -313,7 +306,8 @@ def merge_days(parts: list[StoredMaps], factor: int) -> StoredMaps:
     meta = {**done[-1].meta, "height": heights,
             "algorithms": {k: v for p in done for k, v in p.meta.get("algorithms", {}).items()}}
     out = StoredMaps(np.concatenate([p.time for p in done]), params,
-                     *(stack(params_of(n), True) for n in ("values", "lo", "hi", "ood")), cells, meta)
+                     *(np.concatenate([by_param(n, p) for p in done]) for n in ("values", "lo", "hi", "ood")),
+                     cells, meta)
     order = np.argsort(out.time, kind="stable")
     return StoredMaps(out.time[order], params, out.values[order], out.lo[order], out.hi[order],
                       out.ood[order], {k: v[order] for k, v in out.cells.items()},
