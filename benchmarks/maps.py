@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         floor = best["chain without maps"]
         print(f"{args.size}×{args.size}×{args.bands} acquisition, best of {args.repeat} "
               f"(CPU = process time over all threads)")
-        print(f"{'variant':34s} {'CPU s':>7s} {'wall s':>7s} {'× no maps':>10s} {'maps stage s':>13s}")
+        print(f"{'variant':34s} {'CPU s':>7s} {'wall s':>7s} {'× no maps':>10s} {'maps wall s':>13s}")
         for name, (c, w, m) in best.items():
             print(f"{name:34s} {c:7.3f} {w:7.3f} {c / floor[0]:10.2f} {m:13.3f}")
         root = Path(store.objects.root)

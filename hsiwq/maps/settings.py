@@ -55,7 +55,7 @@ class MapSettings(BaseModel):
     full_days: Annotated[float, Field(ge=0)] = 7.0
     coarsen: Annotated[int, Field(ge=1, le=64)] = 4
     keep_days: Annotated[float, Field(ge=0)] = 400.0
-    spectra_days: Annotated[float, Field(ge=0)] = 2.0
+    spectra_days: Annotated[float, Field(ge=0)] = 1.0
     camera: CameraGeometry | None = None
 
     @field_validator("params")
