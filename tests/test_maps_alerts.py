@@ -23,7 +23,7 @@ from hsiwq.store import Record, SiteStore
 from hsiwq.workspace import Workspace
 
 from .test_alerts_delivery import SECRET, Receiver
-from .test_maps_science import own_workspace, patch_mask
+from .test_maps_science import NO_MAINTENANCE, own_workspace, patch_mask
 
 SHAPE = (64, 64)
 T0 = datetime(2026, 7, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -117,7 +117,8 @@ def test_patch_grows_stays_shrinks(tmp_path, receiver):
     store = SiteStore(ws.store_path("sim-site"))
     areas = []
     for i, r in enumerate(RADII):
-        res = process_bundle(bundle(tmp_path, i, r, ws), chain_cfg.sites["sim-site"], chain_cfg, ws)
+        res = process_bundle(bundle(tmp_path, i, r, ws), chain_cfg.sites["sim-site"], chain_cfg, ws,
+                             store_policy=NO_MAINTENANCE)
         assert res.verdict == "accepted"
         rec = stored_record(store, res.time)
         areas.append(rec.values["chl_a_above1_area"])

@@ -21,7 +21,7 @@ from hsiwq.simulate import simulate_scene, write_bundle
 from hsiwq.simulate.sensor_model import sensor_model
 
 from .test_dashboard import Server, _chromium, _chromium_or_skip
-from .test_maps_science import own_workspace, patch_mask
+from .test_maps_science import NO_MAINTENANCE, own_workspace, patch_mask
 from .test_report import assert_self_contained
 
 SHAPE = (96, 96)
@@ -68,7 +68,8 @@ def home(tmp_path_factory) -> Path:
             sc.params[p] = np.where(m, sc.params[p] * 6.0, sc.params[p])
         b = write_bundle(sc, tmp / "in", sensor=sm, water_level_m=2.0 + 0.1 * i,
                          calibration_dir=ws.calibration_dir)
-        assert process_bundle(b, config.sites["sim-site"], config, ws, deliver=False).verdict == "accepted"
+        assert process_bundle(b, config.sites["sim-site"], config, ws, deliver=False,
+                              store_policy=NO_MAINTENANCE).verdict == "accepted"
     return home
 
 

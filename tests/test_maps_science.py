@@ -17,11 +17,13 @@ from hsiwq.pipeline import process_bundle
 from hsiwq.simulate import simulate_scene, write_bundle
 from hsiwq.simulate.scene import _secchi_map
 from hsiwq.simulate.sensor_model import sensor_model
-from hsiwq.store import SiteStore
+from hsiwq.store import Policy, SiteStore
 from hsiwq.store.maps import MapStore
 from hsiwq.workspace import Workspace
 
 SHAPE = (128, 128)
+#: Past-dated acquisitions: no random retention on the write path (it would coarsen them).
+NO_MAINTENANCE = Policy(maintain_probability=0)
 BLOCK = 8
 BLOOM = 45.0  # µg/L: between the lake (~12-25) and the patch (×5)
 SITE = """
@@ -97,7 +99,7 @@ def process(tmp_path, sc, sm, *, height=None, level=2.0, block=BLOCK, name="run"
                           calibration_dir=ws.calibration_dir)
     config, _ = load_config(ws.config_file)
     site = config.sites["sim-site"]
-    res = process_bundle(bundle, site, config, ws, deliver=False)
+    res = process_bundle(bundle, site, config, ws, deliver=False, store_policy=NO_MAINTENANCE)
     assert res.verdict == "accepted", res.reason
     store = SiteStore(ws.store_path("sim-site"))
     return MapStore(store.objects).read(), store.read(), site
