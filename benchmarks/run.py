@@ -74,14 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bands", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--suite", nargs="+", default=["chain"],
-                    choices=["chain", "radiometry", "store", "alerts", "models", "coverage", "serve", "all"],
+                    choices=["chain", "radiometry", "store", "alerts", "models", "coverage", "serve", "maps", "all"],
                     help="what to run; each suite is also runnable as python -m benchmarks.<suite>")
     args = ap.parse_args(argv)
-    suites = ({"chain", "radiometry", "store", "alerts", "models", "coverage", "serve"} if "all" in args.suite
+    suites = ({"chain", "radiometry", "store", "alerts", "models", "coverage", "serve", "maps"} if "all" in args.suite
               else set(args.suite))
     # serve: 20 sites, 120 acquisitions/min for 10 min through a local server and two workers
     # coverage: the 68 % interval's coverage over 4 independent calibrations per water type
-    for name in ("radiometry", "store", "alerts", "models", "coverage", "serve"):
+    # maps: the chain with parameter maps against the chain without, 256 × 256 × 200
+    for name in ("radiometry", "store", "alerts", "models", "coverage", "serve", "maps"):
         if name in suites:
             print(f"\n=== benchmarks.{name} ===", flush=True)
             __import__(f"benchmarks.{name}", fromlist=["main"]).main([])

@@ -19,6 +19,7 @@ from .alerts.rules import RULE_KINDS, GapRule, Gb3838Rule, Rule, Severity, Thres
 from .alerts.subscribers import AlertingSettings, SmtpSettings, Subscriber
 from .errors import ConfigError
 from .ids import RegionId, SensorId, SiteId, check_id
+from .maps.settings import MapSettings
 from .schedule import parse_interval, parse_schedule
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "data" / "sites.toml"
@@ -181,6 +182,9 @@ class Site(_Strict):
     characters). ``region`` must be a known region (see :func:`known_regions`); unset, it is
     ``"global"``. A bundle whose ``sensor`` differs from the site's, or whose location is more
     than ``max_distance_km`` [km] from the site's ``lat``/``lon``, is quarantined.
+
+    ``maps`` says how parameter maps are made and kept, and where the camera looks
+    (:class:`hsiwq.maps.settings.MapSettings`, docs/maps.md).
     """
 
     id: SiteId
@@ -203,6 +207,7 @@ class Site(_Strict):
     archive: str | None = None
     quarantine: str | None = None
     store: str | None = None
+    maps: MapSettings = Field(default_factory=MapSettings)
 
     @field_validator("inbox", "archive", "quarantine", "store")
     @classmethod

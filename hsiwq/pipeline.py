@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -232,9 +233,20 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
     values = {k: float(v[0]) if accepted else float("nan") for k, v in retrieval.values.items()}
     timings["retrieve"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
+    maps = (_maps(corrected, site, workspace, bundle.meta.ancillary)
+            if corrector is None and accepted and site.maps.enabled else None)
+    if maps is not None:
+        timings["maps"] = _time.perf_counter() - t0
+        t0 = _time.perf_counter()
     record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
                      bundle.meta.ancillary, digest=digest)
+    if maps is not None:
+        record = dataclasses.replace(record, values={**record.values, **maps.stats})
     store.write(record)
+    if maps is not None:
+        from .maps.chain import store_maps
+        store_maps(store.objects, maps, bundle.meta.time, site,
+                   maintain_probability=store.policy.maintain_probability / 2)
     timings["store"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
     transitions = after_write(site, config, workspace, record, deliver=deliver)
@@ -310,6 +322,14 @@ def check_conflict(store: SiteStore, time: datetime, digest: str, bundle_path: P
                                      f"{time:%Y-%m-%dT%H:%M:%SZ} (bundle digest {stored}, processed "
                                      f"{at}): this bundle's content differs (digest {digest}); "
                                      "use 'hsiwq process --replace' to replace the stored one")
+def _maps(corrected: xr.Dataset, site: Site, workspace: Workspace, ancillary: dict[str, object]):
+    """The acquisition's parameter maps (:mod:`hsiwq.maps`), retrieved as the ROI spectrum."""
+    from .maps.chain import acquisition_maps
+
+    wl = corrected["wavelength"].values
+    return acquisition_maps(
+        corrected, site, lambda s: retrieve_spectrum(s, wl, corrected.attrs, site.region, workspace),
+        _float(ancillary.get("water_level_m")), root=workspace.root)
 
 
 def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval: Retrieval,

@@ -139,7 +139,8 @@ def test_sections_show_what_the_issue_asks(taihu_html):
     tli_s = section(taihu_html, "tli")
     assert "<img " in tli_s and "chl_a, secchi" in tli_s
     maps = section(taihu_html, "maps")
-    assert "<img " in maps and "not stored" in maps  # the sample store keeps no maps
+    assert "<img " in maps and 'alt="parameter maps at taihu-north"' in maps  # the chain's maps
+    assert "not stored" not in maps and "too few valid" in maps
     spectra = section(taihu_html, "spectra")
     assert "<img " in spectra and "accepted" in spectra and "valid ROI" in spectra
     comp = section(taihu_html, "completeness")

@@ -17,7 +17,7 @@ from ..store import Record
 from .classes import (GB3838_CLASSES, TLI_BOUNDS, TLI_CLASSES, class_number, daylight_minutes,
                       gb3838_class, gb3838_limits, tli, tli_class)
 from .engine import NOTIFIED, AlertState, Observation, Transition, step
-from .rules import (Gb3838Rule, GapRule, RateRule, SensorRule, ThresholdRule, TliRule,
+from .rules import (ExtentRule, Gb3838Rule, GapRule, RateRule, SensorRule, ThresholdRule, TliRule,
                     WhoCyanoRule)
 
 NO_INFO = Observation(None)
@@ -189,6 +189,31 @@ def rate_observation(rule: RateRule, state: AlertState, record: Record) -> Obser
     return Observation(level, v, rule.param, thr, clr, "", detail, memory)
 
 
+def extent_observation(rule: ExtentRule, state: AlertState, record: Record) -> Observation:
+    """Exceeded area (or fraction) of the acquisition's maps, with where it lies."""
+    from ..maps.settings import MAX_THRESHOLDS
+    from ..maps.where import describe
+
+    if not accepted(record):
+        return NO_INFO
+    for k in range(1, MAX_THRESHOLDS + 1):
+        pre = f"{rule.param}_above{k}_"
+        thr = _finite(record.values.get(pre + "threshold"))  # stored as float32
+        if thr is not None and abs(thr - rule.threshold) <= 1e-6 * max(1.0, abs(rule.threshold)):
+            break
+    else:
+        return NO_INFO
+    got = {w: _finite(record.values.get(pre + w)) for w in ("area", "fraction", "east", "north", "col", "row")}
+    v = got[rule.measure]
+    if v is None:
+        return NO_INFO
+    clr = float(rule.clear) if rule.clear is not None else rule.limit
+    detail = {"measure": rule.measure, "above": rule.threshold, "area_m2": got["area"],
+              "fraction": got["fraction"], **describe(got["east"], got["north"], got["col"], got["row"])}
+    return Observation(level_of(v, [rule.limit], [clr], _current(state)), v, rule.param, rule.limit,
+                       clr, "", detail)
+
+
 def gap_observation(rule: GapRule, state: AlertState, lat: float, lon: float, when: datetime,
                     record: Record | None = None) -> Observation:
     """Data gap at ``when`` (a record's time, or the clock); an accepted record ends it."""
@@ -257,6 +282,8 @@ def observe(rule: Any, state: AlertState, record: Record, waterbody: str, lat: f
         return tli_observation(rule, state, record)
     if isinstance(rule, RateRule):
         return rate_observation(rule, state, record)
+    if isinstance(rule, ExtentRule):
+        return extent_observation(rule, state, record)
     if isinstance(rule, GapRule):
         return gap_observation(rule, state, lat, lon, record.time, record)
     if isinstance(rule, SensorRule):

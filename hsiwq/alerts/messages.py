@@ -42,6 +42,8 @@ PHRASES = {
                 "TLI(Σ) back to {value} ({cls_en})"),
         "rate": ("{pname} {verb} ×{ratio} within {window} min ({base} → {value} {unit})",
                  "{pname} change back to normal ({value} {unit})"),
+        "extent": ("{extent} of the water has {pname} above {above} {unit} (limit {limit}){where}",
+                   "{pname} above {above} {unit} back to {extent} of the water (clear level {clear_extent})"),
         "gap": ("no valid acquisition for {gap} min{daylight} (limit {threshold} min); last valid: {last}",
                 "valid acquisitions again (last valid {last})"),
         "sensor": ("sensor fault: {fault_en}", "sensor fault over: {fault_en}"),
@@ -57,6 +59,8 @@ PHRASES = {
                 "TLI(Σ) 回落至 {value}（{cls_zh}）"),
         "rate": ("{pname} {window} 分钟内{verb_zh} {ratio} 倍（{base} → {value} {unit}）",
                  "{pname} 变化恢复正常（{value} {unit}）"),
+        "extent": ("{pname}高于 {above} {unit} 的水面达 {extent}（限值 {limit}）{where_zh}",
+                   "{pname}高于 {above} {unit} 的水面回落至 {extent}（解除线 {clear_extent}）"),
         "gap": ("已 {gap} 分钟无有效采集{daylight_zh}（限 {threshold} 分钟）；最近有效采集：{last}",
                 "恢复有效采集（最近有效采集 {last}）"),
         "sensor": ("传感器故障：{fault_zh}", "传感器故障解除：{fault_zh}"),
@@ -126,10 +130,27 @@ def _fields(tr: Transition, lang: str, tz: str) -> dict[str, str]:
         zh = dict(zip(TLI_CLASSES, TLI_CLASSES_ZH))
         f.update(cls_zh=zh.get(f["cls"], f["cls"]), worse=str(d.get("worse_than", "")).replace("_", " "),
                  worse_zh=zh.get(str(d.get("worse_than", "")), ""))
+    if tr.kind == "extent":
+        f.update(_extent_fields(tr, lang))
     if tr.kind == "sensor":
         en, zh_t = FAULT[str(d.get("fault", "rejects"))]
         f["fault_en"], f["fault_zh"] = en.format(**f), zh_t.format(**f)
     return f
+
+
+def _extent_fields(tr: Transition, lang: str) -> dict[str, str]:
+    """Fields of an extent alert: sizes as m² or %, and where the area lies."""
+    d = tr.detail
+
+    def size(v: Any) -> str:
+        if v is None:
+            return "–"
+        return f"{fmt(v)} m²" if d.get("measure") == "area" else f"{100 * float(v):.0f} %"
+
+    where = str(d.get("where_zh" if lang == "zh" else "where", ""))
+    return {"extent": size(tr.value), "limit": size(tr.threshold), "clear_extent": size(tr.clear),
+            "above": _g(d.get("above")), "where": f", {where}" if where else "",
+            "where_zh": f"，{where}" if where else ""}
 
 
 def headline(tr: Transition, lang: str, site_name: str, tz: str) -> str:

@@ -4,7 +4,8 @@ Every rule has a ``kind`` (``threshold`` when omitted) and the common fields ``i
 ``severity``, ``for_count`` (consecutive acquisitions meeting the condition before it fires),
 ``for_minutes`` (and at least this long), ``repeat_minutes`` (repeat interval while firing;
 default ``[alerting].repeat_minutes``; 0 = never) and ``runbook`` (a link shown in
-messages). Water-quality rules (``threshold``, ``who_cyano``, ``gb3838``, ``tli``, ``rate``)
+messages). Water-quality rules (``threshold``, ``who_cyano``, ``gb3838``, ``tli``, ``rate``,
+``extent``)
 only see accepted acquisitions with in-domain values; data-quality rules (``gap``,
 ``sensor``) watch the acquisitions themselves. See docs/alerts.md for examples.
 """
@@ -233,6 +234,48 @@ class RateRule(_Rule):
         return f"{self.param}-{self.direction}-{size}-{self.window_minutes:g}min"
 
 
+class ExtentRule(_Rule):
+    """Too much water beyond a value: the mapped area (``area_above_m2``, needs the site's
+    camera geometry) or fraction of the mapped water (``fraction_above``, 0–1) where
+    ``param`` exceeds ``threshold``, from the acquisition's parameter maps.
+
+    Resolves once the area (fraction) is back at or below ``clear`` (default: the limit).
+    The site's maps keep the exceeded area of this ``threshold`` with every acquisition.
+    """
+
+    kind: Literal["extent"]
+    param: str
+    threshold: float
+    area_above_m2: Annotated[float, Field(ge=0)] | None = None
+    fraction_above: Annotated[float, Field(ge=0, le=1)] | None = None
+    clear: Annotated[float, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ExtentRule:
+        _check_param(self.param)
+        if not PARAMETERS[self.param].optically_active:
+            raise ValueError(f"{self.param!r} is not mapped (only optically active parameters are)")
+        if (self.area_above_m2 is None) == (self.fraction_above is None):
+            raise ValueError("give exactly one of 'area_above_m2' or 'fraction_above'")
+        if self.clear is not None and self.clear > self.limit:
+            raise ValueError("'clear' must not exceed the limit (hysteresis)")
+        return self
+
+    @property
+    def measure(self) -> str:
+        """``area`` [m²] or ``fraction`` [-]."""
+        return "area" if self.area_above_m2 is not None else "fraction"
+
+    @property
+    def limit(self) -> float:
+        return float(self.area_above_m2 if self.area_above_m2 is not None else self.fraction_above)  # type: ignore[arg-type]
+
+    def _default_id(self) -> str:
+        size = (f"{self.area_above_m2:g}m2" if self.area_above_m2 is not None
+                else f"{100 * self.fraction_above:g}pct")  # type: ignore[operator]
+        return f"{self.param}-extent-{self.threshold:g}-{size}"
+
+
 class GapRule(_Rule):
     """No accepted acquisition for ``minutes`` (of daylight, by default).
 
@@ -309,6 +352,6 @@ class SensorRule(_Rule):
         return f"sensor-{self.fault}" + (f"-{self.param}" if self.param else "")
 
 
-Rule = Annotated[Union[ThresholdRule, WhoCyanoRule, Gb3838Rule, TliRule, RateRule, GapRule,
-                       SensorRule], Field(discriminator="kind")]
-RULE_KINDS = ("threshold", "who_cyano", "gb3838", "tli", "rate", "gap", "sensor")
+Rule = Annotated[Union[ThresholdRule, WhoCyanoRule, Gb3838Rule, TliRule, RateRule, ExtentRule,
+                       GapRule, SensorRule], Field(discriminator="kind")]
+RULE_KINDS = ("threshold", "who_cyano", "gb3838", "tli", "rate", "extent", "gap", "sensor")

@@ -92,7 +92,7 @@ cli.add_command(status)
 #: Modules holding further built-in commands, each exposing ``COMMANDS`` (a list of click
 #: commands): the store (series, compact), alerts, models and reports. A module that fails to
 #: import is an error (never a silent skip).
-_COMMAND_MODULES = ("store", "alerts", "models", "report")
+_COMMAND_MODULES = ("store", "alerts", "models", "report", "maps")
 for _name in _COMMAND_MODULES:
     _module = importlib.import_module(f"{__name__}.{_name}")
     for _cmd in _module.COMMANDS:

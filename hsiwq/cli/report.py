@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from datetime import datetime
@@ -32,8 +33,9 @@ def _when(option: str, text: str | None, *, end: bool = False) -> datetime | Non
 @click.option("--out", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               metavar="FILE", help="The HTML file to write.")
 @click.option("--title", default=None, help="Title of the report.")
+@click.option("--map-time", metavar="TIME", help="Also show the parameter maps nearest this time.")
 @click.pass_obj
-def report(obj, sites, start, end, periods, out, title) -> None:
+def report(obj, sites, start, end, periods, out, title, map_time) -> None:
     """Write a self-contained HTML report of one or more sites (or periods) to FILE.
 
     It holds each parameter's time series with the site's alert levels and the GB 3838
@@ -56,6 +58,8 @@ def report(obj, sites, start, end, periods, out, title) -> None:
             cols.append(Period(sites[0], pa, pb, label=f"{sites[0]} · {pa:{fmt}} – {pb:{fmt}}"))
     else:
         cols = [Period(s, t0, t1) for s in sites]
+    if map_time:
+        cols = [dataclasses.replace(c, map_time=_when("--map-time", map_time)) for c in cols]
     with progress(f"building the report of {', '.join(c.label or c.site for c in cols)}"):
         html = build_report(obj.workspace(), config, cols, title=title, config_file=cfg_file)
     path = write_report(html, out)

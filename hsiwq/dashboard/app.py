@@ -113,6 +113,7 @@ class Dashboard:
         self.reports_dir = workspace.root / "reports" / "dashboard"
         self._locks: dict[str, threading.Lock] = {}
         self._status_cache: dict[str, tuple[str, dict[str, object]]] = {}
+        self._map_cache: dict[str, tuple[str, str]] = {}
         self._locks_guard = threading.Lock()
 
     # --- configuration ------------------------------------------------------------------
@@ -327,10 +328,42 @@ class Dashboard:
                                         "message": ev.message if ev else ""})
         return entry
 
+    def latest_map(self, config: SitesConfig, sid: str) -> str:
+        """A PNG data URI of the site's latest chl-a map ("" when it has none), cached until
+        its store changes."""
+        sig = self._signature(config, [sid])
+        with self._locks_guard:
+            hit = self._map_cache.get(sid)
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        from ..maps.chain import extent_thresholds
+        from ..maps.dataset import to_dataset
+        from ..maps.figures import map_figure
+        from ..report.figures import MAP_SCALES, drawing, to_data_uri
+        from ..store.maps import MapStore
+
+        site, uri = config.sites[sid], ""
+        try:
+            m = MapStore(self._store(config, sid).objects).read()
+        except Exception as exc:  # noqa: BLE001  no map is not an error
+            if not is_transient(exc):
+                raise
+            m = None
+        if m is not None and "chl_a" in m.params:
+            ds = to_dataset(m, 0, ["chl_a"], site=sid)
+            with drawing():
+                uri = to_data_uri(map_figure(ds, "chl_a", MAP_SCALES["chl_a"], roi=site.roi,
+                                             thresholds=extent_thresholds(site.maps, site.rules).get("chl_a", []),
+                                             width=4.6))
+        with self._locks_guard:
+            self._map_cache[sid] = (sig, uri)
+        return uri
+
     def index_html(self) -> str:
         from ..report.html import CSS, class_chip, fmt_value
 
         st = self.status()
+        config, _ = self.config()
         sites = st["sites"]
         firing = [(s, a) for s in sites for a in s["alerts"] if a["status"] == "firing"]
         with_data = [s for s in sites if s["has_data"]]
@@ -372,6 +405,11 @@ class Dashboard:
                         + (escape(f"{tli_row['value']:.1f} – {tli_row['class']}") if tli_row else "–")
                         + "</td></tr>")
             card.append('<div class="table-wrap"><table>' + "".join(rows) + "</table></div>")
+            uri = self.latest_map(config, sid)
+            if uri:
+                card.append(f'<figure class="latest-map"><img src="{uri}" alt="latest chl-a map of '
+                            f'{escape(sid)}" style="max-width:100%"><figcaption>Latest chl-a map '
+                            "(block medians; dashed: ROI; red: extent thresholds)</figcaption></figure>")
             card.append(f'<p><a class="button" href="/report/{escape(sid)}.html">Report: {escape(sid)}</a></p></div>')
             out.append("".join(card))
         out.append("</div></section>")

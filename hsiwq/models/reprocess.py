@@ -2,8 +2,10 @@
 
 Every stored acquisition with a complete ROI-median spectrum is retrieved again with the
 chosen models and its record rewritten through the store's API (same acquisition time, so
-the new row replaces the old one; verdict, reason, QC and geometry figures are kept, and so
-are the downsampled maps, which reprocessing from ROI spectra cannot recompute).
+the new row replaces the old one; verdict, reason, QC and geometry figures are kept). Its
+parameter maps are made again from their stored block spectra while those are kept
+(:mod:`hsiwq.maps.chain`, ``spectra_days``), with their spatial statistics; older maps, and
+the downsampled maps of the older layout, are kept as they were.
 Records already carrying the same model labels are skipped, so running it twice changes
 nothing the second time (idempotent). Rejected acquisitions stay without values.
 """
@@ -105,6 +107,7 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
             maps_at[np.datetime64(t, "s")] = {p: ds["maps"].values[j, k] for k, p in enumerate(params)}
     rewritten = unchanged = missing = 0
     labels = ""
+    site_cfg = config.sites.get(site)
     total = ds.sizes["time"]
     for i in range(total):
         if progress is not None and i:
@@ -129,6 +132,15 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
             for pid, arr in kind.items():
                 values[pid + suffix] = float(arr[0]) if accepted else float("nan")
         values["processed_at"] = datetime.now(timezone.utc).timestamp()
+        t_s = int(ds["time"].values[i].astype("datetime64[s]").astype(np.int64))
+        maps = None
+        if accepted and site_cfg is not None:
+            from ..maps.chain import regenerate
+
+            maps = regenerate(store.objects, site_cfg, t_s, lambda s, w: retrieve_with_models(
+                models, region, settings, s, w, sza if np.isfinite(sza) else 30.0))
+        if maps is not None:
+            values.update(maps.stats)
         new_labels = {k: str(ds[k].values[i]) for k in kept_labels}
         new_labels["model_version"] = labels
         new_labels.update({f"{pid}_model": str(v) for pid, v in r.algorithms.items()})
@@ -137,6 +149,10 @@ def reprocess_site(workspace: Workspace, site: str, region: str, version: str | 
         store.write(Record(time=t, values={k: v for k, v in values.items() if k in QUANTITIES},
                            labels={k: v for k, v in new_labels.items() if k in LABELS},
                            rrs=spectrum, wavelength=wl, maps=maps_at.get(t64)))
+        if maps is not None:
+            from ..maps.chain import store_maps
+
+            store_maps(store.objects, maps, t, site_cfg, maintain_probability=0)
         rewritten += 1
     if progress is not None:
         progress(total, total)

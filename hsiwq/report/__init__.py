@@ -33,13 +33,14 @@ class Period:
     start: datetime | None = None
     end: datetime | None = None
     label: str | None = None
+    map_time: datetime | None = None
 
 
 def load_sources(workspace: Workspace, config: SitesConfig, periods: list[Period], *,
                  config_file: str | os.PathLike[str] = "sites.toml") -> list[Source]:
     """Read every column of a report (see :func:`hsiwq.report.data.load_source`)."""
     return [load_source(workspace, config, p.site, start=p.start, end=p.end, label=p.label,
-                        config_file=config_file) for p in periods]
+                        config_file=config_file, map_time=p.map_time) for p in periods]
 
 
 def build_report(workspace: Workspace, config: SitesConfig, periods: list[Period], *,

@@ -89,6 +89,9 @@ class Source:
     registry_note: str
     maps: xr.Dataset | None
     maps_note: str
+    #: Maps at a time asked for (``map_time``), and a strip of the latest map's local day.
+    map_chosen: xr.Dataset | None = None
+    map_strip: list[xr.Dataset] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -139,7 +142,8 @@ def _dt64(t: datetime) -> np.datetime64:
 
 def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
                 start: datetime | None = None, end: datetime | None = None,
-                label: str | None = None, config_file: str | Path = "sites.toml") -> Source:
+                label: str | None = None, config_file: str | Path = "sites.toml",
+                map_time: datetime | None = None) -> Source:
     """Read one site over one period.
 
     Parameters
@@ -156,6 +160,8 @@ def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
         when that is later.
     label : str, optional
         Caption of this column (default: the site id).
+    map_time : datetime, optional
+        Also show the parameter maps nearest to this time.
 
     Raises
     ------
@@ -184,10 +190,16 @@ def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
             start = min(max(end - timedelta(days=DEFAULT_DAYS), first), end)
     ds = store.read(start=start, end=end)
     models, registry_note = models_in_service(ds, site, workspace)
-    maps, maps_note = read_maps(store, start, end, site_locations(site, config, workspace).archive)
+    block = read_block_maps(store, site, start, end, _utc(map_time))
+    if block is not None:
+        maps, maps_note, chosen, strip = block
+    else:
+        maps, maps_note = read_maps(store, start, end, site_locations(site, config, workspace).archive)
+        chosen, strip = None, []
     return Source(site=site, label=label or site.id, start=_dt64(start), end=_dt64(end), ds=ds,
                   alerts=read_alerts(workspace, config, site.id, start, end),
-                  models=models, registry_note=registry_note, maps=maps, maps_note=maps_note)
+                  models=models, registry_note=registry_note, maps=maps, maps_note=maps_note,
+                  map_chosen=chosen, map_strip=strip)
 
 
 # --- alerts ------------------------------------------------------------------------------
@@ -407,6 +419,47 @@ def _registry_lookup():
 
 
 # --- maps --------------------------------------------------------------------------------
+#: Most maps in the strip of a day.
+STRIP_MAPS = 8
+
+
+def read_block_maps(store: SiteStore, site: Site, start: datetime, end: datetime,
+                    map_time: datetime | None = None
+                    ) -> tuple[xr.Dataset | None, str, xr.Dataset | None, list[xr.Dataset]] | None:
+    """The chain's parameter maps (:mod:`hsiwq.store.maps`): the newest of the period, the
+    one nearest ``map_time``, and up to :data:`STRIP_MAPS` of the newest one's local day.
+
+    None when the site's store holds no such maps at all (the older layout may).
+    """
+    from zoneinfo import ZoneInfo
+
+    from ..maps.dataset import to_dataset
+    from ..store.maps import MapStore
+
+    ms = MapStore(store.objects)
+    try:
+        times = ms.times(start, end)
+        if not times.size and not ms.times().size:
+            return None
+        chosen = None
+        if map_time is not None:
+            m = ms.read(map_time)
+            chosen = to_dataset(m, 0, site=site.id) if m is not None else None
+        if not times.size:
+            return None, "no parameter maps in this period", chosen, []
+        latest = to_dataset(ms.read(int(times[-1])), 0, site=site.id)
+        day = datetime.fromtimestamp(int(times[-1]), ZoneInfo(site.timezone)).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+        today = ms.times(day, day + timedelta(days=1) - timedelta(seconds=1))
+        pick = today[np.unique(np.linspace(0, today.size - 1, min(STRIP_MAPS, today.size)).round().astype(int))]
+        strip = [to_dataset(ms.read(int(t)), 0, ["chl_a"], site=site.id) for t in pick]
+    except (OSError, ValueError, KeyError) as exc:
+        return None, f"parameter maps unreadable ({type(exc).__name__}: {exc})", None, []
+    latest.attrs["time"] = str(latest["time"].values)[:19]
+    latest.attrs["hsiwq_maps"] = 1
+    return latest, "", chosen, [d for d in strip if "chl_a" in d]
+
+
 def read_maps(store: SiteStore, start: datetime | None, end: datetime | None,
               archive: Location | None = None) -> tuple[xr.Dataset | None, str]:
     """The newest stored parameter maps of the period, if the store keeps maps.

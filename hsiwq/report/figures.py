@@ -444,6 +444,53 @@ def maps_figure(maps) -> str:
     return to_data_uri(fig)
 
 
+def block_maps_figure(ds, site) -> str:
+    """The chain's maps of one acquisition (:mod:`hsiwq.maps`): each parameter on its fixed
+    log colour scale with a colour bar, the site's ROI outlined (dashed white) and the
+    thresholds of its extent statistics contoured (red)."""
+    from ..maps.chain import extent_thresholds
+    from ..maps.figures import draw_map
+
+    pids = [p for p in PARAMETERS if p in ds]
+    ncols = 2 if len(pids) > 1 else 1
+    nrows = max(1, math.ceil(len(pids) / ncols))
+    lines = ds.attrs.get("image_lines") or ds.sizes["y"]
+    samples = ds.attrs.get("image_samples") or ds.sizes["x"]
+    thresholds = extent_thresholds(site.maps, site.rules)
+    with drawing():
+        fig = _figure(height=(WIDTH / ncols) * lines / samples * nrows * 0.92 + 0.3)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for ax in axes.flat[len(pids):]:
+            ax.set_axis_off()
+        for ax, pid in zip(axes.flat, pids, strict=False):
+            draw_map(fig, ax, ds, pid, MAP_SCALES[pid], roi=site.roi, thresholds=thresholds.get(pid, ()),
+                     title=pid)
+        return to_data_uri(fig)
+
+
+def map_strip_figure(datasets, param: str = "chl_a") -> str:
+    """A day's maps of one parameter side by side on one colour scale (local times)."""
+    from ..maps.figures import draw_map
+
+    n = max(len(datasets), 1)
+    ncols = min(n, 4)
+    nrows = math.ceil(n / ncols)
+    with drawing():
+        fig = _figure(height=(WIDTH / ncols) * nrows * 1.05 + 0.4)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for ax in axes.flat:
+            ax.set_axis_off()
+        im = None
+        for ax, ds in zip(axes.flat, datasets, strict=False):
+            ax.set_axis_on()
+            im = draw_map(fig, ax, ds, param, MAP_SCALES[param], colorbar=False,
+                          title=str(ds["time"].values)[11:16] + " UTC")
+        if im is not None:
+            cb = fig.colorbar(im, ax=list(axes.flat), shrink=0.9, pad=0.02)
+            cb.set_label(f"{param} [{PARAMETERS[param].unit}]")
+        return to_data_uri(fig)
+
+
 # --- alerts ------------------------------------------------------------------------------
 def alert_intervals(src: Source) -> dict[str, list[tuple[np.datetime64, np.datetime64, bool]]]:
     """Firing intervals by rule: (start, end, still firing at the end of the period)."""

@@ -213,10 +213,39 @@ def _tli(sources: list[Source], tlis: list[np.ndarray]) -> str:
     return "".join(out)
 
 
+def _map_caption(src: Source, ds, what: str) -> str:
+    when = str(ds["time"].values)[:16].replace("T", " ")
+    b = ds.attrs.get("block_pixels", "")
+    where = (f"; camera {ds.attrs['camera_height_above_water_m']:.1f} m above the water"
+             if "camera_height_above_water_m" in ds.attrs else "; image coordinates (no camera geometry)")
+    return (f"<b>{escape(src.label)}</b> · {what} at {escape(when)} UTC · medians of "
+            f"{escape(str(b))} × {escape(str(b))}-pixel blocks{escape(where)}; grey: too few valid "
+            "pixels; dashed white: ROI; red: thresholds of the extent statistics")
+
+
+def _block_maps(src: Source) -> str:
+    """The chain's maps of a source: latest, chosen time, a strip of the latest day."""
+    parts = ['<div class=card>', _figure(F.block_maps_figure(src.maps, src.site),
+                                         f"parameter maps at {src.label}",
+                                         _map_caption(src, src.maps, "latest maps"), source=src.label)]
+    if src.map_chosen is not None:
+        parts.append(_figure(F.block_maps_figure(src.map_chosen, src.site), f"chosen maps at {src.label}",
+                             _map_caption(src, src.map_chosen, "maps nearest the chosen time"),
+                             source=src.label))
+    if len(src.map_strip) > 1:
+        parts.append(_figure(F.map_strip_figure(src.map_strip), f"chl-a maps of the day at {src.label}",
+                             f"<b>{escape(src.label)}</b> · chl-a maps through the day of the latest "
+                             "map (up to 8, evenly spaced), one colour scale", source=src.label))
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def _maps(sources: list[Source], spectra_ylim: tuple[float, float]) -> str:
     out = ['<section id="maps"><h2>Latest parameter maps</h2><div class=grid>']
     for src in sources:
-        if src.maps is not None:
+        if src.maps is not None and src.maps.attrs.get("hsiwq_maps"):
+            out.append(_block_maps(src))
+        elif src.maps is not None:
             when = src.maps.attrs.get("time", "")
             cap = (f"<b>{escape(src.label)}</b> · maps at {escape(str(when).replace('T', ' '))} UTC "
                    "over the RGB composite of the cube; fixed log colour scale per parameter")

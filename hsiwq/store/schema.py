@@ -73,12 +73,20 @@ RRS_STANDARD_NAME = ("surface_ratio_of_upwelling_radiance_emerging_from_sea_wate
 MAP_SHAPE = (64, 64)
 
 
+def map_quantities() -> dict[str, tuple[str, str]]:
+    """Spatial statistics of the maps (:mod:`hsiwq.maps.stats`): name -> (units, long name)."""
+    from ..maps.stats import stat_quantities
+
+    return stat_quantities()
+
+
 def default_quantities() -> tuple[str, ...]:
-    """Numeric quantities: each parameter with ``_lo``, ``_hi``, ``_ood``, then the extras."""
+    """Numeric quantities: each parameter with ``_lo``, ``_hi``, ``_ood``, the extras, then
+    the maps' spatial statistics."""
     cols: list[str] = []
     for pid in PARAMETERS:
         cols += [pid, f"{pid}_lo", f"{pid}_hi", f"{pid}_ood"]
-    return tuple(cols) + tuple(EXTRA_QUANTITIES)
+    return tuple(cols) + tuple(EXTRA_QUANTITIES) + tuple(map_quantities())
 
 
 def default_labels() -> tuple[str, ...]:
@@ -87,6 +95,7 @@ def default_labels() -> tuple[str, ...]:
 
 
 QUANTITIES: tuple[str, ...] = default_quantities()
+_MAP_Q = map_quantities()
 LABELS: tuple[str, ...] = default_labels()
 _QSET = frozenset(QUANTITIES)
 _LSET = frozenset(LABELS)
@@ -117,6 +126,9 @@ def quantity_attrs(name: str) -> dict[str, object]:
             attrs["comment"] = ("not optically active: estimated from regional covariance "
                                 "with optical parameters (lower confidence)")
         return attrs
+    if name in _MAP_Q:
+        units, long_name = _MAP_Q[name]
+        return {"long_name": long_name, "units": units}
     units, long_name, standard = EXTRA_QUANTITIES.get(name, ("1", name, ""))
     attrs = {"long_name": long_name, "units": units}
     if standard:
