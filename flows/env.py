@@ -21,3 +21,7 @@ def configure_prefect(workspace: Workspace, *, quiet: bool = True) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+#: The line a worker process prints once it is ready to take runs (``hsiwq serve`` waits for it).
+WORKER_READY = "hsiwq worker ready:"

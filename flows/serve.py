@@ -31,8 +31,8 @@ from pathlib import Path
 
 from hsiwq.config import SitesConfig
 
-#: What a worker prints once it takes runs (:meth:`Workers.wait_ready` waits for it).
-READY = "hsiwq worker ready:"
+from .env import WORKER_READY as READY  # what a worker prints once it takes runs
+
 
 class Workers:
     """``hsiwq worker`` processes of one pool, their logs in the Prefect home."""

@@ -311,7 +311,7 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
     """
     import signal
 
-    from .serve import READY
+    from .env import WORKER_READY as READY
     from .site import STOPPING
 
     name = name or f"hsiwq-{socket.gethostname()}-{os.getpid()}"

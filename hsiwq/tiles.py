@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .io.bundle import read_bundle
-from .pipeline import CorrectionSummary, band_medians, median_sample_step
+from .summary import CorrectionSummary, band_medians, median_sample_step
 from .radiometry.correct import CorrectionOptions, correct_rows, finish_scene, plan_correction
 from .sensor import SensorCalibration
 
