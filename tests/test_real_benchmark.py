@@ -31,6 +31,9 @@ KNOWN_CALIBRATED_MISSES: dict[str, float] = {
 #: Slack on a known miss's ratio before it counts as worse [-].
 DRIFT = 1.10
 
+#: The benchmark (fitted once for the module) takes 5-10 minutes on two idle cores.
+pytestmark = pytest.mark.timeout(2400)
+
 
 @pytest.fixture(scope="module")
 def bench():
