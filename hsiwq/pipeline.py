@@ -27,7 +27,7 @@ from .io.calibration import load_calibrations, select_calibration
 from .logs import log_event
 from .radiometry.correct import correct_bundle
 from .retrieval.defaults import Retrieval
-from .retrieval.service import retrieve_region
+from .retrieval.service import retrieve_region, uncalibrated
 from .summary import MEDIAN_PIXELS, CorrectionSummary, band_medians, median_sample_step  # noqa: F401
 from .store import Policy, Record, SiteStore
 from .workspace import Workspace
@@ -191,7 +191,7 @@ def process_bundle(bundle_path: str | Path, site: Site, config: SitesConfig,
         timings["maps"] = _time.perf_counter() - t0
         t0 = _time.perf_counter()
     record = _record(bundle.meta.time, corrected, retrieval, accepted, rrs_median,
-                     bundle.meta.ancillary, digest=digest)
+                     bundle.meta.ancillary, digest=digest, region=site.region)
     if maps is not None:
         record = dataclasses.replace(record, values={**record.values, **maps.stats})
     store.write(record)
@@ -286,11 +286,14 @@ def _maps(corrected: xr.Dataset, site: Site, workspace: Workspace, ancillary: di
 
 def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval: Retrieval,
             accepted: bool,
-            rrs_median: np.ndarray, ancillary: dict[str, object], digest: str = "") -> Record:
+            rrs_median: np.ndarray, ancillary: dict[str, object], digest: str = "",
+            region: str | None = None) -> Record:
     """The store record of one acquisition (parameters are NaN when it was rejected).
 
     Carries each parameter with its interval, out-of-domain flag and model, the QC summary
-    (pixel flag counts, ρ, Li/Ed, Ed(550)), the geometry and the ancillary measurements.
+    (pixel flag counts, ρ, Li/Ed, Ed(550)), the geometry and the ancillary measurements; with
+    ``region``, the label ``uncalibrated`` lists the parameters whose model was not
+    calibrated for it (:func:`hsiwq.retrieval.service.uncalibrated`).
     """
     from .store import LABELS, QUANTITIES
 
@@ -320,6 +323,8 @@ def _record(time: datetime, corrected: xr.Dataset | CorrectionSummary, retrieval
               "sky_condition": str(a.get("sky_condition", "")), "rho_method": str(a.get("rho_method", "")),
               "model_version": ";".join(f"{k}={v}" for k, v in sorted(retrieval.algorithms.items())),
               "bundle_digest": digest}
+    if region is not None:
+        labels["uncalibrated"] = ",".join(uncalibrated(retrieval.algorithms, region))
     labels.update({f"{pid}_model": str(v) for pid, v in retrieval.algorithms.items()})
     return Record(time=time, values={k: v for k, v in numeric.items() if k in QUANTITIES},
                   labels={k: v for k, v in labels.items() if k in LABELS}, rrs=rrs_median,

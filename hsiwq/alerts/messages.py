@@ -198,6 +198,10 @@ def body(trs: list[Transition], lang: str, site: Any, trends: dict[str, dict | N
         else:
             lines.append(f"  Site: {full} [{site.id}], {site.lat:.2f}°N {site.lon:.2f}°E")
             lines.append(f"  Acquired: {at}{lasted}")
+        if tr.detail.get("uncalibrated"):
+            model = tr.detail.get("model", "")
+            lines.append(f"  模型：{model}（未针对本区域校准，数值仅供参考）" if lang == "zh" else
+                         f"  Model: {model}, not calibrated for this region: the value is indicative")
         tline = _trend_line(trends.get(tr.key), lang)
         if tline:
             lines.append("  " + tline)

@@ -77,6 +77,10 @@ def after_write(site: Site, config: SitesConfig, workspace: Workspace, record: R
                 continue  # late or repeated acquisition
             obs = observe(rule, state, record, site.waterbody, site.lat, site.lon)
             book.states[key], trs = step(rule, state, obs, when, site.id)
+            for tr in trs:  # which model made the value, and whether it knows this region
+                if tr.param and f"{tr.param}_model" in record.labels:
+                    tr.detail["model"] = str(record.labels[f"{tr.param}_model"])
+                    tr.detail["uncalibrated"] = tr.param in str(record.labels.get("uncalibrated", "")).split(",")
             changes += trs
         released = _release(book, site, config, changes, now)
         enqueue_group(outbox, site, config, workspace, released, book, now)

@@ -283,8 +283,10 @@ def models_rollback(obj, region, params) -> None:
               help="Largest time difference between sample and acquisition [min].")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), metavar="FILE.csv",
               help="Output (default <LAB>_matchups.csv beside the lab table).")
+@click.option("--format", "fmt", type=click.Choice(("csv", "json", "parquet")), default="csv", show_default=True,
+              help="Output format (csv is what 'hsiwq calibrate' reads).")
 @click.pass_obj
-def matchup(obj, site, samples_file, window, out_file) -> None:
+def matchup(obj, site, samples_file, window, out_file, fmt) -> None:
     """Build a matchup table: each lab sample with the ROI spectrum of the nearest valid
     acquisition of the site within the window."""
     from ..inbox import open_site_store
@@ -296,8 +298,13 @@ def matchup(obj, site, samples_file, window, out_file) -> None:
     config, _ = obj.load_config()
     ds = open_site_store(site, config, obj.workspace()).read()  # the configured store
     result = build_matchups(ds, samples, window_minutes=window, where=str(path))
-    target = Path(out_file) if out_file else path.with_name(path.stem + "_matchups.csv")
-    result.table.to_csv(target, index=False)
+    target = Path(out_file) if out_file else path.with_name(f"{path.stem}_matchups.{fmt}")
+    if fmt == "csv":
+        result.table.to_csv(target, index=False)
+    elif fmt == "json":
+        result.table.to_json(target, orient="records", date_format="iso", indent=1)
+    else:
+        result.table.to_parquet(target, index=False)
     click.echo(f"wrote {target}: {len(result.table)} matchups from {result.n_samples} samples "
                f"({result.n_unmatched} without a valid acquisition within ±{window:g} min)")
 

@@ -175,10 +175,12 @@ def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
 @click.option("--discard", is_flag=True, help="With --repair: move damaged journal entries and "
                                               "segments that have no other copy to damaged/ "
                                               "(their rows are lost).")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
+              help="Output format (json: one document with the location, figures and findings).")
 @_root_option
 @_so_option
 @click.pass_obj
-def store_info(obj, site: str, verify: bool, repair: bool, discard: bool, root: str | None,
+def store_info(obj, site: str, verify: bool, repair: bool, discard: bool, fmt: str, root: str | None,
                storage_option: tuple[str, ...]) -> None:
     """Show where a site's store is and what it holds; verify and repair it.
 
@@ -191,25 +193,36 @@ def store_info(obj, site: str, verify: bool, repair: bool, discard: bool, root: 
     if (repair or discard) and not verify:
         raise click.BadParameter("--repair and --discard need --verify", param_hint="--repair")
     store = _store(obj, site, root, storage_option)
-    click.echo(f"store: {store.objects.url()}")
+    doc: dict = {"site": site, "store": store.objects.url()}
+    say = click.echo if fmt == "table" else (lambda *_a, **_k: None)
+    say(f"store: {doc['store']}")
     if verify:
         report = verify_store(store, repair=repair, discard=discard)
         for f in report.findings:
-            click.echo(f"  {f.line()}")
+            say(f"  {f.line()}")
         for note in report.notes:
-            click.echo(f"  note: {note}")
-        click.echo(f"  verified: {report.checked} objects, {len(report.findings)} damaged, "
-                   f"{len(report.findings) - len(report.damaged)} repaired")
-        click.echo("  checksums: " + (f"none for {len(report.unverified)} object(s) written before "
-                                      "checksums (unverified)" if report.unverified else "all verified"))
+            say(f"  note: {note}")
+        say(f"  verified: {report.checked} objects, {len(report.findings)} damaged, "
+            f"{len(report.findings) - len(report.damaged)} repaired")
+        say("  checksums: " + (f"none for {len(report.unverified)} object(s) written before "
+                               "checksums (unverified)" if report.unverified else "all verified"))
+        doc["verify"] = {"checked": report.checked, "findings": [f.line() for f in report.findings],
+                         "notes": list(report.notes), "damaged": len(report.damaged),
+                         "unverified": len(report.unverified)}
         if report.damaged:
+            if fmt == "json":
+                click.echo(json.dumps(doc, indent=1, default=str))
             first = report.damaged[0]
             more = f" (and {len(report.damaged) - 1} more)" if len(report.damaged) > 1 else ""
             hint = "" if repair else "; `--verify --repair` restores what has another copy"
             raise StoreError(first.key, f"{first.problem}{more}{hint}")
     store._check_readable()
-    for k, v in store.stats().items():
-        click.echo(f"  {k}: {v}")
+    stats = store.stats()
+    for k, v in stats.items():
+        say(f"  {k}: {v}")
+    if fmt == "json":
+        doc["stats"] = stats
+        click.echo(json.dumps(doc, indent=1, default=str))
 
 
 COMMANDS = [series, compact, store_info]

@@ -14,6 +14,7 @@ from html import escape
 import numpy as np
 
 from ..params import PARAMETERS
+from ..retrieval.service import is_calibrated
 from . import figures as F
 from .data import Source
 from .indicators import TLI_PARAMS, class_limits, gb_class, tli, tli_class
@@ -372,7 +373,8 @@ def _models(sources: list[Source]) -> str:
     out = ['<section id="models"><h2>Models in service</h2>',
            "<p class=meta>The model version behind each parameter (from the store's "
            "<code>model_version</code> label), when it was used, and its cross-validation "
-           "metrics from the model registry.</p><div class=grid>"]
+           "metrics from the model registry. A model not calibrated for the site's region "
+           "(the global default, a published algorithm) gives indicative values.</p><div class=grid>"]
     for src in sources:
         parts = [f"<div class=card><h3>{escape(src.label)}</h3>"]
         if not src.models:
@@ -383,7 +385,8 @@ def _models(sources: list[Source]) -> str:
                 meta = m.metadata.get(pid, {})
                 metrics = "; ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                     for k, v in meta.items()) or "none"
-                rows.append([escape(pid), escape(version), escape(metrics)])
+                mark = "" if is_calibrated(version, src.site.region) else " <b>(not calibrated for this region)</b>"
+                rows.append([escape(pid), escape(version) + mark, escape(metrics)])
             parts.append(f"<p>{escape(fmt_time(m.first))} – {escape(fmt_time(m.last))}, "
                          f"{m.n} acquisition{'s' if m.n != 1 else ''}</p>"
                          + _table(["parameter", "model version", "CV metrics"], rows))

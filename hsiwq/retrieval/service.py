@@ -108,3 +108,23 @@ def retrieve_with_models(models: dict, region: str, settings, spectra: np.ndarra
     pred = predict_models(models, spectra, wl, region)
     return Retrieval(dict(base.values) | pred.values, dict(base.algorithms) | pred.labels,
                      dict(base.lo) | pred.lo, dict(base.hi) | pred.hi, dict(base.ood) | pred.ood, pred.owt)
+
+
+def is_calibrated(label: str, region: str) -> bool:
+    """Whether a value's model label names a model calibrated for ``region``.
+
+    Regional models are labelled ``<region>/<version>:<candidate>``; everything else (the
+    global model ``global/<version>``, a published algorithm, the inversion with generic or
+    regional SIOPs) was not fitted to this region's lab samples: its values are indicative,
+    and the store, reports and alerts say so.
+    """
+    return str(label).startswith(f"{region}/v")
+
+
+def uncalibrated(algorithms: dict[str, str], region: str) -> list[str]:
+    """The parameters of a retrieval whose values come from a model not calibrated for
+    ``region`` (see :func:`is_calibrated`), in catalogue order."""
+    from ..params import PARAMETER_IDS
+
+    return [p for p in PARAMETER_IDS if p in algorithms and not is_calibrated(algorithms[p], region)]
+

@@ -60,6 +60,7 @@ BASE_LABELS: dict[str, str] = {
     "verdict": "acquisition QC verdict",
     "reason": "reason of the acquisition verdict",
     "model_version": "algorithms or models behind the record's values",
+    "uncalibrated": "parameters whose values come from a model not calibrated for the site's region",
     "sky_condition": "sky condition from the Li/Ed ratio",
     "rho_method": "method of the sky-glint factor",
     "bundle_digest": "first 16 hex digits of the SHA-256 of the bundle's acquisition.json and ENVI files",
