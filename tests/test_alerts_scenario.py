@@ -222,7 +222,7 @@ def test_real_simulated_bundles_through_the_chain(tmp_path, monkeypatch):
     seen = []
     for i, (chl, cloud) in enumerate([(20, 0.0), (80, 0.0), (90, 1.0), (25, 0.0)]):
         b = simulate_bundle(tmp_path / "b", time=f"2026-07-21T03:{10 * i:02d}:00Z", site="taihu-north",
-                            chl=chl, cloud=cloud, shape=(32, 32), n_bands=60, seed=i,
+                            sensor=site.sensor, chl=chl, cloud=cloud, shape=(32, 32), n_bands=60, seed=i,
                             calibration_dir=tmp_path / "cal", store_truth_rrs=False)
         r = process_bundle(b, site, config, ws)
         seen.append((r.verdict, [t.change for t in r.transitions]))

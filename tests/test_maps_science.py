@@ -31,6 +31,7 @@ SITE = """
 lat = 31.40
 lon = 120.18
 timezone = "Asia/Shanghai"
+region = "taihu"  # the simulator's eutrophic-lake SIOPs: the maps, not the model, are tested
 
 [sites.sim-site.maps]
 block = {block}
