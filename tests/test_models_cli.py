@@ -50,11 +50,13 @@ def test_calibrate_predict_and_the_registry(tables, tmp_path):
     assert (report / "index.html").is_file() and (report / "chl_a.png").stat().st_size > 1000
     page = (report / "index.html").read_text()
     assert "Physics stage" in page and "aph_scale" in page and f"× {meta['physics_prior_scale']:.3g}" in page
-    # not promoted: predict uses the defaults, non-optical parameters stay empty
+    # not promoted: predict uses the defaults (the global model, with its interval, for chl-a;
+    # the inversion, without one, for phycocyanin), non-optical parameters stay empty
     p = run(["predict", "--region", "lake", "--rrs", str(tables / "rrs.csv"), "--out", str(tmp_path / "a.csv")], home)
     assert p.returncode == 0, p.stderr
     a = pd.read_csv(tmp_path / "a.csv")
-    assert a["tn"].isna().all() and a["chl_a"].notna().all() and a["chl_a_lo"].isna().all()
+    assert a["tn"].isna().all() and a["chl_a"].notna().all() and a["chl_a_lo"].notna().all()
+    assert a["phycocyanin_lo"].isna().all()
     assert "chl_a_input" in a.columns  # input lab values are kept apart
     # promote, predict again: every parameter with interval and flag
     assert run(["models", "promote", "--region", "lake", "--version", "v1"], home).returncode == 0
