@@ -191,10 +191,14 @@ def load_source(workspace: Workspace, config: SitesConfig, site_id: str, *,
     ds = store.read(start=start, end=end)
     models, registry_note = models_in_service(ds, site, workspace)
     block = read_block_maps(store, site, start, end, _utc(map_time))
-    if block is not None:
+    legacy = (read_maps(store, start, end, site_locations(site, config, workspace).archive)
+              if block is None or map_time is None else (None, ""))
+    newer = (block is not None and block[0] is not None and legacy[0] is not None
+             and str(legacy[0].attrs.get("time", "")) > str(block[0].attrs.get("time", "")))
+    if block is not None and not newer:  # the chain's block maps, unless the record-kept ones are newer
         maps, maps_note, chosen, strip = block
     else:
-        maps, maps_note = read_maps(store, start, end, site_locations(site, config, workspace).archive)
+        maps, maps_note = legacy
         chosen, strip = None, []
     return Source(site=site, label=label or site.id, start=_dt64(start), end=_dt64(end), ds=ds,
                   alerts=read_alerts(workspace, config, site.id, start, end),
