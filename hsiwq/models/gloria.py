@@ -188,16 +188,3 @@ def _band_weights(wl: tuple[float, ...], bands: tuple[tuple[float, float], ...])
         np.add.at(W[:, j], k - 1, (1.0 - t) / grid.size)
         np.add.at(W[:, j], k, t / grid.size)
     return W
-    for j, (c, w) in enumerate(bands):
-        if c < wl[0] - EDGE_NM or c > wl[-1] + EDGE_NM:
-            continue
-        lo, hi = max(c - w / 2.0, wl[0]), min(c + w / 2.0, wl[-1])
-        if hi <= lo:  # the centre lies just beyond the input: its nearest value
-            out[:, j] = x[:, 0] if c < wl[0] else x[:, -1]
-            continue
-        grid = np.linspace(lo, hi, max(2, int(round((hi - lo) / 0.5)) + 1))
-        k = np.searchsorted(wl, grid).clip(1, wl.size - 1)
-        t = ((grid - wl[k - 1]) / (wl[k] - wl[k - 1])).clip(0.0, 1.0)
-        vals = x[:, k - 1] * (1.0 - t) + x[:, k] * t
-        out[:, j] = vals.mean(axis=1)  # NaN where any contributing sample is not finite
-    return out
