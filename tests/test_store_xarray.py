@@ -67,7 +67,10 @@ def test_open_dataset_returns_every_row_of_series(home, capsys):
     # CF attributes, spectra, maps
     assert ds["chl_a"].attrs["units"] == "µg/L"
     assert ds["chl_a"].attrs["standard_name"] == "mass_concentration_of_chlorophyll_a_in_sea_water"
-    assert ds["chl_a"].attrs["valid_min"] < ds["chl_a"].attrs["valid_max"]
+    # CF valid_min is the physical floor (0); the catalogue's plausible range is its own
+    # attribute, so that CF-aware readers never mask a stored (flagged) value
+    lo, hi = ds["chl_a"].attrs["hsiwq_catalogue_range"]
+    assert ds["chl_a"].attrs["valid_min"] == 0.0 and 0.0 < lo < hi
     assert ds["rrs"].attrs["units"] == "sr-1" and ds.sizes["wavelength"] == WL.size
     assert ds["maps"].sizes["map_time"] == 1 and float(ds["maps"].mean()) == 1300.0
     assert ds["site"].item() == "lake-a"
