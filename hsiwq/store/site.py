@@ -467,9 +467,9 @@ class SiteStore:
                         self.objects.delete_tree(e["key"])
                     try:
                         self._raise_unless_superseded(gen, parts[period], exc)
-                    except _Vanished:
-                        raise StoreError(self.objects.url(), "another compaction committed "
-                                                             "meanwhile; nothing changed") from None
+                    except _Vanished:  # another compaction committed first: ours is moot
+                        return {"generation": None, "merged_rows": 0, "parts_written": 0,
+                                "rows": sum(p["rows"] for p in parts.values())}
                 merged = merge_sorted(old, rows)
             else:
                 merged = rows
