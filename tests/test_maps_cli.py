@@ -4,6 +4,7 @@ errors; retention of the map store; reprocessing regenerates maps."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,13 +140,16 @@ def test_reprocessing_regenerates_maps(tmp_path):
     ws = Workspace(tmp_path / "run")
     store = SiteStore(ws.store_path("sim-site"))
     old = MapStore(store.objects).read()
-    # the region now takes chl-a from Gons et al. (2005): reprocess with the defaults
+    # the region (Taihu, as processed) now takes chl-a from Gons et al. (2005), everything
+    # else as before: reprocess with the defaults
     regions = ws.root / "calibration" / "regions"  # the workspace's own, not the bundled ones
     regions.mkdir(parents=True)
-    (regions / "default.json").write_text(json.dumps({"siop": {}, "algorithms": {"chl_a": "gons2005"}}))
+    taihu = json.loads((Path(__file__).parents[1] / "calibration" / "regions" / "taihu.json").read_text())
+    taihu["algorithms"]["chl_a"] = "gons2005"
+    (regions / "taihu.json").write_text(json.dumps(taihu))
     assert ws.regions_dir == regions
     config, _ = load_config(ws.config_file)
-    res = reprocess_site(ws, "sim-site", "default", "defaults", config=config)
+    res = reprocess_site(ws, "sim-site", "taihu", "defaults", config=config)
     assert res.rewritten == 1
     new = MapStore(store.objects).read()
     assert old.meta["algorithms"]["chl_a"] != "gons2005" and new.meta["algorithms"]["chl_a"] == "gons2005"
