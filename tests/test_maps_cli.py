@@ -69,6 +69,28 @@ def test_netcdf_opens_with_plain_xarray(processed, capsys, tmp_path, monkeypatch
     assert list(xr.open_dataset(tmp_path / "tss.nc").data_vars)[:3] == ["water_area", "n_valid", "tss"]
 
 
+def test_json_holds_the_netcdf_values_with_units(processed, capsys, tmp_path, monkeypatch):
+    import json
+
+    home, maps, _, _ = processed
+    monkeypatch.setenv("HSIWQ_HOME", str(home))
+    code, text, err = run(capsys, "maps", "--site", "sim-site", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(text)  # NaN (land, glint) is null: strict JSON
+    assert doc["coords"]["time"]["data"] == "2026-07-01T03:15:00Z"
+    chl = doc["data_vars"]["chl_a"]
+    assert chl["attrs"]["units"] == "ug L-1" and chl["dims"] == ["y", "x"]
+    got = np.array([[np.nan if v is None else v for v in row] for row in chl["data"]], dtype=float)
+    np.testing.assert_allclose(got, maps.values[0, maps.params.index("chl_a")], rtol=1e-6)
+    assert np.isnan(got).any() and not np.isnan(got).all()
+    # to a file, chosen by its name; a file format without --out is an error
+    code, _, err = run(capsys, "maps", "--site", "sim-site", "--out", str(tmp_path / "m.json"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "m.json").read_text())["data_vars"].keys() == doc["data_vars"].keys()
+    code, _, err = run(capsys, "maps", "--site", "sim-site", "--format", "netcdf")
+    assert code != 0 and "--out" in err and "Traceback" not in err
+
+
 def test_png_and_geotiff(processed, capsys, tmp_path, monkeypatch):
     import rasterio
 

@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import ConfigError, StoreError
+from .options import emit, time_value
 
-FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".png": "png", ".tif": "geotiff", ".tiff": "geotiff"}
+FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".png": "png", ".tif": "geotiff", ".tiff": "geotiff",
+           ".json": "json"}
 
 
-def _time(text: str | None) -> datetime | None:
-    if text is None:
+def _plain(v: Any) -> Any:
+    """Nested lists of a dataset's ``to_dict`` with NaN as null (valid JSON)."""
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, float) and not math.isfinite(v):
         return None
-    try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError("--time", f"{text!r} is not an ISO 8601 time such as 2026-07-01T03:15:00Z") from None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return _plain(v.item())
+    return v
+
+
+def maps_json(ds) -> str:
+    """One acquisition's maps as a JSON document: attributes, coordinates and variables
+    (each with ``dims``, ``attrs`` — units among them — and ``data``, NaN as null)."""
+    doc = ds.to_dict(data="list", encoding=False)
+    doc["coords"].get("time", {})["data"] = str(ds["time"].values)[:19] + "Z"
+    return json.dumps(_plain(doc), ensure_ascii=False, default=str) + "\n"
 
 
 @click.command("maps")
@@ -28,10 +43,10 @@ def _time(text: str | None) -> datetime | None:
                                                      "stored maps are exported. Default: the latest.")
 @click.option("--param", "params", multiple=True, metavar="ID",
               help="Parameter to export (repeatable; NetCDF default: all, PNG/GeoTIFF: chl_a).")
-@click.option("--format", "fmt", type=click.Choice(["netcdf", "png", "geotiff"]), default=None,
-              help="Output format (default: from the file name: .nc, .png, .tif).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="The file to write.")
+@click.option("--format", "fmt", type=click.Choice(["netcdf", "png", "geotiff", "json"]), default=None,
+              help="Output format (default: from the file name: .nc, .png, .tif, .json).")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The file to write (JSON: standard output without it).")
 @click.pass_obj
 def maps(obj, site, when, params, fmt, out) -> None:
     """Export the parameter maps of one acquisition of SITE to FILE.
@@ -39,7 +54,8 @@ def maps(obj, site, when, params, fmt, out) -> None:
     NetCDF (CF-1.10: units, latitude/longitude and metres east/north of the pole where the
     site has camera geometry, intervals, out-of-domain flags, cell areas); PNG (one map with
     colour bar, ROI outline and the thresholds' contour); GeoTIFF (georeferenced sites only:
-    the map on a regular grid in metres, azimuthal equidistant around the pole).
+    the map on a regular grid in metres, azimuthal equidistant around the pole); JSON (the
+    NetCDF content as one document: variables with dims, units and data, NaN as null).
     """
     from ..inbox import open_site_store
     from ..maps.chain import extent_thresholds
@@ -49,19 +65,25 @@ def maps(obj, site, when, params, fmt, out) -> None:
 
     config, cfg_file = obj.load_config()
     s = config.site(site, where=cfg_file)
+    if out is None and fmt != "json":
+        raise ConfigError("--out", "give the file to write (--out FILE); only --format json prints")
     kind = fmt or FORMATS.get(Path(out).suffix.lower())
     if kind is None:
-        raise ConfigError(out, "unknown output format: name it .nc, .png or .tif, or give --format")
+        raise ConfigError(out, "unknown output format: name it .nc, .png, .tif or .json, or give --format")
     for p in params:
         if p not in s.maps.params:
             raise ConfigError("--param", f"{p!r} is not mapped at {site} (mapped: {', '.join(s.maps.params)})")
     store = open_site_store(s, config, obj.workspace())
-    stored = MapStore(store.objects).read(_time(when))
+    stored = MapStore(store.objects).read(time_value(when, "--time"))
     if stored is None:
         raise StoreError(store.path, f"no parameter maps stored for site {site!r}")
     ds = to_dataset(stored, 0, list(params) or None, site=site)
     one = params[0] if params else ("chl_a" if "chl_a" in ds else stored.params[0])
-    if kind == "netcdf":
+    if kind == "json":
+        emit(maps_json(ds), out)
+        if out is None:
+            return
+    elif kind == "netcdf":
         write_netcdf(ds, out)
     elif kind == "png":
         from ..maps.figures import map_figure, save_png

@@ -30,6 +30,7 @@ from ..config import SitesConfig, load_config
 from ..errors import HsiwqError, is_transient
 from ..inbox import open_site_store
 from ..params import PARAMETERS
+from ..timeutil import try_parse_time
 from ..workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -438,12 +439,9 @@ def _iso(t) -> str:
 def _fmt_iso(text: str | None) -> str:
     if not text:
         return "–"
-    try:
-        t = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
+    t = try_parse_time(str(text))
+    if t is None:
         return str(text)
-    if t.tzinfo is not None:
-        t = t.astimezone(timezone.utc)
     return t.strftime("%Y-%m-%d %H:%M UTC")
 
 

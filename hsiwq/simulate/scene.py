@@ -26,6 +26,7 @@ from hsiwq.simulate.illumination import Illumination
 from hsiwq.simulate.land import WATER, land_reflectance, shore_layout
 from hsiwq.simulate.water_types import WaterType
 from hsiwq.simulate.water_types import water_type as _get_water_type
+from hsiwq.timeutil import parse_time as parse_iso
 
 #: Wavelength grid on which the Secchi-depth truth is computed [nm] (Lee et al. 2015).
 SECCHI_WAVELENGTH_NM = np.arange(410.0, 700.1, 5.0)
@@ -34,9 +35,10 @@ BLOCK_PIXELS = 1 << 13
 
 
 def parse_time(time: datetime | str) -> datetime:
-    """A timezone-aware UTC datetime from a datetime (naive = UTC) or an ISO 8601 string."""
+    """A timezone-aware UTC datetime from a datetime (naive = UTC) or an ISO 8601 string
+    (:func:`hsiwq.timeutil.parse_time`)."""
     if isinstance(time, str):
-        time = datetime.fromisoformat(time.replace("Z", "+00:00"))
+        return parse_iso(time)
     if time.tzinfo is None:
         time = time.replace(tzinfo=UTC)
     return time.astimezone(UTC)

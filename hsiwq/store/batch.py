@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from ..timeutil import parse_time
 from .integrity import Damage, crc32c
 from .schema import MAP_SHAPE, Record, check_names
 
@@ -28,7 +29,7 @@ FLOAT64_QUANTITIES = frozenset({"processed_at"})
 def epoch_seconds(t: datetime | np.datetime64 | str) -> int:
     """Whole seconds since 1970-01-01 UTC of a time (naive datetimes are UTC)."""
     if isinstance(t, str):
-        t = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        t = parse_time(t)
     if isinstance(t, np.datetime64):
         return int(t.astype("datetime64[s]").astype("int64"))
     if t.tzinfo is None:
