@@ -148,3 +148,20 @@ def test_resampling_of_the_training_grid_is_consistent():
     stages = cal.result_.models["chl_a"].stages
     rrs, wl = spectra_from_table(table)
     assert resample(rrs, wl, stages.grid).shape == (len(table), stages.grid.size)
+
+
+def test_progress_reports_every_parameter_once_in_parallel():
+    table = simulate_matchups("eutrophic_lake", 90, seed=5)
+    rrs, wl = spectra_from_table(table)
+    calls = []
+    cal = clone(FAST).set_params(n_jobs=2).fit(
+        rrs, table[list(PARAMETER_IDS)].to_numpy(float), wavelength_nm=wl,
+        groups=table["time"].str[:10].to_numpy(), progress=lambda *a: calls.append(a))
+    done = [c for c in calls if c[1] > 0]
+    # the physics stage announced first, then one line per parameter as each finishes
+    assert calls[0][:2] == ("physics stage (cross-fitted SIOP inversion)", 0)
+    assert [c[1] for c in done] == list(range(1, len(PARAMETER_IDS) + 1))
+    assert {c[2] for c in done} == {len(PARAMETER_IDS)}
+    assert sorted(c[0] for c in done) == sorted(f"{p} calibrated" for p in PARAMETER_IDS)
+    # results in the catalogue's order whatever order the workers finished in
+    assert list(cal.result_.reports) == list(PARAMETER_IDS)

@@ -157,13 +157,19 @@ def test_auto_prior_scale_widens_the_prior_where_the_spectra_tell_little():
         return ph.prior_scale_, {pid: mdsa(test[pid], np.exp(P[:, k]))
                                  for k, pid in enumerate(("chl_a", "phycocyanin", "tss", "cdom"))}
 
-    scale, auto = physics_mdsa("clear_reservoir", 31, "auto")
-    one, fixed = physics_mdsa("clear_reservoir", 31, 1.0)
-    assert one == 1.0 and scale >= 2.0
-    assert auto["chl_a"] < 0.9 * fixed["chl_a"]  # measured: 14.3 % → 11.7 % at 400 matchups
-    assert auto["cdom"] < fixed["cdom"]
-    river_scale, _ = physics_mdsa("sediment_river", 32, "auto")
-    assert river_scale <= 2.0
+    # three independent draws (training and test matchups); the gain is asserted on every
+    # one and, on their mean, with the margin stated (measured seed 31: 14.3 % → 11.7 %)
+    ratios = []
+    for seed in (31, 41, 51):
+        scale, auto = physics_mdsa("clear_reservoir", seed, "auto")
+        one, fixed = physics_mdsa("clear_reservoir", seed, 1.0)
+        assert one == 1.0 and scale >= 2.0, seed
+        assert auto["chl_a"] < fixed["chl_a"] and auto["cdom"] < fixed["cdom"], (seed, auto, fixed)
+        ratios.append(auto["chl_a"] / fixed["chl_a"])
+    assert np.mean(ratios) < 0.9, ratios
+    for seed in (32, 42):
+        river_scale, _ = physics_mdsa("sediment_river", seed, "auto")
+        assert river_scale <= 2.0, seed
     with pytest.raises(ValueError, match="prior_scale"):
         RegionalPhysics(prior_scale=-1.0).fit(np.ones((3, 10)), np.ones((3, 4)), wavelength_nm=np.arange(10.0),
                                               features=np.ones((3, 2)))

@@ -81,10 +81,21 @@ def calibrate(obj, region, matchups_file, promote, tolerance, report_dir, author
                f"{m.wavelength_nm[0]:g}–{m.wavelength_nm[-1]:g} nm, parameters: {', '.join(m.present)}; "
                f"cross-validation grouped by {m.group_by}")
     template = _template(jobs, folds, candidates)
-    with progress(f"calibrating {len(m.present)} parameters (cross-validated)") as _:
+    with progress(f"calibrating {len(m.present)} parameters (cross-validated)") as bar:
         run = calibrate_region(m, region, ws, calibrator=template, promote=promote,
-                               report_dir=report_dir, author=author, tolerance=tolerance)
+                               report_dir=report_dir, author=author, tolerance=tolerance,
+                               progress=_steps(bar))
     _print_run(run, promote)
+
+
+def _steps(bar):
+    """A calibration's ``progress(step, done, total)`` on a progress bar."""
+    seen = [0]
+
+    def step(text: str, done: int, total: int) -> None:
+        bar(done - seen[0], description=f"calibrating: {text}", total=total)
+        seen[0] = done
+    return step
 
 
 def _print_run(run, promote: bool) -> None:
@@ -349,9 +360,9 @@ def recalibrate(obj, region, site, samples_file, window, promote, tolerance, job
     result.table.to_csv(target, index=False)
     click.echo(f"wrote {target}: {len(result.table)} matchups from {result.n_samples} samples "
                f"({result.n_unmatched} without a valid acquisition within ±{window:g} min)")
-    with progress(f"calibrating {region} (cross-validated)"):
+    with progress(f"calibrating {region} (cross-validated)") as bar:
         run = calibrate_region(read_matchups(target), region, ws, calibrator=template, promote=promote,
-                               tolerance=tolerance)
+                               tolerance=tolerance, progress=_steps(bar))
     _print_run(run, promote)
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,7 +88,8 @@ class CalibrationRun:
 def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
                      calibrator: RegionCalibrator | None = None, promote: bool = False,
                      report_dir: str | Path | None = None, author: str | None = None,
-                     compare: bool = True, tolerance: float = 0.0) -> CalibrationRun:
+                     compare: bool = True, tolerance: float = 0.0,
+                     progress: Callable[[str, int, int], None] | None = None) -> CalibrationRun:
     """Calibrate, register (and optionally promote) a region's models.
 
     Parameters
@@ -114,6 +116,9 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
         promotion policy has nothing to compare with and promotes every parameter).
     tolerance : float
         Relative MdSA margin of the promotion policy [-].
+    progress : callable, optional
+        ``progress(step, done, total)`` during the fit
+        (:meth:`hsiwq.models.calibrator.RegionCalibrator.fit`).
 
     Returns
     -------
@@ -138,7 +143,7 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
                                             f"{grid[0]:g}–{grid[-1]:g} nm")
     rrs, values, groups = matchups.rrs[usable][:, kept], matchups.values[usable], matchups.groups[usable]
     try:
-        est.fit(rrs, values, wavelength_nm=wl, groups=groups)
+        est.fit(rrs, values, wavelength_nm=wl, groups=groups, progress=progress)
     except ValueError as exc:
         raise SpectraError(matchups.source, str(exc)) from None
     outcome: CalibrationOutcome = est.result_
@@ -149,7 +154,10 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
                          group_by=matchups.group_by, source=matchups.source,
                          n_dropped=int((~usable).sum()),
                          candidate_names=tuple(c for c in CANDIDATES if c in est.candidates) + ("selected",))
+    step = progress or (lambda *_: None)
+    n = len(outcome.reports)
     if compare:
+        step("scoring the defaults and the models in service", n, n)
         _compare(run, rrs, wl, values, region, workspace, settings, registry)
     meta = {
         "training_data_sha256": run.training_sha256, "source": matchups.source,
@@ -172,6 +180,7 @@ def calibrate_region(matchups: Matchups, region: str, workspace: Workspace, *,
         run.promoted_parameters, run.promoted = chosen, bool(chosen)
     from .report import write_report
 
+    step("writing the report", n, n)
     target = Path(report_dir) if report_dir else workspace.root / "reports" / f"{region}-{run.version}"
     run.report = write_report(target, run)
     return run

@@ -376,8 +376,14 @@ class RegionCalibrator(BaseEstimator):
             raise ValueError("groups must have one entry per spectrum")
         return ids, X, Y, wl, g
 
-    def fit(self, X, Y, *, wavelength_nm, groups=None):
+    def fit(self, X, Y, *, wavelength_nm, groups=None, progress=None):
         """Calibrate from matchup spectra ``X`` (n, n_band) [sr-1] and lab values ``Y`` (n, p).
+
+        Parameters
+        ----------
+        progress : callable, optional
+            Called as ``progress(step, done, total)`` when a stage starts (``done`` 0) and
+            after each parameter is calibrated (``done`` of ``total`` parameters).
 
         Returns
         -------
@@ -385,9 +391,9 @@ class RegionCalibrator(BaseEstimator):
         """
         t_start = time.perf_counter()
         with threadpool_limits(limits=1):
-            return self._fit(X, Y, wavelength_nm, groups, t_start)
+            return self._fit(X, Y, wavelength_nm, groups, t_start, progress or _quiet)
 
-    def _fit(self, X, Y, wavelength_nm, groups, t_start: float):
+    def _fit(self, X, Y, wavelength_nm, groups, t_start: float, progress):
         ids, X, Y, wl, g = self._validate(X, Y, wavelength_nm, groups)
         grid = common_grid(wl, self.grid_step_nm)
         xg = resample(X, wl, grid)
@@ -405,6 +411,7 @@ class RegionCalibrator(BaseEstimator):
         physics, P = None, np.zeros((xg.shape[0], 0))
         cols = [ids.index(c) if c in ids else None for c in CONSTITUENTS]
         if self.physics and None not in cols:
+            progress("physics stage (cross-fitted SIOP inversion)", 0, len(ids))
             Yc = Y[:, cols]
             template = RegionalPhysics(siop=self.siop, posterior_samples=self.posterior_samples,
                                        random_state=self.random_state)
@@ -414,6 +421,8 @@ class RegionCalibrator(BaseEstimator):
         # physics stage (lab tables without every constituent, as real ones mostly are); with
         # one, its features carry what they add, and adding them cost the simulator
         # benchmark's clear-water COD 7 % (docs/real_water.md)
+        if physics is None and self.prior is not None:
+            progress("global prior on the matchup spectra", 0, len(ids))
         prior, G = self._prior_stage(X, wl) if physics is None else (None, np.zeros((X.shape[0], 0)))
         owt, O = None, np.zeros((xg.shape[0], 0))
         if self.owt:
@@ -460,7 +469,15 @@ class RegionCalibrator(BaseEstimator):
                                         ChoiceRule(self._stack_margin(physics), preferred(pid),
                                                    float(self.constituent_margin)))
                 for pid, y in todo)
-        results = Parallel(n_jobs=n_jobs)(jobs) if n_jobs > 1 else list(jobs_to_list(jobs))
+        progress(f"candidates of {len(todo)} parameters", 0, len(todo))
+        runner = (Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs) if n_jobs > 1
+                  else jobs_to_list(jobs))
+        results = []
+        for res in runner:
+            results.append(res)
+            progress(f"{res[0]} calibrated", len(results), len(todo))
+        order = [pid for pid, _ in todo]
+        results.sort(key=lambda r: order.index(r[0]))
         models, reports = {}, {}
         for res in results:
             if res[1] is None:  # too few held-out predictions
@@ -503,6 +520,10 @@ def _cross_fit_physics(template: RegionalPhysics, X: np.ndarray, Yc: np.ndarray,
         for c in CONSTITUENTS:
             P[:, names.index(f"post_{c}")] = P[:, names.index(f"phys_{c}")]
     return physics, np.where(np.isfinite(P), P, np.nanmedian(P, axis=0))
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    """No progress reporting."""
 
 
 def jobs_to_list(jobs):
