@@ -8,6 +8,7 @@ starts this one and stops it on exit; the user installs nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -75,8 +76,54 @@ def database_kind(env: dict[str, str] | None = None) -> str:
     return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
 
 
+def sqlite_path(env: dict[str, str]) -> Path | None:
+    """The file of the server's SQLite database (None for another database)."""
+    url = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "")
+    prefix = "sqlite+aiosqlite:///"
+    return Path(url[len(prefix):]) if url.startswith(prefix) and ":memory:" not in url else None
+
+
+def schema_template(cache_dir: Path | None = None) -> Path:
+    """Where an empty, migrated server database of this Prefect version is kept.
+
+    A new SQLite database takes Prefect's ~100 migrations (about 9 s here) before the API
+    answers; the empty schema is the same for every workspace on one Prefect version, so
+    the first server on a machine keeps a copy (``$HSIWQ_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/hsiwq``, else ``~/.cache/hsiwq``) and a new workspace starts from it
+    (the server then checks it is at the head revision, as on every start).
+    """
+    from importlib.metadata import version  # not `import prefect`: seconds, while the server waits
+
+    env = os.environ
+    base = cache_dir or Path(env.get("HSIWQ_CACHE_DIR")
+                             or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hsiwq")
+    return base / f"prefect-{version('prefect')}-empty.db"
+
+
+def _keep_template(db: Path, template: Path) -> None:
+    """Copy a just-migrated database to the template (SQLite backup API: consistent while
+    the server runs; written beside it, then renamed)."""
+    import sqlite3
+
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        tmp = template.with_name(f".{template.name}.{os.getpid()}")
+        src, dst = sqlite3.connect(str(db)), sqlite3.connect(str(tmp))
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        os.replace(tmp, template)
+    except (OSError, sqlite3.Error):  # a cache: the next fresh start simply migrates again
+        pass
+
+
 class LocalServer:
     """``prefect server start`` on 127.0.0.1, started at once, waited for separately.
+
+    A workspace without a server database starts from the migrated empty schema of
+    :func:`schema_template` when there is one (and keeps one when there is not).
 
     Parameters
     ----------
@@ -84,15 +131,30 @@ class LocalServer:
         Prefect's home for the server (its SQLite database and ``server.log`` go there).
     lean, ui : bool
         As for :func:`server_env`.
+    template : Path or None
+        The schema template (default :func:`schema_template`).
     """
 
-    def __init__(self, prefect_home: Path, *, lean: bool = False, ui: bool = False) -> None:
+    def __init__(self, prefect_home: Path, *, lean: bool = False, ui: bool = False,
+                 template: Path | None = None) -> None:
         prefect_home.mkdir(parents=True, exist_ok=True)
         self.log_path = prefect_home / "server.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         self.ui_url = f"http://127.0.0.1:{self.port}/" if ui else None
         self.env = server_env(prefect_home, lean=lean, ui=ui)
+        self.db = sqlite_path(self.env)
+        self.template = template or schema_template()
+        #: how the database began: "existing", "template" (copied) or "migrated" (created)
+        self.schema = "existing"
+        if self.db is not None and not self.db.exists():
+            self.schema = "migrated"
+            if self.template.is_file():
+                try:
+                    shutil.copyfile(self.template, self.db)
+                    self.schema = "template"
+                except OSError:
+                    pass
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
@@ -102,6 +164,8 @@ class LocalServer:
     def wait(self, timeout_s: float = 120.0) -> str:
         """Wait until the API answers; returns its URL."""
         _wait_healthy(self.url, self.proc, timeout_s, self.log_path)
+        if self.schema == "migrated" and self.db is not None:
+            _keep_template(self.db, self.template)
         return self.url
 
     def stop(self, timeout_s: float = 20.0) -> None:

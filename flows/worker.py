@@ -301,7 +301,8 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
     record : path, optional
         JSON-lines file of the runs this worker executed.
     warm : callable, optional
-        Called once before the worker takes runs (e.g. :func:`flows.site.warm_up`).
+        Called once before the worker takes runs (e.g. :func:`flows.site.warm_up`); with
+        ``wait_api_s``, before waiting for the API.
     wait_api_s : float
         How long to wait for the API to answer before starting [s] (a worker started beside
         its server).
@@ -316,6 +317,9 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
 
     name = name or f"hsiwq-{socket.gethostname()}-{os.getpid()}"
     if wait_api_s > 0:  # and for the pool: workers creating it at once lock SQLite
+        if warm is not None:  # the library's loading needs no API: do it while the server starts
+            warm()
+            warm = None
         wait_for_api(get_current_settings().api.url or "", wait_api_s, pool=pool)
 
     async def main() -> None:

@@ -16,6 +16,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_cubes"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory):
+    """hsiwq's cache (the Prefect schema template of ``hsiwq serve``) in the session's own
+    folder, not the user's: the first server of the session migrates, the others copy."""
+    old = os.environ.get("HSIWQ_CACHE_DIR")
+    os.environ["HSIWQ_CACHE_DIR"] = str(tmp_path_factory.mktemp("hsiwq-cache"))
+    yield
+    if old is None:
+        os.environ.pop("HSIWQ_CACHE_DIR", None)
+    else:
+        os.environ["HSIWQ_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """An empty HSIWQ_HOME for the test, with Prefect kept inside it and telemetry off."""

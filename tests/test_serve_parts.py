@@ -215,3 +215,35 @@ def test_watcher_lists_object_store_inboxes(moto_s3):
         assert seen == ["taihu-north"] * 2
     finally:
         w.stop()
+
+
+def test_a_new_workspace_starts_from_the_migrated_schema(tmp_path):
+    """The first local server migrates a new SQLite database and keeps a copy; the next new
+    workspace starts from that copy and its API works (Prefect checks the revision)."""
+    import json
+    import urllib.request
+
+    from flows.server import LocalServer
+
+    template = tmp_path / "cache" / "empty.db"
+    kinds = []
+    for k in range(2):
+        server = LocalServer(tmp_path / f"ws{k}" / "prefect", lean=True, template=template)
+        try:
+            url = server.wait()
+            req = urllib.request.Request(f"{url}/work_pools/", method="POST",
+                                         data=json.dumps({"name": f"pool-{k}"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                assert resp.status == 201
+        finally:
+            server.stop()
+        kinds.append(server.schema)
+        assert template.is_file()
+    assert kinds == ["migrated", "template"]
+    # the copy is the empty schema: the second workspace does not hold the first one's pool
+    import sqlite3
+
+    names = [r[0] for r in sqlite3.connect(tmp_path / "ws1" / "prefect" / "server.db").execute(
+        "select name from work_pool")]
+    assert "pool-0" not in names and "pool-1" in names

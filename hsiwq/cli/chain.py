@@ -111,13 +111,18 @@ def process(obj, bundles: Sequence[str], site: str, replace: bool) -> None:
     site_cfg = config.site(site, where=cfg_file)
     ordered, failures = _in_time_order(bundles, bundle_time)
     results = []
-    for path in ordered:
-        try:
-            results.append(process_bundle(path, site_cfg, config, ws, replace=replace))
-        except HsiwqError as exc:
-            if obj.debug:
-                raise
-            failures.append(str(exc))
+    from .options import progress
+
+    with progress(f"processing {len(ordered)} bundles of {site}", total=len(ordered)) as step:
+        for path in ordered:
+            step(0, description=f"processing {Path(path).name}")
+            try:
+                results.append(process_bundle(path, site_cfg, config, ws, replace=replace))
+            except HsiwqError as exc:
+                if obj.debug:
+                    raise
+                failures.append(str(exc))
+            step()
     if results:
         results_table(results, file=sys.stdout)
     for line in failures:

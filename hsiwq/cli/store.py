@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from .options import (FORMATS, chosen_format, csv_header, emit, format_option, time_value, write_netcdf,
+from .options import (FORMATS, chosen_format, csv_header, emit, format_option, progress, time_value, write_netcdf,
                       write_rows)
 
 
@@ -149,7 +149,8 @@ def compact(obj, sites: tuple[str, ...], full: bool, root: str | None,
     for site in sites:
         store = _store(obj, site, root, storage_option)
         try:
-            result = store.compact(full=full)
+            with progress(f"compacting {site}"):
+                result = store.compact(full=full)
         except StoreError as exc:  # one broken site does not stop the others
             if len(sites) == 1:
                 raise
@@ -198,7 +199,8 @@ def store_info(obj, site: str, verify: bool, repair: bool, discard: bool, fmt: s
     say = click.echo if fmt == "table" else (lambda *_a, **_k: None)
     say(f"store: {doc['store']}")
     if verify:
-        report = verify_store(store, repair=repair, discard=discard)
+        with progress(f"verifying {site}'s objects against their checksums"):
+            report = verify_store(store, repair=repair, discard=discard)
         for f in report.findings:
             say(f"  {f.line()}")
         for note in report.notes:
