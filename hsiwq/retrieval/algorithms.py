@@ -27,6 +27,8 @@ raises at run time gives NaN with a warning: neither stops the pipeline.
 
 from __future__ import annotations
 
+import functools
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -199,13 +201,20 @@ def load_algorithms() -> dict[str, Algorithm]:
     """Every retrieval algorithm: the built-ins and the ``hsiwq.algorithms`` plugins.
 
     A plugin that cannot be imported, is not an algorithm, or reuses the name of another
-    is skipped with an :class:`AlgorithmPluginWarning`.
+    is skipped with an :class:`AlgorithmPluginWarning`. The plugins are looked up once per
+    import path (``sys.path``): scanning the installed distributions costs ≈ 20 ms, which
+    every acquisition would otherwise pay twice.
 
     Returns
     -------
     dict of str to Algorithm
         By algorithm name.
     """
+    return dict(_load_algorithms(tuple(sys.path)))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_algorithms(path: tuple[str, ...]) -> dict[str, Algorithm]:
     found: dict[str, Algorithm] = dict(BUILTIN)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:

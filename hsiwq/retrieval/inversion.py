@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bio_optics.forward import ForwardModel
+from ..bio_optics.forward import ForwardModel, forward_ln
 from ..bio_optics.iops import IOPModel
 from ..bio_optics.secchi import kd_lee2013, secchi_lee2015
 from ..bio_optics.water import bb_w
@@ -114,17 +114,23 @@ def invert_spectra(rrs: np.ndarray, wavelength_nm: np.ndarray, siop: IOPModel = 
     return InversionResult(conc[:, 0], conc[:, 1], conc[:, 2], conc[:, 3], secchi, rmse)
 
 
-def _residual(fm: ForwardModel, y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    c = np.exp(p)
-    return np.log(fm.rrs(c[:, 0], c[:, 1], c[:, 2], c[:, 3])) - y
+def _residual(fm: ForwardModel, y: np.ndarray, p: np.ndarray, jacobian: bool = False):
+    """ln Rrs(p) − y for ln concentrations ``p`` (n, 4); with ``jacobian``, also its
+    Jacobian ∂ln Rrs/∂p (n, n_band, 4), analytic (:func:`hsiwq.bio_optics.forward.forward_ln`)."""
+    if not jacobian:
+        return np.log(forward_ln(fm.shapes, p, g0=fm.g0, g1=fm.g1)) - y
+    rrs, jac = forward_ln(fm.shapes, p, jacobian=True, g0=fm.g0, g1=fm.g1)
+    return np.log(rrs) - y, jac / rrs[..., None]
 
 
 def _levenberg_marquardt(fm: ForwardModel, y: np.ndarray, p: np.ndarray,
                          max_iter: int) -> tuple[np.ndarray, np.ndarray]:
-    """Batched Levenberg–Marquardt with a forward-difference Jacobian; returns (p, ½‖r‖²).
+    """Batched Levenberg–Marquardt with the forward model's analytic Jacobian; returns
+    (p, ½‖r‖²).
 
-    A spectrum whose step has fallen below 1e-6 (in ln concentration) stops iterating while
-    the others go on, so that a batch costs what its spectra need, not what its slowest does.
+    A spectrum whose move (after the bounds) has fallen below 1e-6 in ln concentration stops
+    iterating while the others go on, so that a batch costs what its spectra need, not what
+    its slowest does.
     """
     lam = np.full(p.shape[0], 1e-2)
     r = _residual(fm, y, p)
@@ -134,14 +140,11 @@ def _levenberg_marquardt(fm: ForwardModel, y: np.ndarray, p: np.ndarray,
     for _ in range(max_iter):
         if not active.size:
             break
-        pa, ra, ya, la = p[active], r[active], y[active], lam[active]
-        jac = np.empty(ra.shape + (p.shape[1],))
-        for k in range(p.shape[1]):
-            dp = pa.copy()
-            dp[:, k] += 1e-4
-            jac[..., k] = (_residual(fm, ya, dp) - ra) / 1e-4
-        jtj = np.einsum("nbi,nbj->nij", jac, jac)
-        grad = np.einsum("nbi,nb->ni", jac, ra)
+        pa, ya, la = p[active], y[active], lam[active]
+        ra, jac = _residual(fm, ya, pa, jacobian=True)
+        jt = jac.transpose(0, 2, 1)
+        jtj = jt @ jac
+        grad = (jt @ ra[..., None])[..., 0]
         damp = jtj + la[:, None, None] * (np.diagonal(jtj, axis1=1, axis2=2)[:, :, None] * eye + 1e-9 * eye)
         step = np.linalg.solve(damp, -grad[..., None])[..., 0]
         trial = np.clip(pa + step, _LOWER, _UPPER)
@@ -151,7 +154,9 @@ def _levenberg_marquardt(fm: ForwardModel, y: np.ndarray, p: np.ndarray,
         better = active[ok]
         p[better], r[better], cost[better] = trial[ok], r_trial[ok], cost_trial[ok]
         lam[active] = np.where(ok, la * 0.3, la * 10.0)
-        active = active[np.abs(step).max(axis=1) >= 1e-6]
+        # converged: the move, after the bounds (a constituent held at its bound keeps an
+        # outward step that the bound cancels), is below 1e-6 in every ln concentration
+        active = active[np.abs(trial - pa).max(axis=1) >= 1e-6]
     return p, cost
 
 
