@@ -402,7 +402,8 @@ def scenario_latency(work: Path, args, *, pg_url: str | None = None, label: str 
     other = Served(home2, dict(env, HSIWQ_HOME=str(home2)), serve_args)
     second = other.start()
     stop3 = other.stop()
-    print(f"[{label}] start → ready, another fresh workspace (schema cached): {second:.1f} s "
+    how = "the same PostgreSQL database" if pg_url else "schema cached"
+    print(f"[{label}] start → ready, another fresh workspace ({how}): {second:.1f} s "
           f"({other.ready_cpu_s:.1f} CPU-s)", flush=True)
     lat = latencies(feeder.dropped, stored_events(home))
     alert = latencies(feeder.dropped, rx.received)

@@ -95,8 +95,9 @@ def _deliver(bundle: Path, inbox) -> None:
 
 
 @click.command("serve")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="Long-lived worker processes running the sites' flow runs.")
+@click.option("--workers", type=int, default=None,
+              help="Long-lived worker processes running the sites' flow runs (default: one per "
+                   "CPU core, at most 4: a worker's Python runs on one core at a time).")
 @click.option("--limit", type=int, default=4, show_default=True,
               help="Flow runs at once in each worker (threads).")
 @click.option("--pool", default="hsiwq-local", show_default=True, help="Work pool of the sites.")
@@ -109,7 +110,7 @@ def _deliver(bundle: Path, inbox) -> None:
               help="Port of the read-only dashboard on 127.0.0.1 (another one when taken; "
                    "0: no dashboard).")
 @click.pass_obj
-def serve(obj, workers: int, limit: int, pool: str, poll: float, watch: bool,
+def serve(obj, workers: int | None, limit: int, pool: str, poll: float, watch: bool,
           dashboard_port: int) -> None:
     """Serve every configured site until stopped (Ctrl-C / SIGTERM).
 
@@ -126,6 +127,8 @@ def serve(obj, workers: int, limit: int, pool: str, poll: float, watch: bool,
 
     from .env import configure_prefect
 
+    if workers is None:
+        workers = max(1, min(4, os.cpu_count() or 1))
     if workers < 1:
         raise click.BadParameter("must be ≥ 1", param_hint="--workers")
     if limit < 1:

@@ -43,6 +43,8 @@ class Workers:
         self.logs = [self.prefect_home / f"worker-{i + 1}.log" for i in range(n)]
         env = dict(os.environ, HSIWQ_HOME=str(home), PREFECT_API_URL=url)
         self.procs: list[subprocess.Popen] = []
+        #: workers that have not printed their ready line yet
+        self.pending: set[int] = set(range(n))
         for i, log_path in enumerate(self.logs):
             cmd = [sys.executable, "-m", "hsiwq", *(["--debug"] if debug else []),
                    "--config", config_file, "worker", "--pool", pool,
@@ -53,21 +55,26 @@ class Workers:
                 self.procs.append(subprocess.Popen(cmd, env=env, stdout=log,
                                                    stderr=subprocess.STDOUT))
 
-    def wait_ready(self, timeout_s: float, each: Callable[[int], None]) -> None:
-        """Wait for every worker's ready line; ``each(i)`` as each becomes ready."""
-        pending = set(range(len(self.procs)))
+    def wait_ready(self, timeout_s: float, each: Callable[[int], None], need: int | None = None) -> None:
+        """Wait until ``need`` workers (default: all) have printed their ready line;
+        ``each(i)`` as each becomes ready. The others are reported by :meth:`poll_ready`."""
+        need = len(self.procs) if need is None else min(need, len(self.procs))
         deadline = time.monotonic() + timeout_s
-        while pending:
-            for i in sorted(pending):
-                if READY in self.logs[i].read_text(errors="replace"):
-                    pending.discard(i)
-                    each(i)
-                elif self.procs[i].poll() is not None:
-                    raise RuntimeError(f"{self.logs[i]}: worker {i + 1} exited with code "
-                                       f"{self.procs[i].returncode}")
-            if pending and time.monotonic() > deadline:
+        while len(self.procs) - len(self.pending) < need:
+            self.poll_ready(each)
+            if time.monotonic() > deadline:
                 raise RuntimeError(f"workers not ready within {timeout_s:.0f} s; see {self.logs[0]}")
             time.sleep(0.1)
+
+    def poll_ready(self, each: Callable[[int], None]) -> None:
+        """``each(i)`` for each worker that has become ready since the last look."""
+        for i in sorted(self.pending):
+            if READY in self.logs[i].read_text(errors="replace"):
+                self.pending.discard(i)
+                each(i)
+            elif self.procs[i].poll() is not None:
+                raise RuntimeError(f"{self.logs[i]}: worker {i + 1} exited with code "
+                                   f"{self.procs[i].returncode}")
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs)
@@ -159,7 +166,9 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
         ids = deploy_sites(config, str(ws.root), str(cfg_file), pool=pool, limit=pool_limit)
         step(f"{len(ids)} deployment(s) in work pool {pool!r}: "
              + ", ".join(f"{s.id} ({s.schedule})" for s in config.sites.values()))
-        procs.wait_ready(180, lambda i: step(f"worker {i + 1} ready (pid {procs.procs[i].pid})"))
+        # serving once one worker takes runs; the others join as they get ready
+        worker_ready = lambda i: step(f"worker {i + 1} ready (pid {procs.procs[i].pid})")  # noqa: E731
+        procs.wait_ready(180, worker_ready, need=1)
         watched = {s.id: site_locations(s, config, ws).inbox for s in config.sites.values()
                    if watch and s.watch}
         if watched:
@@ -186,6 +195,8 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
             if not procs.alive():
                 say(f"a worker exited; see {ws.prefect_home}/worker-*.log")
                 break
+            if procs.pending:
+                procs.poll_ready(worker_ready)
             if _mtime(cfg_file) != stamp:  # new sites, schedules: deploy again
                 stamp = _mtime(cfg_file)
                 config = _reload(config, cfg_file, say)

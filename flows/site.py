@@ -30,7 +30,7 @@ from hsiwq.store.integrity import DamagedObject
 from hsiwq.tiles import cube_bytes
 from hsiwq.workspace import Workspace
 
-from .retry import transient
+from .retry import retrying, transient
 
 _IO = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=transient,
            cache_policy=NO_CACHE)
@@ -46,10 +46,10 @@ def process_one(bundle: str, site_id: str, home: str, config_file: str | None) -
     return process_bundle(Path(bundle), site, config, ws, store=store)
 
 
-@task(**_IO)
 def list_inbox(inbox: Location) -> tuple[list[Pending], list[tuple[Pending, str]]]:
-    """The inbox's bundles in acquisition-time order, and those that cannot be dated."""
-    return list_pending(inbox)
+    """The inbox's bundles in acquisition-time order, and those that cannot be dated
+    (retried on transient failures; not a task run: listing is cheaper than one)."""
+    return retrying(list_pending, inbox)
 
 
 @task(**_IO)
@@ -71,9 +71,13 @@ def quarantine_task(bundle: Location, quarantine: Location, reason: str) -> str:
     return str(quarantine_bundle(bundle, quarantine, reason))
 
 
-@task(**_IO)
 def upkeep(site_id: str, home: str, config_file: str | None) -> dict[str, int]:
-    """After a run: fold/compact the site's store, then data-gap checks, repeats and retries."""
+    """After a run: fold/compact the site's store, then data-gap checks, repeats and retries
+    (retried on transient failures; not a task run: it is usually a few milliseconds)."""
+    return retrying(_upkeep, site_id, home, config_file)
+
+
+def _upkeep(site_id: str, home: str, config_file: str | None) -> dict[str, int]:
     ws = Workspace.resolve(home)
     config, _ = load_config(config_file, workspace=ws)
     store = open_site_store(config.sites[site_id], config, ws)

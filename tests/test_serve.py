@@ -126,7 +126,7 @@ def test_serve_with_no_flags(tmp_path):
         # a start that talks: server, deployments, worker, watcher, then the ready line
         text = log.read_text()
         steps = ["starting the local Prefect server", "Prefect server up", "3 deployment(s)",
-                 "worker 1 ready", "watching 3 inbox(es): 3 local", "ready in "]
+                 "ready (pid", "watching 3 inbox(es): 3 local", "ready in "]
         at = [text.find(s) for s in steps]
         assert all(i >= 0 for i in at) and at == sorted(at), text
         ready = served.ready_line()
