@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 import hsiwq
+from hsiwq.cli.options import FORMATS, chosen_format, format_option, write_results
 from hsiwq.inbox import site_locations
 
 SAMPLES = Path(hsiwq.__file__).resolve().parent.parent / "sample_cubes"
@@ -26,11 +27,14 @@ def _run_flow(ws, site_id: str, config_file: str | None):
 
 @click.command("run-site")
 @click.option("--site", "sites", multiple=True, required=True, help="Site id (repeatable).")
+@format_option(FORMATS)
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Output file of the results (default: standard output; required for parquet "
+                   "and netcdf).")
 @click.pass_obj
-def run_site(obj, sites: tuple[str, ...]) -> None:
+def run_site(obj, sites: tuple[str, ...], fmt: str, as_json: bool, out: str | None) -> None:
     """Process the new bundles in each SITE's inbox under the Prefect flow (embedded mode)."""
-    from hsiwq.tables import results_table
-
+    fmt = chosen_format(fmt, as_json, out)
     ws = obj.workspace().ensure()
     config, cfg_file = obj.load_config()
     for s in sites:
@@ -38,7 +42,7 @@ def run_site(obj, sites: tuple[str, ...]) -> None:
     results = []
     for s in sites:
         results += _run_flow(ws, s, str(cfg_file))
-    results_table(results, file=sys.stdout)
+    write_results(results, fmt, out)
 
 
 @click.command("demo")

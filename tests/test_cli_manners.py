@@ -4,6 +4,7 @@ units in CSV headers, NetCDF export, progress on a terminal only, the ``reproces
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -201,3 +202,23 @@ def test_predict_writes_json_and_netcdf_with_units(home, capsys, tmp_path):
     with xr.open_dataset(tmp_path / "p.netcdf") as ds:
         assert ds["chl_a"].attrs["units"] == "µg/L" and ds.sizes["row"] == 5
         assert ds["chl_a"].values.tolist() == [r["chl_a"] for r in doc["rows"]]
+
+
+def test_process_results_as_json_and_csv(home, capsys):
+    from .conftest import sample_bundles
+
+    bundle = str(sample_bundles("taihu-north")[0])
+    code, out, err = run(capsys, "process", "--site", "taihu-north", "--format", "json", bundle)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["units"]["chl_a"] == "µg/L" and doc["units"]["secchi"] == "m"
+    (row,) = doc["rows"]
+    assert row["site"] == "taihu-north" and row["verdict"] == "accepted"
+    assert set(PARAMETER_IDS) <= set(row) and 0 < row["chl_a"] < 1000
+    # the same acquisition again (already stored, same content) as CSV with units in the header
+    code, out, err = run(capsys, "process", "--site", "taihu-north", "--format", "csv", bundle)
+    assert code == 0, err
+    frame = pd.read_csv(io.StringIO(out))
+    assert "chl_a [µg/L]" in frame.columns and frame["chl_a [µg/L]"].iloc[0] == pytest.approx(row["chl_a"], rel=1e-6)
+    code, _, err = run(capsys, "process", "--site", "taihu-north", "--format", "parquet", bundle)
+    assert code != 0 and "needs --out" in err

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import HsiwqError
-from .options import FORMATS, chosen_format, format_option, write_rows
+from .options import FORMATS, chosen_format, format_option, write_results, write_rows
 
 WATER_TYPES = ("clear_reservoir", "eutrophic_lake", "sediment_river")
 
@@ -89,11 +89,16 @@ def correct(obj, bundle, out, calibration_dir, site) -> None:
 @click.command()
 @click.argument("bundles", nargs=-1, required=True, type=click.Path())
 @click.option("--site", required=True, help="Site id (from the site configuration).")
+@format_option(FORMATS)
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Output file of the results (default: standard output; required for parquet "
+                   "and netcdf).")
 @click.option("--replace", is_flag=True,
               help="Replace stored acquisitions of the same time whose bundle had other content "
                    "(by default such a bundle is refused as a conflict).")
 @click.pass_obj
-def process(obj, bundles: Sequence[str], site: str, replace: bool) -> None:
+def process(obj, bundles: Sequence[str], site: str, fmt: str, as_json: bool, out: str | None,
+            replace: bool) -> None:
     """The whole chain into the store, with alerts, for each BUNDLE in time order.
 
     A bundle that cannot be read is reported and skipped; the others are processed. The
@@ -101,10 +106,9 @@ def process(obj, bundles: Sequence[str], site: str, replace: bool) -> None:
     """
     from ..io.bundle import bundle_time
     from ..pipeline import process_bundle
-    from ..tables import results_table
-
     from ..logs import attach_json_log
 
+    fmt = chosen_format(fmt, as_json, out)
     ws = obj.workspace().ensure()
     attach_json_log(ws.event_log)
     config, cfg_file = obj.load_config()
@@ -124,7 +128,7 @@ def process(obj, bundles: Sequence[str], site: str, replace: bool) -> None:
                 failures.append(str(exc))
             step()
     if results:
-        results_table(results, file=sys.stdout)
+        write_results(results, fmt, out)
     for line in failures:
         click.echo(f"hsiwq: error: {line}", err=True)
     if failures:

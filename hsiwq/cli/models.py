@@ -172,7 +172,8 @@ def predict(obj, region, rrs_file, out_file, version, sun_zenith, fmt) -> None:
     table = read_csv_table(path)
     rrs, wl = spectra_from_table(table, where=str(path))
     models = models_for(ModelRegistry(ws.registry_dir), region, version)
-    r = retrieve_with_models(models, region, load_region(region, ws.regions_dir), rrs, wl, sun_zenith)
+    with progress(f"retrieving {len(table)} spectra ({region})"):
+        r = retrieve_with_models(models, region, load_region(region, ws.regions_dir), rrs, wl, sun_zenith)
     keep = [c for c in table.columns if not str(c).startswith("Rrs_")]
     # parameter columns of the input (e.g. lab values of a matchup table) are kept as <id>_input
     out = table[keep].rename(columns={p: f"{p}_input" for p in PARAMETER_IDS if p in keep}).copy()
@@ -307,8 +308,9 @@ def matchup(obj, site, samples_file, window, out_file, fmt) -> None:
     path = Path(samples_file)
     samples = read_csv_table(path, error=MatchupError)
     config, _ = obj.load_config()
-    ds = open_site_store(site, config, obj.workspace()).read()  # the configured store
-    result = build_matchups(ds, samples, window_minutes=window, where=str(path))
+    with progress(f"matching {len(samples)} samples with {site}'s store"):
+        ds = open_site_store(site, config, obj.workspace()).read()  # the configured store
+        result = build_matchups(ds, samples, window_minutes=window, where=str(path))
     target = Path(out_file) if out_file else path.with_name(f"{path.stem}_matchups.{fmt}")
     if fmt == "csv":
         result.table.to_csv(target, index=False)

@@ -189,3 +189,20 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
             bar.update(task, **kw)
 
         yield advance
+
+
+def write_results(results: Sequence[Any], fmt: str, out: str | None = None) -> None:
+    """Processed acquisitions (:class:`hsiwq.pipeline.ProcessResult`) as the results table
+    (``table``) or, one row each with every parameter and its units, in another format."""
+    from ..params import PARAMETERS
+    from ..tables import results_table
+
+    if fmt == "table":
+        results_table(results, file=sys.stdout)
+        return
+    rows = [{"site": r.site, "time": r.time.isoformat(), "verdict": r.verdict, "reason": r.reason,
+             **{p: r.values.get(p, math.nan) for p in PARAMETERS},
+             "alerts": "; ".join(f"{t.rule_id} {t.status}" for t in r.transitions)} for r in results]
+    columns = ["site", "time", "verdict", "reason", *PARAMETERS, "alerts"]
+    write_rows(rows, fmt, out, columns=columns, units={p: v.unit for p, v in PARAMETERS.items()},
+               title="Acquisitions processed")
