@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                                  site="taihu-north", sensor="HSI-BENCH", shape=(args.size, args.size),
                                  n_bands=args.bands, seed=1, calibration_dir=cal, water_level_m=2.0)
         config, _ = load_config(None)
-        base = config.sites["taihu-north"]
+        # the site as configured, with the benchmark's own sensor (the pipeline refuses a bundle
+        # from another sensor than the site's)
+        base = config.sites["taihu-north"].model_copy(update={"sensor": "HSI-BENCH"})
         camera = CameraGeometry(height_m=12.0, tilt_deg=40.0, azimuth_deg=135.0)
         variants = {"chain without maps": base.model_copy(update={"maps": base.maps.model_copy(
             update={"enabled": False})})}
