@@ -222,3 +222,19 @@ def test_process_results_as_json_and_csv(home, capsys):
     assert "chl_a [µg/L]" in frame.columns and frame["chl_a [µg/L]"].iloc[0] == pytest.approx(row["chl_a"], rel=1e-6)
     code, _, err = run(capsys, "process", "--site", "taihu-north", "--format", "parquet", bundle)
     assert code != 0 and "needs --out" in err
+
+
+def test_calibrate_results_as_json(home, capsys, tmp_path):
+    table = simulate_matchups("eutrophic_lake", 60, seed=5, missing_fraction=0.1)
+    table.to_csv(tmp_path / "m.csv", index=False)
+    code, out, err = run(capsys, "calibrate", "--region", "lake", "--matchups", str(tmp_path / "m.csv"),
+                         "--jobs", "1", "--folds", "3", "--candidates", "ridge-physics,ridge", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)  # standard output is the document alone (the summary line goes to stderr)
+    assert doc["region"] == "lake" and doc["version"] == "v1" and "60 matchups" in err
+    chl = doc["parameters"]["chl_a"]
+    assert chl["units"] == "µg/L" and chl["chosen"] in ("ridge-physics", "ridge")
+    # the figures are the registry's own record of the version
+    meta = ModelRegistry(Workspace.resolve().registry_dir).metadata("lake", "chl_a", "v1")
+    assert chl["cv"]["mdsa"] == pytest.approx(meta["cv"]["mdsa"])
+    assert chl["default"]["mdsa"] == pytest.approx(meta["default"]["mdsa"])

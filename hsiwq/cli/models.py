@@ -5,6 +5,8 @@ See docs/models.md.
 
 from __future__ import annotations
 
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -49,6 +51,13 @@ def _template(jobs: int, folds: int | None, candidates: str | None):
     return template
 
 
+#: ``--format`` of the commands that print a calibration's results.
+_RUN_FORMAT = click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
+                           show_default=True, help="Output format of the results (json: one document: "
+                                                   "per parameter the chosen candidate and its metrics, "
+                                                   "the defaults', the model in service's).")
+
+
 @click.command("calibrate")
 @click.option("--region", required=True, help="Region id (the site's 'region').")
 @click.option("--matchups", "matchups_file", required=True, type=click.Path(dir_okay=False),
@@ -67,8 +76,10 @@ def _template(jobs: int, folds: int | None, candidates: str | None):
 @click.option("--candidates", default=None, metavar="A,B,...",
               help="Candidate regressors to compare (default all: physics, posterior, ridge-conc, ridge-physics, "
                    "ridge, pls, pls-logd, gp, hgb, ensemble, stack).")
+@_RUN_FORMAT
 @click.pass_obj
-def calibrate(obj, region, matchups_file, promote, tolerance, report_dir, author, jobs, folds, candidates) -> None:
+def calibrate(obj, region, matchups_file, promote, tolerance, report_dir, author, jobs, folds, candidates,
+              fmt) -> None:
     """Fit every parameter present in the matchups, cross-validated by sampling day,
     print the metrics beside the defaults and the model in service, register the new
     version (and promote it with --promote), and write a report with scatter plots."""
@@ -77,15 +88,50 @@ def calibrate(obj, region, matchups_file, promote, tolerance, report_dir, author
 
     ws = obj.workspace().ensure()
     m = read_matchups(matchups_file)
-    click.echo(f"{m.source}: {len(m.table)} matchups, {m.wavelength_nm.size} bands "
-               f"{m.wavelength_nm[0]:g}–{m.wavelength_nm[-1]:g} nm, parameters: {', '.join(m.present)}; "
-               f"cross-validation grouped by {m.group_by}")
+    (click.echo if fmt == "table" else _to_stderr)(
+        f"{m.source}: {len(m.table)} matchups, {m.wavelength_nm.size} bands "
+        f"{m.wavelength_nm[0]:g}–{m.wavelength_nm[-1]:g} nm, parameters: {', '.join(m.present)}; "
+        f"cross-validation grouped by {m.group_by}")
     template = _template(jobs, folds, candidates)
     with progress(f"calibrating {len(m.present)} parameters (cross-validated)") as bar:
         run = calibrate_region(m, region, ws, calibrator=template, promote=promote,
                                report_dir=report_dir, author=author, tolerance=tolerance,
                                progress=_steps(bar))
-    _print_run(run, promote)
+    if fmt == "table":
+        _print_run(run, promote)
+    else:
+        _json_run(run)
+
+
+def _to_stderr(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _json_run(run) -> None:
+    """A calibration's results as one JSON document on standard output."""
+    from ..params import PARAMETERS
+
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v.item() if hasattr(v, "item") else v
+
+    doc = {"region": run.region, "version": run.version, "report": str(run.report),
+           "matchups": run.outcome.n_matchups, "n_dropped": run.n_dropped,
+           "promoted": list(run.promoted_parameters),
+           "physics_stage": run.outcome.siop is not None,
+           "parameters": {pid: {"units": PARAMETERS[pid].unit, "n": rep.n, "chosen": rep.chosen,
+                                "cv": clean(rep.metrics[rep.chosen]),
+                                "interval_coverage_68": clean(rep.interval_coverage),
+                                "default": clean(run.default_metrics.get(pid)),
+                                "default_algorithm": run.default_labels.get(pid),
+                                "in_service": clean(run.service_metrics.get(pid)),
+                                "in_service_version": run.service_versions.get(pid)}
+                          for pid, rep in run.outcome.reports.items()},
+           "skipped": dict(run.outcome.skipped)}
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
 
 
 def _steps(bar):
@@ -337,8 +383,10 @@ def matchup(obj, site, samples_file, window, out_file, fmt) -> None:
               help="Parameters fitted in parallel.")
 @click.option("--folds", type=click.IntRange(3, 20), default=None, help="Cross-validation folds.")
 @click.option("--candidates", default=None, metavar="A,B,...", help="Candidate regressors to compare.")
+@_RUN_FORMAT
 @click.pass_obj
-def recalibrate(obj, region, site, samples_file, window, promote, tolerance, jobs, folds, candidates) -> None:
+def recalibrate(obj, region, site, samples_file, window, promote, tolerance, jobs, folds, candidates,
+                fmt) -> None:
     """Lab samples → matchups from the site's store → calibration → promotion by the policy
     of ``calibrate --promote`` (what the ``recalibrate-region`` flow does, in one command)."""
     from datetime import datetime, timezone
@@ -360,12 +408,16 @@ def recalibrate(obj, region, site, samples_file, window, promote, tolerance, job
     target = ws.root / "matchups" / f"{site}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(target, index=False)
-    click.echo(f"wrote {target}: {len(result.table)} matchups from {result.n_samples} samples "
-               f"({result.n_unmatched} without a valid acquisition within ±{window:g} min)")
+    (click.echo if fmt == "table" else _to_stderr)(
+        f"wrote {target}: {len(result.table)} matchups from {result.n_samples} samples "
+        f"({result.n_unmatched} without a valid acquisition within ±{window:g} min)")
     with progress(f"calibrating {region} (cross-validated)") as bar:
         run = calibrate_region(read_matchups(target), region, ws, calibrator=template, promote=promote,
                                tolerance=tolerance, progress=_steps(bar))
-    _print_run(run, promote)
+    if fmt == "table":
+        _print_run(run, promote)
+    else:
+        _json_run(run)
 
 
 @click.command("reprocess")
