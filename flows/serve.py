@@ -162,7 +162,7 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
             server.wait()
             note = {"template": " (new database from the cached empty schema)",
                     "migrated": " (new database migrated; its empty schema kept for the next workspace)"}
-            step(f"Prefect server up: {url}{note.get(getattr(server, 'schema', ''), '')}")
+            step(f"Prefect server up: {url}{note.get(server.schema, '')}")
         ids = deploy_sites(config, str(ws.root), str(cfg_file), pool=pool, limit=pool_limit)
         step(f"{len(ids)} deployment(s) in work pool {pool!r}: "
              + ", ".join(f"{s.id} ({s.schedule})" for s in config.sites.values()))

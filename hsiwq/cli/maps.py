@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Any
-
 import click
 
 from ..errors import ConfigError, StoreError
-from .options import emit, time_value
+from .options import emit, plain, time_value
 
 FORMATS = {".nc": "netcdf", ".nc4": "netcdf", ".png": "png", ".tif": "geotiff", ".tiff": "geotiff",
            ".json": "json"}
-
-
-def _plain(v: Any) -> Any:
-    """Nested lists of a dataset's ``to_dict`` with NaN as null (valid JSON)."""
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        return _plain(v.item())
-    return v
 
 
 def maps_json(ds) -> str:
@@ -34,7 +18,7 @@ def maps_json(ds) -> str:
     (each with ``dims``, ``attrs`` — units among them — and ``data``, NaN as null)."""
     doc = ds.to_dict(data="list", encoding=False)
     doc["coords"].get("time", {})["data"] = str(ds["time"].values)[:19] + "Z"
-    return json.dumps(_plain(doc), ensure_ascii=False, default=str) + "\n"
+    return json.dumps(plain(doc), ensure_ascii=False, default=str) + "\n"
 
 
 @click.command("maps")

@@ -6,14 +6,14 @@ See docs/models.md.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 import click
 
 from ..errors import HsiwqError
-from .options import FORMATS, chosen_format, format_option, progress, time_value, write_netcdf, write_rows
+from .options import (FORMATS, chosen_format, format_option, plain, progress, time_value, write_netcdf,
+                      write_rows)
 
 
 class ModelsCommandError(HsiwqError):
@@ -111,23 +111,16 @@ def _json_run(run) -> None:
     """A calibration's results as one JSON document on standard output."""
     from ..params import PARAMETERS
 
-    def clean(v):
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v.item() if hasattr(v, "item") else v
-
     doc = {"region": run.region, "version": run.version, "report": str(run.report),
            "matchups": run.outcome.n_matchups, "n_dropped": run.n_dropped,
            "promoted": list(run.promoted_parameters),
            "physics_stage": run.outcome.siop is not None,
            "parameters": {pid: {"units": PARAMETERS[pid].unit, "n": rep.n, "chosen": rep.chosen,
-                                "cv": clean(rep.metrics[rep.chosen]),
-                                "interval_coverage_68": clean(rep.interval_coverage),
-                                "default": clean(run.default_metrics.get(pid)),
+                                "cv": plain(rep.metrics[rep.chosen]),
+                                "interval_coverage_68": plain(rep.interval_coverage),
+                                "default": plain(run.default_metrics.get(pid)),
                                 "default_algorithm": run.default_labels.get(pid),
-                                "in_service": clean(run.service_metrics.get(pid)),
+                                "in_service": plain(run.service_metrics.get(pid)),
                                 "in_service_version": run.service_versions.get(pid)}
                           for pid, rep in run.outcome.reports.items()},
            "skipped": dict(run.outcome.skipped)}

@@ -64,11 +64,17 @@ def csv_header(name: str, units: str | None) -> str:
     return f"{name} [{units}]" if units and units != "1" else name
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
+def plain(v: Any) -> Any:
+    """A value as JSON has it: non-finite floats as None, numpy scalars as Python ones,
+    datetimes as ISO text, through nested lists and dicts."""
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, float) and not math.isfinite(v):
         return None
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # numpy scalars
-        return _plain(v.item())
+        return plain(v.item())
     if isinstance(v, datetime):
         return v.isoformat()
     return v
@@ -105,7 +111,7 @@ def write_rows(rows: Sequence[Mapping[str, Any]], fmt: str, out: str | None = No
     units = dict(units or {})
     if fmt == "json":
         doc = {**(meta or {}), "units": {c: u for c, u in units.items() if c in cols},
-               "rows": [{c: _plain(r.get(c)) for c in cols} for r in rows]}
+               "rows": [{c: plain(r.get(c)) for c in cols} for r in rows]}
         emit(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n", out)
         return
     if fmt == "table":
