@@ -128,6 +128,15 @@ def test_dogliotti2015_turbidity_switching():
     assert sediment.turbidity_dogliotti2015(rrs, wl)[0] == pytest.approx(67.60146, rel=1e-6)
 
 
+
+def test_dogliotti2015_nir_branch_alone():
+    # the 859-nm branch whatever the red: Rrs859 = 0.001 -> 3078.9*0.00314159/(1 - 0.00314159/0.2112)
+    # = 9.81870 FNU, where the switching algorithm (rho_w(645) < 0.05) gives the red 8.86268
+    rrs, wl = spectrum(r645=0.01, r859=0.001)
+    assert sediment.turbidity_dogliotti2015_nir(rrs, wl)[0] == pytest.approx(9.818702, rel=1e-6)
+    rrs, wl = spectrum(r645=0.08 / PI, r859=0.01)
+    assert sediment.turbidity_dogliotti2015_nir(rrs, wl)[0] == pytest.approx(113.6287, rel=1e-6)
+
 # --- CDOM --------------------------------------------------------------------------------
 
 def test_ficek2011_cdom():

@@ -149,6 +149,10 @@ TSS_NECHAD = band_algorithm("nechad2010", "tss", sediment.tss_nechad2010,
                             "Nechad et al. (2010) Remote Sens. Environ. 114, 854")
 TURBIDITY_DOGLIOTTI = band_algorithm("dogliotti2015", "turbidity", sediment.turbidity_dogliotti2015,
                                      "Dogliotti et al. (2015) Remote Sens. Environ. 156, 157")
+TURBIDITY_DOGLIOTTI_NIR = band_algorithm(
+    "dogliotti2015-nir", "turbidity", sediment.turbidity_dogliotti2015_nir,
+    "Dogliotti et al. (2015) Remote Sens. Environ. 156, 157: the 859-nm branch alone, for "
+    "pigment-rich (bloom) water")
 CDOM_FICEK = band_algorithm("ficek2011", "cdom", cdom.cdom_ficek2011,
                             "Ficek et al. (2011) Oceanologia 53, 959")
 CDOM_QAA = band_algorithm("qaa-cdom", "cdom", cdom.cdom_qaa,

@@ -55,6 +55,32 @@ def turbidity_dogliotti2015(rrs: np.ndarray, wavelength_nm: np.ndarray) -> np.nd
     return _switch(red, _nechad_form(red, 228.1, 0.1641), _nechad_form(nir, 3078.9, 0.2112))
 
 
+def turbidity_dogliotti2015_nir(rrs: np.ndarray, wavelength_nm: np.ndarray) -> np.ndarray:
+    """Turbidity from the 859-nm branch of Dogliotti et al. (2015) alone [FNU≈NTU].
+
+    T = A·ρw/(1 − ρw/C) at 859 nm (A = 3078.9, C = 0.2112), ρw = π·Rrs.
+
+    For water whose red reflectance carries pigment absorption: in a phytoplankton or
+    cyanobacteria bloom, chlorophyll-a and phycocyanin absorb at 645 nm (the red band of the
+    switching algorithm), so the red branch reads a bloom as clearer water than it is. Beyond
+    750 nm pure water dominates the absorption of any natural water, so the near-infrared
+    reflectance follows particle backscattering alone (Gons et al. 2002 use 778 nm for the
+    same reason). The price is sensitivity in clear water: below ≈ 5 FNU ρw(859) is of the
+    order of the residual sky-glint error, where the switching algorithm is the better choice.
+
+    References
+    ----------
+    .. [1] Dogliotti, A. I., Ruddick, K. G., Nechad, B., Doxaran, D., Knaeps, E. (2015).
+       A single algorithm to retrieve turbidity from remotely-sensed data in all coastal and
+       estuarine waters. Remote Sens. Environ. 156, 157–168.
+    .. [2] Gons, H. J., Rijkeboer, M., Ruddick, K. G. (2002). A chlorophyll-retrieval
+       algorithm for satellite imagery (Medium Resolution Imaging Spectrometer) of inland
+       and coastal waters. J. Plankton Res. 24(9), 947–951.
+    """
+    nir = np.pi * band(rrs, wavelength_nm, 859.0, width_nm=20.0)
+    return _nechad_form(nir, 3078.9, 0.2112)
+
+
 def _switch(red_rho: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Blend two estimates by the red reflectance, 0.05–0.07 (Dogliotti et al. 2015)."""
     w = np.clip((red_rho - 0.05) / 0.02, 0.0, 1.0)
