@@ -260,6 +260,23 @@ def _cpu(procs) -> float:
     return total
 
 
+def _roles(procs) -> dict[str, float]:
+    """CPU seconds so far by role: the Prefect server, the workers, serve itself (the rest)."""
+    import psutil
+
+    out = {"server": 0.0, "workers": 0.0, "serve": 0.0}
+    for p in procs:
+        try:
+            cmd = " ".join(p.cmdline())
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        role = ("server" if "uvicorn" in cmd or "prefect" in cmd and "server" in cmd
+                else "workers" if "worker" in cmd else "serve")
+        out[role] += t.user + t.system
+    return out
+
+
 def _family(pid: int) -> list:
     import psutil
 
@@ -435,11 +452,12 @@ def scenario_throughput(work: Path, args, *, pg_url: str | None = None, label: s
           f"{ready:.1f} s ({served.ready_cpu_s:.1f} CPU-s); load average {os.getloadavg()[0]:.1f}",
           flush=True)
     fam = _family(served.proc.pid)
-    cpu0 = _cpu(fam)
+    cpu0, roles0 = _cpu(fam), _roles(fam)
     t = time.monotonic()
     backlog = feed(feeder, home, args.rate, minutes)
     wall = time.monotonic() - t
     cpu = _cpu(fam) - cpu0
+    roles = {k: v - roles0[k] for k, v in _roles(fam).items()}
     drained = drain(home)
     stop_s = served.stop()
     lat = latencies(feeder.dropped, stored_events(home))
@@ -447,12 +465,16 @@ def scenario_throughput(work: Path, args, *, pg_url: str | None = None, label: s
     out = {"label": label, "ready_s": ready, "stored_p50": pct(lat, 50), "stored_p95": pct(lat, 95),
            "stored_max": float(np.max(lat)) if len(lat) else float("nan"), "n": len(lat), "backlog": backlog,
            "drained_s": drained, "stop_s": stop_s, "cores": cpu / wall, "locked": database_locked(home),
-           "load": os.getloadavg()[0], **once}
+           "load": os.getloadavg()[0], "cpu_per_bundle": {k: v / max(feeder.total - (backlog[-1] if backlog else 0), 1)
+                               for k, v in roles.items()},
+           **once}
     print(f"[{label}] drop → stored p50 {out['stored_p50']:.2f} s, p95 {out['stored_p95']:.2f} s, "
           f"max {out['stored_max']:.2f} s (n {len(lat)}); backlog at minute ends {backlog}; "
           f"drained {drained:.1f} s after the last drop; serve's processes used {out['cores']:.2f} "
           f"cores; SIGTERM → gone {stop_s:.1f} s; exactly once {once}; 'database is locked' "
           f"{out['locked']}; load average {out['load']:.1f} (psutil {psutil.__version__})", flush=True)
+    print(f"[{label}] CPU-s per bundle processed while feeding: " + ", ".join(
+        f"{k} {v:.2f}" for k, v in out["cpu_per_bundle"].items()), flush=True)
     return out
 
 

@@ -61,9 +61,10 @@ def stage(bundle: Location, tmp_dir: str) -> str:
     return str(download_bundle(bundle, tmp_dir))
 
 
-@task(**_IO)
-def archive_task(bundle: Location, archive: Location) -> str:
-    return str(archive_bundle(bundle, archive))
+def archive(bundle: Location, archive_dir: Location) -> str:
+    """Move a processed bundle to the archive (retried on transient failures; not a task run:
+    a rename or a copy costs less than one)."""
+    return str(retrying(archive_bundle, bundle, archive_dir))
 
 
 @task(**_IO)
@@ -167,7 +168,7 @@ def _one(pending: Pending, site_id: str, ws: Workspace, cfg_path, where, tile_by
             return None, cluster
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    archive_task(pending.location, where.archive)
+    archive(pending.location, where.archive)
     return result, cluster
 
 
