@@ -7,6 +7,13 @@ coalesced (:class:`hsiwq.watch.Coalescer`) into one follow-up run, started when 
 ends. A run that did not complete (cancelled because the site's scheduled run held the
 site's slot, crashed, failed) is followed by another after ``retry_s``, so an arrival is
 never left to the schedule.
+
+A run's end is read from the local workers' run records (``ended_feed``, a JSON line per run
+written after its final state) as soon as it is written, and from the API every
+``api_poll_s`` for the rest (runs of other workers, crashes). Under load the server answers
+in seconds, not milliseconds; waiting for it to report each end delayed the sites' follow-up
+runs by 10 s in the median (docs/operations.md). A follow-up is not started when the site's
+inbox is already empty (``pending``): the run that ended took what arrived while it ran.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
 
@@ -41,20 +50,35 @@ class Dispatcher:
     record : path, optional
         Append one JSON line per flow run started here (site, run id, why, when) and per run
         ended (its state).
+    ended_feed : path, optional
+        JSON-lines file of ended runs (``flow_run_id``, ``state``; the records of
+        :class:`flows.worker.InProcessWorker`), read as it grows.
+    api_poll_s : float
+        How often the API is asked for the states of the runs in flight [s].
+    pending : callable, optional
+        ``pending(site)`` → False when the site's inbox certainly holds nothing (then an owed
+        follow-up run is not started).
     """
 
     def __init__(self, deployments: dict[str, UUID], *, poll_s: float = 0.25,
-                 retry_s: float = 2.0, record: str | Path | None = None) -> None:
+                 retry_s: float = 2.0, record: str | Path | None = None,
+                 ended_feed: str | Path | None = None, api_poll_s: float = 1.0,
+                 pending: Callable[[str], bool] | None = None) -> None:
         self.record = Path(record) if record else None
+        self.feed = _Feed(Path(ended_feed)) if ended_feed else None
+        self.api_poll_s = api_poll_s
+        self.pending = pending
+        self._api_at = 0.0
         self.deployments = dict(deployments)
         self.poll_s, self.retry_s = poll_s, retry_s
         self.coalescer = Coalescer()
         self.started = 0
-        self._arrivals: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._arrivals: queue.SimpleQueue = queue.SimpleQueue()  # sites, and created runs
         self._in_flight: dict[UUID, str] = {}
         self._retry_at: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def arrived(self, site: str) -> None:
         """Something arrived in ``site``'s inbox (thread-safe, returns at once)."""
@@ -72,7 +96,9 @@ class Dispatcher:
             self._thread.join(timeout_s)
 
     def _loop(self) -> None:
-        with get_client(sync_client=True) as client:
+        with get_client(sync_client=True) as client, \
+                ThreadPoolExecutor(max_workers=4, thread_name_prefix="hsiwq-create") as pool:
+            self._pool = pool
             while not self._stop.is_set():
                 try:
                     self._step(client)
@@ -81,15 +107,19 @@ class Dispatcher:
                     self._stop.wait(1.0)
 
     def _step(self, client) -> None:
+        items = []
         try:
-            sites = [self._arrivals.get(timeout=self.poll_s)]
+            items.append(self._arrivals.get(timeout=self.poll_s))
         except queue.Empty:
-            sites = []
+            pass
         while True:
             try:
-                sites.append(self._arrivals.get_nowait())
+                items.append(self._arrivals.get_nowait())
             except queue.Empty:
                 break
+        sites = [i for i in items if isinstance(i, str)]
+        for _, site, run_id, why in (i for i in items if not isinstance(i, str)):
+            self._created(site, run_id, why)
         now = time.monotonic()
         retries = [s for s, t in self._retry_at.items() if t <= now]
         for site in retries:
@@ -99,35 +129,100 @@ class Dispatcher:
                 self._start(client, site, "retry" if site in retries else "arrival")
         if not self._in_flight:
             return
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            id=FlowRunFilterId(any_=list(self._in_flight))))
-        for fr in runs:
-            if fr.state is None or not fr.state.is_final():
+        for run_id, state, completed in self._ended(client):
+            site = self._in_flight.pop(run_id, None)
+            if site is None:
                 continue
-            site = self._in_flight.pop(fr.id)
-            self._log(site=site, flow_run_id=str(fr.id), ended=fr.state.name)
+            self._log(site=site, flow_run_id=str(run_id), ended=state)
             again = self.coalescer.done(site)
-            if not fr.state.is_completed():  # not done: try again shortly
+            if not completed:  # not done: try again shortly
                 if again:
                     self.coalescer.done(site)
                 self._retry_at[site] = time.monotonic() + self.retry_s
+            elif again and self.pending is not None and not self.pending(site):
+                self.coalescer.done(site)  # the run took it all: idle until the next arrival
+                self._log(site=site, skipped="owed", why="inbox empty")
             elif again:
                 self._start(client, site, "owed")
 
+    def _ended(self, client) -> list[tuple[UUID, str, bool]]:
+        """Runs in flight that ended: (id, state name, completed), from the feed and, every
+        ``api_poll_s``, from the API."""
+        out = []
+        if self.feed is not None:
+            for rec in self.feed.read():
+                try:
+                    run_id = UUID(str(rec.get("flow_run_id")))
+                except ValueError:
+                    continue
+                if run_id in self._in_flight:
+                    state = str(rec.get("state", "?"))
+                    out.append((run_id, state, bool(rec.get("ok")) and state == "Completed"))
+        now = time.monotonic()
+        if now >= self._api_at:
+            self._api_at = now + self.api_poll_s
+            seen = {r for r, _, _ in out}
+            ids = [r for r in self._in_flight if r not in seen]
+            if ids:
+                for fr in client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids))):
+                    if fr.state is not None and fr.state.is_final():
+                        out.append((fr.id, fr.state.name, fr.state.is_completed()))
+        return out
+
     def _start(self, client, site: str, why: str) -> None:
-        try:
-            fr = client.create_flow_run_from_deployment(self.deployments[site],
-                                                        tags=["hsiwq", "on-arrival"])
-        except Exception:  # noqa: BLE001 - retried; the schedule is the safety net anyway
-            log.warning("could not start a run of %s", site, exc_info=True)
+        """Create a run of ``site`` in another thread (a busy server takes seconds to answer;
+        the loop meanwhile keeps reading arrivals and ends); the outcome comes back through
+        the queue to :meth:`_created`."""
+        def create() -> None:
+            try:
+                fr = client.create_flow_run_from_deployment(self.deployments[site],
+                                                            tags=["hsiwq", "on-arrival"])
+                self._arrivals.put(("created", site, fr.id, why))
+            except Exception:  # noqa: BLE001 - retried; the schedule is the safety net anyway
+                log.warning("could not start a run of %s", site, exc_info=True)
+                self._arrivals.put(("created", site, None, why))
+
+        if self._pool is None:
+            create()
+        else:
+            self._pool.submit(create)
+
+    def _created(self, site: str, run_id: UUID | None, why: str) -> None:
+        if run_id is None:  # not created: the site is free again and tried shortly
             self.coalescer.done(site)
             self._retry_at[site] = time.monotonic() + self.retry_s
             return
-        self._in_flight[fr.id] = site
+        self._in_flight[run_id] = site
         self.started += 1
-        self._log(site=site, flow_run_id=str(fr.id), started=why)
+        self._log(site=site, flow_run_id=str(run_id), started=why)
 
     def _log(self, **fields) -> None:
         if self.record is not None:
             with open(self.record, "a") as fh:
                 fh.write(json.dumps({"time": time.time(), **fields}) + "\n")
+
+
+class _Feed:
+    """The complete lines appended to a JSON-lines file since the last read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0  # only what ends from now
+        self.rest = b""
+
+    def read(self) -> list[dict]:
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except OSError:
+            return []
+        self.offset += len(data)
+        *lines, self.rest = (self.rest + data).split(b"\n")
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out

@@ -40,6 +40,7 @@ class Workers:
     def __init__(self, n: int, *, pool: str, home: Path, config_file: str, url: str,
                  limit: int, poll_s: float, debug: bool = False) -> None:
         self.prefect_home = home / "prefect"
+        self.record = self.prefect_home / "worker-runs.jsonl"  # a JSON line per run ended
         self.logs = [self.prefect_home / f"worker-{i + 1}.log" for i in range(n)]
         env = dict(os.environ, HSIWQ_HOME=str(home), PREFECT_API_URL=url)
         self.procs: list[subprocess.Popen] = []
@@ -50,7 +51,7 @@ class Workers:
                    "--config", config_file, "worker", "--pool", pool,
                    "--name", f"{pool}-{os.getpid()}-{i + 1}", "--limit", str(limit),
                    "--poll", str(poll_s), "--warm", "--wait-api", "120",
-                   "--record", str(self.prefect_home / "worker-runs.jsonl")]
+                   "--record", str(self.record)]
             with open(log_path, "wb") as log:
                 self.procs.append(subprocess.Popen(cmd, env=env, stdout=log,
                                                    stderr=subprocess.STDOUT))
@@ -172,7 +173,9 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
         watched = {s.id: site_locations(s, config, ws).inbox for s in config.sites.values()
                    if watch and s.watch}
         if watched:
-            dispatcher = Dispatcher(ids, record=ws.prefect_home / "dispatch.jsonl").start()
+            dispatcher = Dispatcher(ids, record=ws.prefect_home / "dispatch.jsonl",
+                                    ended_feed=procs.record,
+                                    pending=lambda site: _maybe_pending(watched.get(site))).start()
             stack.callback(dispatcher.stop)
             watcher = InboxWatcher(watched, dispatcher.arrived).start()
             stack.callback(watcher.stop)
@@ -212,6 +215,17 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
         procs.terminate()  # first: their time to finish the bundle in hand starts now
         say("stopping: no new runs; workers finish the bundle in hand")
     say("stopped")
+
+
+def _maybe_pending(inbox) -> bool:
+    """False when a local inbox holds no entry but hidden uploads; True otherwise (an
+    object-store inbox is not listed here: its watcher does that)."""
+    if inbox is None or not inbox.local:
+        return True
+    try:
+        return any(not p.name.startswith(".") for p in inbox.path.iterdir())
+    except OSError:
+        return True
 
 
 def _mtime(path) -> float:

@@ -36,9 +36,13 @@ _IO = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=transient,
            cache_policy=NO_CACHE)
 
 
-@task(**_IO)
 def process_one(bundle: str, site_id: str, home: str, config_file: str | None) -> ProcessResult:
-    """Process one (local) bundle through the library's chain into the site's store."""
+    """Process one (local) bundle through the library's chain into the site's store (retried
+    on transient failures; not a task run: see :func:`_process_one`)."""
+    return retrying(_process_one, bundle, site_id, home, config_file)
+
+
+def _process_one(bundle: str, site_id: str, home: str, config_file: str | None) -> ProcessResult:
     ws = Workspace.resolve(home)
     config, _ = load_config(config_file, workspace=ws)
     site = config.sites[site_id]

@@ -234,15 +234,15 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         # the site's slot) instead of leaving it pending
         if task_status is not None:
             task_status.started(self.ident)
-        future = self._threads.submit(contextvars.copy_context().run, self._execute, flow, fresh)
+        future = self._threads.submit(contextvars.copy_context().run, self._execute, flow, fresh,
+                                      taken)
         with anyio.CancelScope(shield=True):  # a stopping worker lets the run finish
             record = await asyncio.wrap_future(future)
-        record["taken"] = taken
-        self._write(record)
         return InProcessResult(identifier=self.ident, status_code=0 if record["ok"] else 1)
 
-    def _execute(self, flow: Flow, flow_run: FlowRun) -> dict[str, Any]:
-        """Run one flow run to its final state in this thread."""
+    def _execute(self, flow: Flow, flow_run: FlowRun, taken: float) -> dict[str, Any]:
+        """Run one flow run to its final state in this thread; its record is written here, as
+        soon as it ends (``hsiwq serve``'s dispatcher reads it to start the site's next run)."""
         _clock.seconds, _clock.depth = 0.0, 0
         t0 = time.time()
         state_name, ok, stages, n = "?", True, {}, 0
@@ -253,7 +253,7 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         except BaseException as exc:  # noqa: BLE001 - reported as a crash by the worker
             ok, state_name = False, f"{type(exc).__name__}: {exc}"
             self._logger.exception("flow run %s crashed in the worker", flow_run.id)
-        return {
+        record = {
             "flow_run_id": str(flow_run.id), "flow_run": flow_run.name,
             "deployment_id": str(flow_run.deployment_id),
             "parameters": {k: v for k, v in (flow_run.parameters or {}).items()
@@ -262,8 +262,10 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
             "thread": threading.current_thread().name,
             "started": t0, "ended": time.time(), "library_s": library_seconds(),
             "state": state_name, "ok": ok, "results": n, "stages": stages,
-            "heartbeat": get_current_settings().flows.heartbeat_frequency,
+            "heartbeat": get_current_settings().flows.heartbeat_frequency, "taken": taken,
         }
+        self._write(record)
+        return record
 
     def _write(self, record: dict[str, Any]) -> None:
         if self._record is None:

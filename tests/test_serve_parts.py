@@ -247,3 +247,46 @@ def test_a_new_workspace_starts_from_the_migrated_schema(tmp_path):
     names = [r[0] for r in sqlite3.connect(tmp_path / "ws1" / "prefect" / "server.db").execute(
         "select name from work_pool")]
     assert "pool-0" not in names and "pool-1" in names
+
+
+# --- the dispatcher's bookkeeping (flows/dispatch.py), without a server --------------------
+def test_dispatcher_reads_run_ends_from_the_workers_records_and_skips_an_empty_inbox(tmp_path):
+    """A run's end comes from the workers' JSON-lines record as soon as it is written (no API
+    call: ``client`` is None and must not be used); an owed follow-up is started only when
+    the inbox holds something, and a run that did not complete is retried."""
+    import json
+    import time
+    from uuid import uuid4
+
+    from flows.dispatch import Dispatcher
+
+    feed = tmp_path / "worker-runs.jsonl"
+    feed.write_text(json.dumps({"flow_run_id": str(uuid4()), "state": "Completed", "ok": True}) + "\n")
+    inbox = {"a": False, "b": True}
+    d = Dispatcher({"a": uuid4(), "b": uuid4(), "c": uuid4()}, ended_feed=feed, api_poll_s=1e9,
+                   pending=lambda site: inbox[site], poll_s=0.01)
+    d._api_at = float("inf")  # the API is never asked in this test
+    created = []
+    d._start = lambda client, site, why: created.append((site, why))  # noqa: ARG005
+    runs = {s: uuid4() for s in "abc"}
+    for s in "abc":
+        assert d.coalescer.request(s)       # a run in flight each ...
+        d._created(s, runs[s], "arrival")
+        d.coalescer.request(s)              # ... and one owed each
+    d._step(None)
+    assert created == []                    # the old record (before the dispatcher) is ignored
+    with feed.open("a") as fh:              # two ends, and half of the third's line
+        for s, state in (("a", "Completed"), ("b", "Completed")):
+            fh.write(json.dumps({"flow_run_id": str(runs[s]), "state": state, "ok": True}) + "\n")
+        fh.write(json.dumps({"flow_run_id": str(runs["c"]), "state": "Failed", "ok": False})[:20])
+    d._step(None)
+    assert created == [("b", "owed")]       # a's inbox is empty: a is idle, not owed a run
+    assert d.coalescer.busy() == {"b", "c"}
+    with feed.open("a") as fh:
+        fh.write(json.dumps({"flow_run_id": str(runs["c"]), "state": "Failed", "ok": False})[20:] + "\n")
+    d._step(None)
+    assert "c" not in d.coalescer.busy() and "c" in d._retry_at  # failed: tried again shortly
+    d.retry_s = 0.0
+    d._retry_at["c"] = time.monotonic()
+    d._step(None)
+    assert created[-1] == ("c", "retry")
