@@ -97,7 +97,7 @@ class Dispatcher:
 
     def _loop(self) -> None:
         with get_client(sync_client=True) as client, \
-                ThreadPoolExecutor(max_workers=4, thread_name_prefix="hsiwq-create") as pool:
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsiwq-create") as pool:
             self._pool = pool
             while not self._stop.is_set():
                 try:
@@ -172,7 +172,8 @@ class Dispatcher:
     def _start(self, client, site: str, why: str) -> None:
         """Create a run of ``site`` in another thread (a busy server takes seconds to answer;
         the loop meanwhile keeps reading arrivals and ends); the outcome comes back through
-        the queue to :meth:`_created`."""
+        the queue to :meth:`_created`. One thread: concurrent writes only lengthen SQLite's
+        lock waits."""
         def create() -> None:
             try:
                 fr = client.create_flow_run_from_deployment(self.deployments[site],
