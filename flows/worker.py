@@ -50,8 +50,9 @@ import anyio
 from prefect.client.schemas.objects import FlowRun
 from prefect.flow_engine import run_flow
 from prefect.flows import Flow, load_flow_from_entrypoint
-from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_WORKER_QUERY_SECONDS,
-                              get_current_settings, temporary_settings)
+from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_WORKER_HEARTBEAT_SECONDS,
+                              PREFECT_WORKER_QUERY_SECONDS, get_current_settings,
+                              temporary_settings)
 from prefect.tasks import Task
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 
@@ -285,6 +286,10 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         raise NotImplementedError("runs execute in the worker's threads and cannot be killed")
 
 
+#: Seconds between a worker's heartbeats to the API.
+HEARTBEAT_S = 300.0
+
+
 def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: float = 2.0,
                prefetch_s: float = 2.0, record: str | Path | None = None, warm=None,
                wait_api_s: float = 0.0, printer=print) -> None:
@@ -340,9 +345,13 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
             tg.start_soon(stop_on_signal)
             await worker.start(printer=printer)
 
-    # settings of this process, inherited by the runs' threads (anyio copies the context)
+    # settings of this process, inherited by the runs' threads (anyio copies the context);
+    # the worker's heartbeat every 5 min, not 30 s: on SQLite its write was the one that
+    # timed out ("database is locked") under load, and no service of the lean local server
+    # reads it (the foreman is off)
     with temporary_settings({PREFECT_WORKER_QUERY_SECONDS: poll_s,
-                             PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                             PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                             PREFECT_WORKER_HEARTBEAT_SECONDS: HEARTBEAT_S}):
         anyio.run(main)
 
 
