@@ -38,7 +38,8 @@ _IO = dict(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=transient,
 
 def process_one(bundle: str, site_id: str, home: str, config_file: str | None) -> ProcessResult:
     """Process one (local) bundle through the library's chain into the site's store (retried
-    on transient failures; not a task run: see :func:`_process_one`)."""
+    on transient failures; not a task run: each task run cost the server state writes that
+    SQLite serialises, docs/operations.md — the run's artifact lists every bundle instead)."""
     return retrying(_process_one, bundle, site_id, home, config_file)
 
 
