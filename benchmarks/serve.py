@@ -271,7 +271,7 @@ def _roles(procs) -> dict[str, float]:
             t = p.cpu_times()
         except psutil.Error:
             continue
-        role = ("server" if "uvicorn" in cmd or "prefect" in cmd and "server" in cmd
+        role = ("server" if "uvicorn" in cmd or ("prefect" in cmd and "server" in cmd)
                 else "workers" if "worker" in cmd else "serve")
         out[role] += t.user + t.system
     return out

@@ -51,8 +51,8 @@ def turbidity_dogliotti2015(rrs: np.ndarray, wavelength_nm: np.ndarray) -> np.nd
        estuarine waters. Remote Sens. Environ. 156, 157–168.
     """
     red = np.pi * band(rrs, wavelength_nm, 645.0)
-    nir = np.pi * band(rrs, wavelength_nm, 859.0, width_nm=20.0)
-    return _switch(red, _nechad_form(red, 228.1, 0.1641), _nechad_form(nir, 3078.9, 0.2112))
+    return _switch(red, _nechad_form(red, 228.1, 0.1641),
+                   turbidity_dogliotti2015_nir(rrs, wavelength_nm))
 
 
 def turbidity_dogliotti2015_nir(rrs: np.ndarray, wavelength_nm: np.ndarray) -> np.ndarray:
