@@ -105,8 +105,9 @@ def _deliver(bundle: Path, inbox) -> None:
 @click.option("--limit", type=int, default=4, show_default=True,
               help="Flow runs at once in each worker (threads).")
 @click.option("--pool", default="hsiwq-local", show_default=True, help="Work pool of the sites.")
-@click.option("--poll", type=float, default=0.5, show_default=True,
-              help="Seconds between the workers' queries for due runs.")
+@click.option("--poll", type=float, default=5.0, show_default=True,
+              help="Seconds between the workers' queries for due runs (a run started on "
+                   "arrival is asked for at once).")
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Start a site's run as soon as a bundle arrives in its inbox (else only on "
                    "the site's schedule).")
@@ -234,9 +235,12 @@ def deploy(obj, pool: str, limit: int | None) -> None:
               help="Load calibrations and the sites' models before taking runs.")
 @click.option("--wait-api", type=float, default=0.0,
               help="Seconds to wait for PREFECT_API_URL to answer before starting.")
+@click.option("--wake", type=click.Path(dir_okay=False), default=None,
+              help="A dispatcher's record (hsiwq serve's prefect/dispatch.jsonl): ask for due "
+                   "runs as soon as it says a run was created, besides every --poll seconds.")
 @click.pass_obj
 def worker(obj, pool: str, limit: int, name: str | None, poll: float, record: str | None,
-           warm: bool, wait_api: float) -> None:
+           warm: bool, wait_api: float, wake: str | None) -> None:
     """Run the flow runs of a work pool in this process until stopped (Ctrl-C / SIGTERM).
 
     Flows are loaded once and each run executes in a thread of this process, so Prefect's
@@ -259,5 +263,5 @@ def worker(obj, pool: str, limit: int, name: str | None, poll: float, record: st
         cfg = str(obj.load_config()[1])
         warm_up = lambda: _warm(str(ws.root), cfg)  # noqa: E731
     run_worker(pool, name=name, limit=limit, poll_s=poll, prefetch_s=max(poll, 1.0),
-               record=record, warm=warm_up, wait_api_s=wait_api,
+               record=record, warm=warm_up, wait_api_s=wait_api, wake=wake,
                printer=lambda m: click.echo(m, err=True))

@@ -10,7 +10,8 @@ never left to the schedule.
 
 A run's end is read from the local workers' run records (``ended_feed``, a JSON line per run
 written after its final state) as soon as it is written, and from the API every
-``api_poll_s`` for the rest (runs of other workers, crashes). Under load the server answers
+``api_poll_s`` (5 s) for the rest (runs of other workers, crashes, runs the server
+cancelled). Under load the server answers
 in seconds, not milliseconds; waiting for it to report each end delayed the sites' follow-up
 runs by 10 s in the median (docs/operations.md). A follow-up is not started when the site's
 inbox is already empty (``pending``): the run that ended took what arrived while it ran.
@@ -36,6 +37,7 @@ from hsiwq.watch import Coalescer
 log = logging.getLogger(__name__)
 
 
+
 class Dispatcher:
     """Starts the sites' flow runs on arrival (see the module doc).
 
@@ -48,8 +50,8 @@ class Dispatcher:
     retry_s : float
         Delay before a run that did not complete is followed by another [s].
     record : path, optional
-        Append one JSON line per flow run started here (site, run id, why, when) and per run
-        ended (its state).
+        Append one JSON line per flow run started here (site, run id, why, when it was asked
+        for, when the call began and when it returned) and per run ended (its state).
     ended_feed : path, optional
         JSON-lines file of ended runs (``flow_run_id``, ``state``; the records of
         :class:`flows.worker.InProcessWorker`), read as it grows.
@@ -62,10 +64,10 @@ class Dispatcher:
 
     def __init__(self, deployments: dict[str, UUID], *, poll_s: float = 0.25,
                  retry_s: float = 2.0, record: str | Path | None = None,
-                 ended_feed: str | Path | None = None, api_poll_s: float = 1.0,
+                 ended_feed: str | Path | None = None, api_poll_s: float = 5.0,
                  pending: Callable[[str], bool] | None = None) -> None:
         self.record = Path(record) if record else None
-        self.feed = _Feed(Path(ended_feed)) if ended_feed else None
+        self.feed = Feed(Path(ended_feed)) if ended_feed else None
         self.api_poll_s = api_poll_s
         self.pending = pending
         self._api_at = 0.0
@@ -118,8 +120,8 @@ class Dispatcher:
             except queue.Empty:
                 break
         sites = [i for i in items if isinstance(i, str)]
-        for _, site, run_id, why in (i for i in items if not isinstance(i, str)):
-            self._created(site, run_id, why)
+        for _, site, run_id, why, asked, began in (i for i in items if not isinstance(i, str)):
+            self._created(site, run_id, why, asked, began)
         now = time.monotonic()
         retries = [s for s, t in self._retry_at.items() if t <= now]
         for site in retries:
@@ -170,32 +172,39 @@ class Dispatcher:
         return out
 
     def _start(self, client, site: str, why: str) -> None:
-        """Create a run of ``site`` in another thread (a busy server takes seconds to answer;
-        the loop meanwhile keeps reading arrivals and ends); the outcome comes back through
-        the queue to :meth:`_created`. One thread: concurrent writes only lengthen SQLite's
-        lock waits."""
+        """Create a run of ``site`` in the creating thread; the outcome comes back through the
+        queue to :meth:`_created`, while the loop keeps reading arrivals and ends.
+
+        One thread, measured: with four, at 120 bundles a minute on SQLite, runs were created
+        sooner, so there were more of them with fewer bundles each (743 runs for 1,150 bundles
+        against 524 for 1,200), each costing the server its writes, and the backlog grew to 75
+        where it stays near 30 with one. A slow creation lets a run take more bundles."""
+        asked = time.time()
+
         def create() -> None:
+            began = time.time()
             try:
                 fr = client.create_flow_run_from_deployment(self.deployments[site],
                                                             tags=["hsiwq", "on-arrival"])
-                self._arrivals.put(("created", site, fr.id, why))
+                self._arrivals.put(("created", site, fr.id, why, asked, began))
             except Exception:  # noqa: BLE001 - retried; the schedule is the safety net anyway
                 log.warning("could not start a run of %s", site, exc_info=True)
-                self._arrivals.put(("created", site, None, why))
+                self._arrivals.put(("created", site, None, why, asked, began))
 
         if self._pool is None:
             create()
         else:
             self._pool.submit(create)
 
-    def _created(self, site: str, run_id: UUID | None, why: str) -> None:
+    def _created(self, site: str, run_id: UUID | None, why: str, asked: float,
+                 began: float) -> None:
         if run_id is None:  # not created: the site is free again and tried shortly
             self.coalescer.done(site)
             self._retry_at[site] = time.monotonic() + self.retry_s
             return
         self._in_flight[run_id] = site
         self.started += 1
-        self._log(site=site, flow_run_id=str(run_id), started=why)
+        self._log(site=site, flow_run_id=str(run_id), started=why, asked=asked, began=began)
 
     def _log(self, **fields) -> None:
         if self.record is not None:
@@ -203,7 +212,7 @@ class Dispatcher:
                 fh.write(json.dumps({"time": time.time(), **fields}) + "\n")
 
 
-class _Feed:
+class Feed:
     """The complete lines appended to a JSON-lines file since the last read."""
 
     def __init__(self, path: Path) -> None:

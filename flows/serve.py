@@ -41,6 +41,7 @@ class Workers:
                  limit: int, poll_s: float, debug: bool = False) -> None:
         self.prefect_home = home / "prefect"
         self.record = self.prefect_home / "worker-runs.jsonl"  # a JSON line per run ended
+        self.wake = self.prefect_home / "dispatch.jsonl"  # the dispatcher's: runs it created
         self.logs = [self.prefect_home / f"worker-{i + 1}.log" for i in range(n)]
         env = dict(os.environ, HSIWQ_HOME=str(home), PREFECT_API_URL=url)
         self.procs: list[subprocess.Popen] = []
@@ -51,7 +52,7 @@ class Workers:
                    "--config", config_file, "worker", "--pool", pool,
                    "--name", f"{pool}-{os.getpid()}-{i + 1}", "--limit", str(limit),
                    "--poll", str(poll_s), "--warm", "--wait-api", "120",
-                   "--record", str(self.record)]
+                   "--record", str(self.record), "--wake", str(self.wake)]
             with open(log_path, "wb") as log:
                 self.procs.append(subprocess.Popen(cmd, env=env, stdout=log,
                                                    stderr=subprocess.STDOUT))
@@ -102,7 +103,7 @@ class Workers:
 
 def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: float | None = None,
                 workers: int = 1, limit: int = 4,
-                pool: str = "hsiwq-local", pool_limit: int | None = None, poll_s: float = 0.5,
+                pool: str = "hsiwq-local", pool_limit: int | None = None, poll_s: float = 5.0,
                 watch: bool = True, dashboard_port: int | None = 8765, debug: bool = False,
                 say: Callable[[str], None] = print, stop: threading.Event | None = None,
                 ready: threading.Event | None = None) -> None:
@@ -124,7 +125,8 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
     pool_limit : int, optional
         Most flow runs in flight across the pool (default: unchanged, none for a new pool).
     poll_s : float
-        How often each worker asks for due runs [s] (the latency of a run on arrival).
+        How often each worker asks for due runs [s]; a run started on arrival is asked for
+        as soon as the dispatcher has created it (its record is the workers' wake file).
     watch : bool
         Start runs on arrival (sites with ``watch = false`` still only run on their schedule).
     dashboard_port : int or None
@@ -173,7 +175,7 @@ def serve_sites(config: SitesConfig, ws, cfg_file: str, *, server=None, t0: floa
         watched = {s.id: site_locations(s, config, ws).inbox for s in config.sites.values()
                    if watch and s.watch}
         if watched:
-            dispatcher = Dispatcher(ids, record=ws.prefect_home / "dispatch.jsonl",
+            dispatcher = Dispatcher(ids, record=procs.wake,
                                     ended_feed=procs.record,
                                     pending=lambda site: _maybe_pending(watched.get(site))).start()
             stack.callback(dispatcher.stop)

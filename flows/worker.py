@@ -16,11 +16,13 @@ What it changes for a flow run, compared with a process worker:
   without holding a thread;
 - cancelling a run from the UI cannot kill a thread: the worker logs it and the run finishes;
 - on SIGTERM the worker takes no new run and each run in flight ends after the bundle in hand
-  (:data:`flows.site.STOPPING`).
+  (:data:`flows.site.STOPPING`);
+- runs are not labelled with the worker's name and pool (a write that SQLite fails under load,
+  see :meth:`InProcessWorker._give_worker_labels_to_flow_run`); the run record names the worker.
 
-It uses Prefect's public extension points only: a ``BaseWorker`` subclass (Prefect's way to
-write a worker type) that runs a flow run with ``prefect.flow_engine.run_flow``; nothing of
-Prefect is patched. ``tests/test_serve_prefect.py`` pins the signatures it relies on.
+It uses Prefect's extension points: a ``BaseWorker`` subclass (Prefect's way to
+write a worker type) that runs a flow run with ``prefect.flow_engine.run_flow``, and overrides
+one of ``BaseWorker``'s own methods (the run labels); nothing of Prefect is patched. ``tests/test_serve_prefect.py`` pins the signatures it relies on.
 
 Each run can be appended, as one JSON line, to a record file (``record=``): the flow run, the
 worker's name, host and pid, when the worker took it, the wall time of the run and the time
@@ -153,9 +155,13 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
     _description = "Runs flow runs in threads of the worker's own long-lived process (hsiwq)."
 
     def __init__(self, work_pool_name: str, *, record: str | Path | None = None,
-                 warm: Any = None, ready: Any = None, **kwargs: Any):
+                 warm: Any = None, ready: Any = None, wake: str | Path | None = None,
+                 **kwargs: Any):
         super().__init__(work_pool_name, **kwargs)
         self._warm, self._ready = warm, ready
+        self._wake = Path(wake) if wake else None
+        self._set_up: anyio.Event | None = None
+        self._running = 0  # runs taken and not yet ended
         self._entrypoints: dict[UUID, str] = {}
         self._flows: dict[str, Flow] = {}
         self._record = Path(record) if record else None
@@ -164,6 +170,7 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         self._threads: ThreadPoolExecutor | None = None
 
     async def setup(self) -> None:
+        self._set_up = self._set_up or anyio.Event()
         await super().setup()
         self._threads = ThreadPoolExecutor(max_workers=self._limit or 4,
                                            thread_name_prefix="hsiwq-run")
@@ -172,6 +179,34 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
             await anyio.to_thread.run_sync(self._warm)
         if self._ready is not None:
             self._ready(self)
+        self._set_up.set()
+
+    async def follow_wakes(self) -> None:
+        """Ask for due runs as soon as a run is created, not at the next poll.
+
+        ``wake`` is the dispatcher's record (:class:`flows.dispatch.Dispatcher`): a line with
+        ``started`` is a run it has just created. The worker then queries the pool once it
+        has a free thread (a worker at its limit queries when one of its runs ends). The
+        periodic poll stays, for scheduled runs and runs created elsewhere; with wakes it can
+        be slow, and each poll is a query and two writes for the server.
+        """
+        if self._wake is None:
+            return
+        from .dispatch import Feed
+
+        self._set_up = self._set_up or anyio.Event()
+        feed = Feed(self._wake)
+        await self._set_up.wait()
+        owed = False
+        while True:
+            await anyio.sleep(WAKE_S)
+            owed = any("started" in rec for rec in feed.read()) or owed
+            if owed and self._running < (self._limit or 1):
+                owed = False
+                try:
+                    await self.get_and_submit_flow_runs()
+                except Exception:  # noqa: BLE001 - the periodic poll is still there
+                    self._logger.debug("query on wake failed", exc_info=True)
 
     async def _preload(self) -> None:
         """Import the site flow and the flows of the pool's deployments now, not in runs."""
@@ -223,6 +258,14 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
     async def run(self, flow_run: FlowRun, configuration: BaseJobConfiguration,
                   task_status: anyio.abc.TaskStatus | None = None) -> InProcessResult:
         taken = time.time()
+        self._running += 1
+        try:
+            return await self._run(flow_run, taken, task_status)
+        finally:
+            self._running -= 1
+
+    async def _run(self, flow_run: FlowRun, taken: float,
+                   task_status: anyio.abc.TaskStatus | None) -> InProcessResult:
         flow = await self._flow_for(flow_run)
         # a prefetched run waits here, not in a thread, for its scheduled time
         scheduled = flow_run.expected_start_time or flow_run.next_scheduled_start_time
@@ -280,6 +323,17 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
             finally:
                 os.close(fd)
 
+    async def _give_worker_labels_to_flow_run(self, flow_run_id: UUID) -> None:
+        """Leave the run's labels alone (the worker's name is in the run record instead).
+
+        ``BaseWorker`` labels each run with its worker and pool through ``PATCH
+        /flow_runs/{id}/labels``, which the server runs as a read then a write in one
+        deferred transaction. On SQLite such a transaction fails at once (SQLITE_BUSY_SNAPSHOT,
+        answered 503) when another write committed in between, and the client retries after
+        2, 4, 8, 16 s: at 120 bundles a minute, one run in five waited 6–33 s between its
+        Pending and Submitting states (docs/operations.md).
+        """
+
     async def kill_infrastructure(self, infrastructure_pid: str, configuration: BaseJobConfiguration,
                                   grace_seconds: int = 30) -> None:
         """A run in a thread cannot be killed; it finishes (the worker process stays up)."""
@@ -288,11 +342,14 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
 
 #: Seconds between a worker's heartbeats to the API.
 HEARTBEAT_S = 300.0
+#: Seconds between a worker's looks at its wake file (a local ``stat`` and read).
+WAKE_S = 0.05
 
 
 def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: float = 2.0,
                prefetch_s: float = 2.0, record: str | Path | None = None, warm=None,
-               wait_api_s: float = 0.0, printer=print) -> None:
+               wait_api_s: float = 0.0, wake: str | Path | None = None,
+               printer=print) -> None:
     """Serve a work pool in this process until SIGTERM / SIGINT, then finish the runs in flight.
 
     Parameters
@@ -313,6 +370,9 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
     wait_api_s : float
         How long to wait for the API to answer before starting [s] (a worker started beside
         its server).
+    wake : path, optional
+        The dispatcher's record: the worker asks for due runs as soon as a line says a run
+        was created (:meth:`InProcessWorker.follow_wakes`), besides every ``poll_s``.
 
     On SIGTERM / SIGINT the worker takes no new run, each run in flight ends after the bundle
     in hand (:data:`flows.site.STOPPING`), and the worker exits.
@@ -331,7 +391,7 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
 
     async def main() -> None:
         worker = InProcessWorker(pool, name=name, limit=limit, prefetch_seconds=prefetch_s,
-                                 record=record, warm=warm,
+                                 record=record, warm=warm, wake=wake,
                                  ready=lambda w: printer(f"{READY} {name} (pid {os.getpid()})"))
         async with anyio.create_task_group() as tg:
             async def stop_on_signal() -> None:
@@ -343,7 +403,9 @@ def run_worker(pool: str, *, name: str | None = None, limit: int = 2, poll_s: fl
                         return
 
             tg.start_soon(stop_on_signal)
+            tg.start_soon(worker.follow_wakes)
             await worker.start(printer=printer)
+            tg.cancel_scope.cancel()  # the worker ended: so does following wakes
 
     # settings of this process, inherited by the runs' threads (anyio copies the context);
     # the worker's heartbeat every 5 min, not 30 s: on SQLite its write was the one that

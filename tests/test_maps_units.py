@@ -84,3 +84,28 @@ def test_bearings():
     assert bearing_distance(1.0, 1.0) == pytest.approx((45.0, 2**0.5))
     assert bearing_distance(-3.0, 0.0)[0] == pytest.approx(270.0)
     assert [compass(b) for b in (0, 44, 46, 135, 200, 359)] == ["N", "NE", "NE", "SE", "S", "N"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_block_medians_equal_numpy_median_in_every_memory_layout(seed):
+    """Pixel-interleaved, band-sequential and Fortran-ordered cubes, partial and empty blocks,
+    ties: each block's median is numpy's median of its valid pixels."""
+    rng = np.random.default_rng(seed)
+    ny, nx, nb = int(rng.integers(20, 70)), int(rng.integers(20, 70)), 7
+    cube = rng.random((ny, nx, nb)).astype("float32")
+    cube[rng.random(cube.shape) < 0.2] = 0.25  # ties
+    valid = rng.random((ny, nx)) > rng.uniform(0.1, 0.8)
+    valid[:16, :16] = False  # an empty block
+    for layout in (cube, np.asfortranarray(cube),
+                   np.ascontiguousarray(cube.transpose(2, 0, 1)).transpose(1, 2, 0)):
+        for block in (4, 8, 16):
+            med, counts = block_medians(layout, valid, block)
+            for i in range(counts.shape[0]):
+                for j in range(counts.shape[1]):
+                    sl = (slice(block * i, block * i + block), slice(block * j, block * j + block))
+                    px = cube[sl][valid[sl]]
+                    assert counts[i, j] == px.shape[0]
+                    if px.shape[0]:
+                        np.testing.assert_array_equal(med[i, j], np.median(px, axis=0))
+                    else:
+                        assert np.isnan(med[i, j]).all()

@@ -150,3 +150,59 @@ def test_two_workers_share_the_sites(tmp_path):
     by_id = {r["id"]: r for r in runs}
     assert all(by_id[r["flow_run_id"]]["state_type"] == "COMPLETED" for r in recs)
     assert not [r for r in runs if r["state_type"] in ("CRASHED", "FAILED")]
+
+
+def _api(url: str, path: str, body: dict | None = None) -> dict:
+    req = urllib.request.Request(f"{url}/{path}", data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"},
+                                 method="POST" if body is not None else "GET")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_a_worker_takes_a_created_run_on_wake_not_at_its_next_poll(tmp_path):
+    """A worker polling every 120 s leaves a new run scheduled; a line in its wake file (as
+    hsiwq serve's dispatcher writes one per run it creates) makes it take the run at once."""
+    home = tmp_path / "home"
+    ws, _ = workspace_with(home, '[sites.lake-a]\nlat = 31.4\nlon = 120.18\nregion = "taihu"\n'
+                                 'schedule = "0 0 1 1 *"\n')
+    record, wake = tmp_path / "runs.jsonl", tmp_path / "dispatch.jsonl"
+    wake.write_text("")
+    logs = [tmp_path / "deploy.log", tmp_path / "worker.log"]
+    with local_server(home / "prefect", lean=True) as url:
+        env = dict(cli_env(home), PREFECT_API_URL=url)
+        hsiwq = [sys.executable, "-m", "hsiwq"]
+        with open(logs[0], "w") as fh:
+            done = subprocess.run([*hsiwq, "deploy", "--pool", "wake-pool"], env=env, cwd=ROOT,
+                                  stdout=fh, stderr=subprocess.STDOUT, timeout=180)
+        assert done.returncode == 0, logs[0].read_text()
+        deployment = logs[0].read_text().split("site-lake-a\t", 1)[1].split("\t")[1].split()[0]
+        with open(logs[1], "w") as fh:
+            worker = subprocess.Popen([*hsiwq, "worker", "--pool", "wake-pool", "--name", "w1",
+                                       "--poll", "120", "--record", str(record), "--wake", str(wake)],
+                                      env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            _wait(lambda: "hsiwq worker ready" in logs[1].read_text(), 180, "the worker", logs)
+            time.sleep(2)  # its first poll is done: the next one is 2 minutes away
+            run = _api(url, f"deployments/{deployment}/create_flow_run", {})
+            time.sleep(10)
+            assert _api(url, f"flow_runs/{run['id']}")["state_type"] == "SCHEDULED"
+            assert not _records(record)
+            with open(wake, "a") as fh:  # what the dispatcher appends after creating a run
+                fh.write(json.dumps({"time": time.time(), "site": "lake-a",
+                                     "flow_run_id": run["id"], "started": "arrival"}) + "\n")
+            woke = time.time()
+            _wait(lambda: _records(record), 60, "the run on wake", logs)
+            rec = _records(record)[0]
+            assert rec["flow_run_id"] == run["id"] and rec["state"] == "Completed"
+            assert rec["taken"] - woke < 5.0, rec
+            assert _api(url, f"flow_runs/{run['id']}")["state_type"] == "COMPLETED"
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                assert worker.wait(timeout=60) == 0, logs[1].read_text()[-2000:]
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                raise

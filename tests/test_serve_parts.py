@@ -84,7 +84,7 @@ def test_watcher_reports_arrivals_per_site_within_a_second(tmp_path):
 # --- the Prefect API the worker and the dispatcher rely on ----------------------------------
 def test_the_prefect_api_hsiwq_uses_is_there():
     """Fails loudly if a Prefect upgrade moves what flows/worker.py and flows/dispatch.py use
-    (public extension points only: a BaseWorker subclass running flow runs with run_flow)."""
+    (a BaseWorker subclass running flow runs with run_flow, and one overridden method)."""
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.client.schemas.objects import ConcurrencyLimitStrategy
     from prefect.flow_engine import run_flow
@@ -96,8 +96,15 @@ def test_the_prefect_api_hsiwq_uses_is_there():
     assert list(inspect.signature(BaseWorker.run).parameters)[:4] == [
         "self", "flow_run", "configuration", "task_status"]
     assert issubclass(fw.InProcessWorker, BaseWorker)
-    for name in ("setup", "teardown", "start", "kill_infrastructure", "get_default_base_job_template"):
+    for name in ("setup", "teardown", "start", "kill_infrastructure", "get_default_base_job_template",
+                 "get_and_submit_flow_runs"):
         assert hasattr(BaseWorker, name), name
+    # the one BaseWorker method overridden (the run labels, a write SQLite fails under load):
+    # still called, with the same arguments, when a run is submitted
+    labels = "_give_worker_labels_to_flow_run"
+    assert list(inspect.signature(getattr(BaseWorker, labels)).parameters) == ["self", "flow_run_id"]
+    assert f"self.{labels}(flow_run.id)" in inspect.getsource(BaseWorker._submit_run_and_capture_errors)
+    assert getattr(fw.InProcessWorker, labels) is not getattr(BaseWorker, labels)
     assert {"deployment_id", "tags"} <= set(
         inspect.signature(SyncPrefectClient.create_flow_run_from_deployment).parameters)
     assert ConcurrencyLimitStrategy.CANCEL_NEW.value == "CANCEL_NEW"
@@ -271,7 +278,7 @@ def test_dispatcher_reads_run_ends_from_the_workers_records_and_skips_an_empty_i
     runs = {s: uuid4() for s in "abc"}
     for s in "abc":
         assert d.coalescer.request(s)       # a run in flight each ...
-        d._created(s, runs[s], "arrival")
+        d._created(s, runs[s], "arrival", time.time(), time.time())
         d.coalescer.request(s)              # ... and one owed each
     d._step(None)
     assert created == []                    # the old record (before the dispatcher) is ignored

@@ -114,10 +114,20 @@ def block_medians(rrs: np.ndarray, valid: np.ndarray, block: int) -> tuple[np.nd
     counts : ndarray of int
         Valid pixels per block, shape (nby, nbx).
     """
+    ny, nx = valid.shape
+    nby, nbx = -(-ny // block), -(-nx // block)
     counts = _blocks(valid, block, False).sum(axis=2)
-    # band-major blocks: (nby, nbx, bands, pixels), invalid pixels NaN (sorted last)
-    cube = np.where(valid[:, :, None], rrs, np.float32(np.nan)).astype("float32", copy=False)
-    b = np.ascontiguousarray(_blocks(cube, block, np.nan).swapaxes(2, 3))
+    if (nby * block, nbx * block) != (ny, nx):
+        pad = [(0, nby * block - ny), (0, nbx * block - nx)]
+        rrs = np.pad(rrs, pad + [(0, 0)], constant_values=np.nan)
+        valid = np.pad(valid, pad, constant_values=False)
+    n_bands = rrs.shape[2]
+    # one copy, band-major blocks (nby, nbx, bands, pixels); invalid pixels NaN (sorted last)
+    b = np.empty((nby, nbx, n_bands, block, block), "float32")
+    b[...] = rrs.reshape(nby, block, nbx, block, n_bands).transpose(0, 2, 4, 1, 3)
+    b = b.reshape(nby, nbx, n_bands, block * block)
+    invalid = ~valid.reshape(nby, block, nbx, block).transpose(0, 2, 1, 3)
+    np.copyto(b, np.float32(np.nan), where=invalid.reshape(nby, nbx, 1, block * block))
     b.sort(axis=3)
     k = np.maximum(counts, 1)[:, :, None, None]
     lo = np.take_along_axis(b, (k - 1) // 2, axis=3)[..., 0]
