@@ -20,9 +20,10 @@ What it changes for a flow run, compared with a process worker:
 - runs are not labelled with the worker's name and pool (a write that SQLite fails under load,
   see :meth:`InProcessWorker._give_worker_labels_to_flow_run`); the run record names the worker.
 
-It uses Prefect's extension points: a ``BaseWorker`` subclass (Prefect's way to
-write a worker type) that runs a flow run with ``prefect.flow_engine.run_flow``, and overrides
-one of ``BaseWorker``'s own methods (the run labels); nothing of Prefect is patched. ``tests/test_serve_prefect.py`` pins the signatures it relies on.
+It uses Prefect's extension points: a ``BaseWorker`` subclass (Prefect's way to write a worker
+type) that runs a flow run with ``prefect.flow_engine.run_flow`` and overrides one of
+``BaseWorker``'s own methods (the run labels); nothing of Prefect is patched.
+``tests/test_serve_parts.py`` pins the signatures it relies on.
 
 Each run can be appended, as one JSON line, to a record file (``record=``): the flow run, the
 worker's name, host and pid, when the worker took it, the wall time of the run and the time
@@ -188,7 +189,7 @@ class InProcessWorker(BaseWorker[BaseJobConfiguration, BaseVariables, InProcessR
         ``started`` is a run it has just created. The worker then queries the pool once it
         has a free thread (a worker at its limit queries when one of its runs ends). The
         periodic poll stays, for scheduled runs and runs created elsewhere; with wakes it can
-        be slow, and each poll is a query and two writes for the server.
+        be slow (each poll costs the server a query and marks the pool as polled).
         """
         if self._wake is None:
             return
