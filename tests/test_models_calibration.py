@@ -165,3 +165,25 @@ def test_progress_reports_every_parameter_once_in_parallel():
     assert sorted(c[0] for c in done) == sorted(f"{p} calibrated" for p in PARAMETER_IDS)
     # results in the catalogue's order whatever order the workers finished in
     assert list(cal.result_.reports) == list(PARAMETER_IDS)
+
+
+def test_predictions_do_not_depend_on_the_block_size():
+    """predict_models takes the spectra in blocks (memory); the values, bounds, flags and
+    water types must be those of one block, with unusable spectra among them."""
+    cal, _ = small_calibration()
+    models = {p: ("t", m) for p, m in cal.result_.models.items()}
+    rrs, wl = spectra_from_table(simulate_matchups("eutrophic_lake", 250, seed=21))
+    rrs[[3, 40, 41], 10] = np.nan  # unusable rows in several blocks
+    whole = predict_models(models, rrs, wl, "t", block_rows=10_000)
+    for rows in (1, 7, 64):
+        part = predict_models(models, rrs, wl, "t", block_rows=rows)
+        for pid in PARAMETER_IDS:
+            for name in ("values", "lo", "hi"):
+                np.testing.assert_allclose(getattr(part, name)[pid], getattr(whole, name)[pid],
+                                           rtol=1e-9, equal_nan=True)
+            np.testing.assert_array_equal(part.ood[pid], whole.ood[pid])
+        assert part.labels == whole.labels
+        np.testing.assert_array_equal(part.owt, whole.owt)
+    assert np.isnan(whole.values["chl_a"][[3, 40, 41]]).all()
+    with pytest.raises(ValueError, match="block_rows"):
+        predict_models(models, rrs, wl, "t", block_rows=0)

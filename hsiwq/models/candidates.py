@@ -29,6 +29,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .gp import GaussianProcess
+
 #: Names of the candidates, in the order they are tried (and preferred on ties).
 CANDIDATES = ("physics", "posterior", "global", "ridge-conc", "ridge-physics", "ridge", "pls", "pls-logd", "pls-l",
               "gp", "hgb", "hgb-l",
@@ -444,8 +446,8 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
         blocks.append(("extra", StandardScaler(), gp_extra))
     out["gp"] = SubsampledRegressor(
         make_pipeline(ColumnTransformer(blocks),
-                      GaussianProcessRegressor(kernel, optimizer=bounded_lbfgs, normalize_y=True,
-                                               random_state=random_state)),
+                      GaussianProcess(kernel, optimizer=bounded_lbfgs, normalize_y=True,
+                                      random_state=random_state)),
         max_rows=gp_max_rows, random_state=random_state)
     hgb_blocks = [("base", make_pipeline(StandardScaler(), PCA(min(hgb_components, n_base), random_state=random_state)), base)]
     if n_extra:

@@ -26,6 +26,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "hsiwq.models.candidates.bounded_lbfgs",
     "hsiwq.models.domain.DomainModel",
     "hsiwq.models.features.SpectralFeatures",
+    "hsiwq.models.gp.GaussianProcess",
     "hsiwq.models.global_model.GlobalModel",
     "hsiwq.models.global_model._Ensemble",
     "hsiwq.models.owt.OpticalWaterTypes",
