@@ -52,13 +52,11 @@ class GaussianProcess(GaussianProcessRegressor):
     """
 
     def log_marginal_likelihood(self, theta=None, eval_gradient=False, clone_kernel=True):
-        parts = _parts(self.kernel_) if theta is not None and eval_gradient else None
         y = getattr(self, "y_train_", None)
-        if parts is None or y is None or np.ndim(y) != 1:
+        if theta is None or not eval_gradient or y is None or np.ndim(y) != 1 or _parts(self.kernel_) is None:
             return super().log_marginal_likelihood(theta, eval_gradient, clone_kernel)
         kernel = self.kernel_.clone_with_theta(theta) if clone_kernel else self.kernel_
-        if not clone_kernel:
-            kernel.theta = theta
+        kernel.theta = theta  # as scikit-learn does with clone_kernel=False
         c1, rbf, c2, dot, white = _parts(kernel)
         X = self.X_train_
         n = X.shape[0]
@@ -87,6 +85,6 @@ class GaussianProcess(GaussianProcessRegressor):
         grad = [0.5 * np.sum(M),                             # ln c₁
                 *grad_ell,                                   # ln ℓ
                 0.5 * np.sum(W * D),                         # ln c₂
-                0.5 * c2.constant_value * 2.0 * s0 * W.sum(),  # ln σ₀
+                c2.constant_value * s0 * W.sum(),            # ln σ₀ (∂K/∂ln σ₀ = 2·c₂σ₀²)
                 0.5 * white.noise_level * np.trace(W)]       # ln w
         return float(lml), np.array(grad)
