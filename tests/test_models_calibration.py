@@ -105,6 +105,28 @@ def test_unusable_spectra_give_nan_and_ood():
     assert np.isfinite(out["value"][[0, 2]]).all()
 
 
+def test_a_far_extrapolation_is_flagged_not_warned():
+    # a regressor extrapolating to ln values beyond float range (seen with ridge candidates on
+    # spectra unlike any training one) gives inf, flagged out of domain, without a warning
+    import copy
+    import warnings
+
+    from sklearn.dummy import DummyRegressor
+
+    cal, table = small_calibration()
+    model = copy.copy(cal.result_.models["chl_a"])
+    t = simulate_matchups("eutrophic_lake", 3, seed=5)
+    rrs, wl = spectra_from_table(t)
+    model.regressor = DummyRegressor(strategy="constant", constant=800.0).fit(np.zeros((2, 1)), [0, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = model.predict(rrs, wl)
+    assert np.isposinf(out["value"]).all() and np.isposinf(out["hi"]).all() and (out["ood"] == 1).all()
+    model.regressor = DummyRegressor(strategy="constant", constant=np.log(20.0)).fit(np.zeros((2, 1)), [0, 0])
+    out = model.predict(rrs, wl)
+    assert np.allclose(out["value"], 20.0) and (out["lo"] < 20.0).all() and (out["hi"] > 20.0).all()
+
+
 def test_parameters_without_enough_lab_values_are_skipped():
     table = simulate_matchups("sediment_river", 90, seed=4)
     table.loc[table.index[10:], "cod"] = np.nan  # 10 COD values only

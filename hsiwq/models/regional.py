@@ -258,8 +258,9 @@ class ParameterModel:
         beyond = (log_pred < lo_r - margin) | (log_pred > hi_r + margin)
         ood = out.outside | beyond.astype(np.int8)
         v = out.valid
-        result["value"][v] = np.exp(log_pred)
-        result["lo"][v] = np.exp(log_pred - half)
-        result["hi"][v] = np.exp(log_pred + half)
+        with np.errstate(over="ignore"):  # ln values beyond ~709 (far outside): inf, and ``beyond``
+            result["value"][v] = np.exp(log_pred)
+            result["lo"][v] = np.exp(log_pred - half)
+            result["hi"][v] = np.exp(log_pred + half)
         result["ood"][v] = ood
         return result
