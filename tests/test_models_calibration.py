@@ -113,7 +113,7 @@ def test_a_far_extrapolation_is_flagged_not_warned():
 
     from sklearn.dummy import DummyRegressor
 
-    cal, table = small_calibration()
+    cal, _ = small_calibration()
     model = copy.copy(cal.result_.models["chl_a"])
     t = simulate_matchups("eutrophic_lake", 3, seed=5)
     rrs, wl = spectra_from_table(t)
