@@ -356,14 +356,8 @@ class RegionCalibrator(BaseEstimator):
         bad = set(self.candidates) - set(CANDIDATES)
         if bad or not self.candidates:
             raise ValueError(f"unknown candidates {sorted(bad)}; known: {', '.join(CANDIDATES)}")
-        try:
-            margin = float(self.stack_margin)
-        except (TypeError, ValueError):
-            margin = float("nan")
-        if not 0.0 <= margin < 1.0:
-            raise ValueError(f"stack_margin must be a number within [0, 1), got {self.stack_margin!r}")
-        if not 0.0 <= float(self.constituent_margin) < 1.0:
-            raise ValueError(f"constituent_margin must be within [0, 1), got {self.constituent_margin}")
+        for name in ("stack_margin", "constituent_margin"):
+            _check_share(name, getattr(self, name))
         X = np.atleast_2d(np.asarray(X, dtype=float))
         Y = np.asarray(Y, dtype=float).reshape(X.shape[0], -1)
         wl = np.asarray(wavelength_nm, dtype=float)
@@ -520,6 +514,16 @@ def _cross_fit_physics(template: RegionalPhysics, X: np.ndarray, Yc: np.ndarray,
         for c in CONSTITUENTS:
             P[:, names.index(f"post_{c}")] = P[:, names.index(f"phys_{c}")]
     return physics, np.where(np.isfinite(P), P, np.nanmedian(P, axis=0))
+
+
+def _check_share(name: str, value) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is a number within [0, 1)."""
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        share = float("nan")
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"{name} must be a number within [0, 1), got {value!r}")
 
 
 def _quiet(step: str, done: int, total: int) -> None:

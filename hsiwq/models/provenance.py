@@ -51,7 +51,6 @@ class TunedConstant:
     sim2: str = "see docs/models.md, second simulator"
 
 
-_NO_PHYSICS_ON_REAL_SHORT = "not judged on real data (no physics stage on GLORIA)"
 _NO_PHYSICS_ON_REAL = ("not judged on real data: the physics stage needs chl-a, phycocyanin, TSS and "
                        "CDOM lab values together, and GLORIA has no phycocyanin")
 
