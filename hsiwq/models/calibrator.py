@@ -92,14 +92,9 @@ class CalibrationOutcome:
 #: with 10 components needs more rows than components).
 MIN_FOLD_ROWS = 12
 #: Default ``stack_margin``: the stack is kept unless a single candidate's CV score is lower
-#: by more than half. On a few hundred matchups the choice of one candidate among ~14 by
-#: cross-validation is noise-prone, and the stack (weights learnt on all candidates' held-out
-#: predictions) was the better choice on the real matchups (benchmarks/real.py, 31
-#: country-parameters, campaigns held out: 18/31 → 24/31 cells at or below the better
-#: baseline against 0.05) and on the second simulator (13 → 16/33 cells ≤ min(baseline,
-#: 1.15 × limit) against 0.05); on the project's own simulator 31 → 32/33, no cell worse by
-#: more than 3.6 % (docs/models.md). It replaces a margin of 0.05 with a physics stage, which had
-#: been chosen on the project's simulator alone.
+#: by more than half (on a few hundred matchups the choice of one candidate among ~14 by
+#: cross-validation is noise-prone). Where it was chosen and on which data, with the figures:
+#: :data:`hsiwq.models.provenance.TUNED` and docs/models.md §3.
 STACK_MARGIN = 0.5
 #: Fewest held-out predictions a parameter needs (its interval is calibrated on them).
 MIN_HELD_OUT = 10
