@@ -145,7 +145,7 @@ def no_regional_model(data, gm, countries: dict[str, list[str]], log=print) -> l
             cv = gm.cv_.get(f"{pid}/{band_set}")
             if cv is None:
                 continue
-            est[cv["rows"]] = cv["members"].mean(axis=1)
+            est[cv["rows"]] = cv["estimate"]
             members[band_set] = cv
         for band_set, cv in members.items():  # cross-conformal: calibrated on the other countries
             for c in np.unique(cv["group"]):
@@ -153,11 +153,13 @@ def no_regional_model(data, gm, countries: dict[str, list[str]], log=print) -> l
                 if other.sum() < 10:
                     continue
                 interval = ConformalInterval(level=gm.level).fit(
-                    cv["truth"][other] - cv["members"][other].mean(axis=1), gm._difficulty(cv["members"][other]))
+                    cv["truth"][other] - cv["estimate"][other],
+                    gm._difficulty(cv["members"][other], cv["estimate"][other]))
                 mine = cv["group"] == c
                 rows = cv["rows"][mine]
-                keep = est[rows] == cv["members"][mine].mean(axis=1)  # the set actually used
-                half[rows[keep]] = interval.half_width(gm._difficulty(cv["members"][mine][keep]))
+                keep = est[rows] == cv["estimate"][mine]  # the set actually used
+                half[rows[keep]] = interval.half_width(gm._difficulty(cv["members"][mine][keep],
+                                                                      cv["estimate"][mine][keep]))
         ok = np.isfinite(y) & (y > 0)
         for c in countries[pid]:
             test = ok & (data.country == c)

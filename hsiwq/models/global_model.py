@@ -20,6 +20,11 @@ Pahlevan et al. (2020) and Smith et al. (2021):
   leave-one-country-out MdSA on GLORIA among boosted trees, extra trees, k-nearest
   neighbours, perceptrons, country-balanced weights and published algorithms as extra
   inputs (docs/real_water.md);
+- for CDOM, the published algorithms of Ficek et al. (2011) and the QAA (Zhu et al. 2011) join
+  the two learners in a weighted mean, the weights learnt on the learners' leave-one-country-out
+  predictions (:mod:`.blend`); chosen by a nested leave-one-country-out comparison, which
+  preferred the blend for CDOM in every held-out country and perceptron seed and for no other
+  parameter consistently (docs/real_water.md);
 - a 68 % interval from normalised split-conformal calibration on **leave-country-out**
   residuals (the ensemble's spread and the estimate as difficulty covariates), so its
   coverage holds for a water body the model never saw, not only for new rows of known ones;
@@ -60,6 +65,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import HsiwqError
+from .blend import blend, fit_weights
 from .domain import DomainModel
 from .gloria import GLORIA_PARAMETERS, OLCI_BANDS, band_average
 from .uncertainty import ConformalInterval
@@ -75,6 +81,10 @@ NIR_RATIOS = ((708.0, 665.0), (753.0, 665.0), (708.0, 681.0), (778.0, 560.0), (8
 #: Floor of Rrs before the logarithm [sr-1] (a few NIR bands of clear water are ≤ 0).
 RRS_FLOOR = 1e-5
 BAND_SETS = ("full", "vis")
+#: Published algorithms (hsiwq.retrieval names) blended with the learners, per parameter.
+PUBLISHED_MEMBERS = (("cdom", ("ficek2011", "qaa-cdom")),)
+#: Least share of the held-out rows a published algorithm must give a value for to be blended.
+MIN_PUBLISHED_SHARE = 0.8
 _CENTRES = np.array([c for c, _ in OLCI_BANDS])
 
 
@@ -142,6 +152,22 @@ def all_band_features(rrs_olci: np.ndarray) -> np.ndarray:
 MEMBER_VIEWS = {"hgb": "all", "mlp": "set"}
 
 
+def published_estimates(olci: np.ndarray, names) -> np.ndarray:
+    """ln estimates (n, len(names)) of published algorithms on OLCI-band spectra (n, 19)
+    [sr-1]; NaN where an algorithm gives no positive value."""
+    from ..retrieval.algorithms import RetrievalContext, load_algorithms, run_algorithm
+
+    algs, ctx = load_algorithms(), RetrievalContext()
+    cols = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for name in names:
+            alg = algs[name]
+            v = np.asarray(run_algorithm(alg, olci, _CENTRES, ctx)[alg.parameters[0]], dtype=float)
+            cols.append(np.where(np.isfinite(v) & (v > 0), np.log(np.where(v > 0, v, 1.0)), np.nan))
+    return np.column_stack(cols) if cols else np.zeros((olci.shape[0], 0))
+
+
 def _members(random_state: int) -> dict[str, BaseEstimator]:
     """The ensemble's learners (templates)."""
     return {
@@ -178,6 +204,11 @@ class GlobalModel(BaseEstimator):
         Learners of each ensemble (``hgb``, ``mlp``).
     seeds : int
         Seeds per learner (the ensemble is members × seeds).
+    published : tuple of (str, tuple of str)
+        Per parameter, published algorithms (:mod:`hsiwq.retrieval.algorithms` names) blended
+        with the learners, with weights learnt on the held-out predictions (:mod:`.blend`;
+        only when ``fit`` cross-validates; an algorithm giving values for fewer than
+        :data:`MIN_PUBLISHED_SHARE` of the held-out rows is left out).
     level : float
         Coverage of the prediction interval [-].
     min_group : int
@@ -204,19 +235,27 @@ class GlobalModel(BaseEstimator):
         parameter → ln of the 0.5 % and 99.5 % quantiles of its training values.
     cv_ : dict
         ``<parameter>/<band set>`` → held-out (leave-one-group-out) ``rows`` (indices into the
-        training data), ``members`` (ln predictions of each learner), ``truth`` (ln) and
-        ``group``.
+        training data), ``members`` (ln predictions of each learner), ``estimate`` (the ln
+        estimate: the members' mean, or their blend with the published algorithms, its
+        weights learnt without the row's group), ``truth`` (ln) and ``group``.
+    weights_ : dict
+        ``<parameter>/<band set>`` → (names of the published algorithms blended, weights of
+        the learners then of those algorithms), where ``published`` names some.
     folds_ : dict
         ``<parameter>/<band set>/<group>`` → the ensemble fitted without that group (with
         ``keep_folds``).
     """
 
+    # what a model saved before the parameter existed behaves as (get_params, clone)
+    published = ()
+
     def __init__(self, parameters=GLORIA_PARAMETERS, members=("hgb", "mlp"), seeds: int = 1,
-                 level: float = 0.68, min_group: int = 60, holdout=None, keep_folds: bool = False,
-                 random_state: int = 0):
+                 published=PUBLISHED_MEMBERS, level: float = 0.68, min_group: int = 60, holdout=None,
+                 keep_folds: bool = False, random_state: int = 0):
         self.parameters = parameters
         self.members = members
         self.seeds = seeds
+        self.published = published
         self.level = level
         self.min_group = min_group
         self.holdout = holdout
@@ -283,7 +322,8 @@ class GlobalModel(BaseEstimator):
         if unknown:
             raise ValueError(f"no lab values for {sorted(unknown)}")
         self.models_, self.intervals_, self.domains_, self.log_range_, self.cv_ = {}, {}, {}, {}, {}
-        self.folds_ = {}
+        self.folds_, self.weights_ = {}, {}
+        published = dict(self.published)
         A = all_band_features(X)
         sets = {b: global_features(X, b) for b in BAND_SETS}
         has = {b: np.all(np.isfinite(sets[b]), axis=1) for b in BAND_SETS}
@@ -308,13 +348,15 @@ class GlobalModel(BaseEstimator):
                 self.models_[_key(pid, band_set)] = self._fit_ensemble(sets[band_set][rows], A[rows],
                                                                        ly_all[rows], shared)
             if cv:
-                self._cross_validate(pid, sets, has, A, ly_all, lab, g)
+                pub = published_estimates(X, published[pid]) if published.get(pid) else None
+                self._cross_validate(pid, sets, has, A, ly_all, lab, g, pub)
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _cross_validate(self, pid, sets, has, A, ly, lab, g) -> None:
-        """Leave-one-group-out predictions of the groups large enough to judge on, and the
-        interval of each band set calibrated on them."""
+    def _cross_validate(self, pid, sets, has, A, ly, lab, g, pub=None) -> None:
+        """Leave-one-group-out predictions of the groups large enough to judge on, the blend
+        weights of the published algorithms ``pub`` (ln estimates, (n, k)) learnt on them, and
+        the interval of each band set calibrated on them."""
         names, counts = np.unique(g[lab], return_counts=True)
         held_groups = (names[counts >= self.min_group] if self.holdout is None
                        else np.array(sorted(set(map(str, self.holdout)))))
@@ -344,16 +386,41 @@ class GlobalModel(BaseEstimator):
             ok = np.all(np.isfinite(held[band_set]), axis=1)
             if ok.sum() < 10:
                 continue
-            members = held[band_set][ok]
-            self.cv_[_key(pid, band_set)] = {"rows": np.flatnonzero(ok), "members": members,
-                                             "truth": ly[ok], "group": g[ok]}
-            self.intervals_[_key(pid, band_set)] = ConformalInterval(level=self.level).fit(
-                ly[ok] - members.mean(axis=1), self._difficulty(members))
+            members, key = held[band_set][ok], _key(pid, band_set)
+            estimate = members.mean(axis=1)
+            if pub is not None:
+                estimate = self._fit_blend(key, members, pub[ok], ly[ok], g[ok])
+            self.cv_[key] = {"rows": np.flatnonzero(ok), "members": members, "estimate": estimate,
+                             "truth": ly[ok], "group": g[ok]}
+            self.intervals_[key] = ConformalInterval(level=self.level).fit(
+                ly[ok] - estimate, self._difficulty(members, estimate))
+
+    def _fit_blend(self, key: str, members: np.ndarray, pub: np.ndarray, truth: np.ndarray,
+                   group: np.ndarray) -> np.ndarray:
+        """Blend weights of the learners' held-out predictions and the published estimates
+        (``weights_[key]``); returns each row's blended estimate with weights learnt without
+        the row's group, so that the interval is calibrated on honest residuals."""
+        names = dict(self.published)[key.split("/")[0]]
+
+        def weights(rows: np.ndarray) -> tuple[list[int], np.ndarray]:
+            cols = [i for i in range(pub.shape[1]) if np.mean(np.isfinite(pub[rows, i])) >= MIN_PUBLISHED_SHARE]
+            M = np.hstack([members, pub[:, cols]])
+            return cols, fit_weights(M[rows], truth[rows])
+
+        estimate = np.empty(truth.size)
+        for name in np.unique(group):
+            mine = group == name
+            cols, w = weights(~mine)
+            estimate[mine] = blend(np.hstack([members[mine], pub[mine][:, cols]]), w)
+        cols, w = weights(np.ones(truth.size, dtype=bool))
+        self.weights_[key] = (tuple(names[i] for i in cols), w)
+        return estimate
 
     @staticmethod
-    def _difficulty(member_preds: np.ndarray) -> np.ndarray:
-        """Covariates of the interval width: the estimate and the members' spread (ln)."""
-        mean = member_preds.mean(axis=1)
+    def _difficulty(member_preds: np.ndarray, estimate: np.ndarray | None = None) -> np.ndarray:
+        """Covariates of the interval width: the estimate (default: the members' mean) and the
+        members' spread (ln)."""
+        mean = member_preds.mean(axis=1) if estimate is None else estimate
         spread = np.log(member_preds.std(axis=1) + 0.02) if member_preds.shape[1] > 1 else np.zeros_like(mean)
         return np.column_stack([mean, spread])
 
@@ -388,7 +455,7 @@ class GlobalModel(BaseEstimator):
         if missing:
             raise ValueError(f"no fold without {group!r} for {missing} (fit with keep_folds=True "
                              "and the group among the held-out ones)")
-        out.intervals_, out.domains_, out.cv_, out.folds_ = {}, {}, {}, {}
+        out.intervals_, out.domains_, out.cv_, out.folds_, out.weights_ = {}, {}, {}, {}, {}
         out.log_range_ = dict(self.log_range_)
         out.n_features_in_ = self.n_features_in_
         return out
@@ -420,6 +487,15 @@ class GlobalModel(BaseEstimator):
             out[pid] = v
         return out
 
+    def _estimate(self, key: str, members: np.ndarray, olci: np.ndarray) -> np.ndarray:
+        """ln estimate from the members' ln predictions: their mean, or their blend with the
+        published algorithms where weights were learnt."""
+        blended = getattr(self, "weights_", {}).get(key)  # models saved before blending: none
+        if blended is None:
+            return members.mean(axis=1)
+        names, w = blended
+        return blend(np.hstack([members, published_estimates(olci, names)]), w)
+
     def predict_olci(self, olci: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
         """:meth:`predict` for spectra already on the OLCI bands (n, 19) [sr-1]."""
         n = olci.shape[0]
@@ -438,11 +514,11 @@ class GlobalModel(BaseEstimator):
                 if ens is None or not rows.any():
                     continue
                 P = ens.predict_all(feats[band_set][rows], A[rows])
-                lp = P.mean(axis=1)
+                lp = self._estimate(_key(pid, band_set), P, olci[rows])
                 res["value"][rows] = np.exp(lp)
                 interval = self.intervals_.get(_key(pid, band_set))
                 if interval is not None:
-                    half = interval.half_width(self._difficulty(P))
+                    half = interval.half_width(self._difficulty(P, lp))
                     res["lo"][rows], res["hi"][rows] = np.exp(lp - half), np.exp(lp + half)
                 lo_r, hi_r = self.log_range_[pid]
                 beyond = (lp < lo_r - np.log(1.5)) | (lp > hi_r + np.log(1.5))
@@ -492,8 +568,8 @@ def build_global_model(out: str | Path = BUNDLED_FILE, random_state: int = 0) ->
               "data_sha256": hashlib.sha256(GLORIA_FILE.read_bytes()).hexdigest(),
               "n_samples": len(data), "sklearn": sklearn.__version__, "cv": {}}
     for key, cv in cv.items():
-        est = cv["members"].mean(axis=1)
-        half = model.intervals_[key].half_width(model._difficulty(cv["members"]))
+        est = cv["estimate"]
+        half = model.intervals_[key].half_width(model._difficulty(cv["members"], est))
         record["cv"][key] = {
             "n": int(est.size), "mdsa_loco": round(mdsa(np.exp(cv["truth"]), np.exp(est)), 2),
             "coverage_68": round(float(np.mean(np.abs(cv["truth"] - est) <= half)), 3)}

@@ -1,0 +1,84 @@
+"""Convex blends of ln estimates (hsiwq.models.blend) and the global model's CDOM blend with
+the published algorithms: hand computations and known mixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hsiwq.models.blend import blend, fit_weights
+
+
+def test_blend_hand_computed_with_a_missing_column():
+    M = np.array([[1.0, 2.0, 4.0],
+                  [1.0, np.nan, 4.0],
+                  [np.nan, np.nan, np.nan]])
+    w = np.array([0.5, 0.25, 0.25])
+    out = blend(M, w)
+    assert out[0] == pytest.approx(0.5 * 1 + 0.25 * 2 + 0.25 * 4)  # 2.0
+    assert out[1] == pytest.approx((0.5 * 1 + 0.25 * 4) / 0.75)  # renormalised: 2.0
+    assert np.isnan(out[2])
+
+
+def test_blend_rejects_mismatched_weights():
+    with pytest.raises(ValueError, match="estimates must be"):
+        blend(np.zeros((3, 2)), np.array([1.0, 0.0, 0.0]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_weights_recovers_a_known_convex_mixture(seed):
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.normal(size=(3, 400))
+    true = np.array([0.2, 0.5, 0.3])
+    target = np.column_stack([a, b, c]) @ true
+    w = fit_weights(np.column_stack([a, b, c]), target)
+    assert w.sum() == pytest.approx(1.0)
+    assert np.all(w >= 0)
+    np.testing.assert_allclose(w, true, atol=0.02)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_weights_drops_a_column_of_pure_noise(seed):
+    # the target is the first column plus heavy-tailed errors; the second is unrelated:
+    # least absolute error gives the unrelated column (almost) nothing
+    rng = np.random.default_rng(seed)
+    good = rng.normal(size=500)
+    target = good + 0.1 * rng.standard_t(2, size=500)
+    w = fit_weights(np.column_stack([good, rng.normal(size=500)]), target)
+    assert w[0] > 0.9
+
+
+def test_fit_weights_ignores_incomplete_rows_and_falls_back_to_equal_weights():
+    M = np.column_stack([np.arange(20.0), np.full(20, np.nan)])
+    assert fit_weights(M, np.arange(20.0)).tolist() == [0.5, 0.5]  # no complete row
+
+
+def test_the_bundled_global_model_blends_cdom_with_the_published_algorithms():
+    """Its CDOM estimate is the weighted mean, in ln, of its two learners and Ficek et al.
+    (2011) / the QAA, recomputed here by hand from each part; the other parameters are the
+    learners' plain mean."""
+    from hsiwq.models.gloria import load_gloria
+    from hsiwq.models.global_model import (BAND_SETS, all_band_features, bundled_global_model,
+                                           global_features, published_estimates)
+
+    gm = bundled_global_model()
+    data = load_gloria()
+    olci = data.rrs[:300]
+    feats = global_features(olci, "full")
+    rows = np.all(np.isfinite(feats), axis=1)
+    assert rows.sum() > 50
+    out = gm.predict_olci(olci)
+    assert {k.split("/")[0] for k in gm.weights_} == {"cdom"}
+    assert set(BAND_SETS) == {k.split("/")[1] for k in gm.weights_}
+    for pid in ("cdom", "chl_a"):
+        members = gm.models_[f"{pid}/full"].predict_all(feats[rows], all_band_features(olci[rows]))
+        if pid == "cdom":
+            names, w = gm.weights_["cdom/full"]
+            assert names == ("ficek2011", "qaa-cdom") and w.size == 4
+            pub = published_estimates(olci[rows], names)
+            M = np.hstack([members, pub])
+            finite = np.isfinite(M)
+            expected = (np.where(finite, M, 0) * w).sum(1) / (finite * w).sum(1)
+        else:
+            expected = members.mean(axis=1)
+        np.testing.assert_allclose(np.log(out[pid]["value"][rows]), expected, rtol=1e-9, atol=1e-9)
