@@ -48,6 +48,32 @@ def test_fit_weights_drops_a_column_of_pure_noise(seed):
     assert w[0] > 0.9
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_weights_count_every_group_the_same(seed):
+    # a large group where model a is right and b is off, a small one where b is right and a
+    # off: pooled absolute error follows the large group; the grouped objective (mean over
+    # groups of each group's mean absolute error) weighs both, and its weights beat the
+    # pooled ones and the equal ones by that objective; by hand, on the simplex it is
+    # 0.5·(0.5·(1 − w)) + 0.5·(1.0·w) for weight w on a (errors 0.5 and 1.0 dominate the
+    # noise): minimal at w = 0, i.e. all weight on b
+    rng = np.random.default_rng(seed)
+    n1, n2 = 400, 40
+    t = rng.normal(size=n1 + n2)
+    a = t + np.r_[0.05 * rng.normal(size=n1), 1.0 + 0.05 * rng.normal(size=n2)]
+    b = t + np.r_[0.5 + 0.05 * rng.normal(size=n1), 0.05 * rng.normal(size=n2)]
+    g = np.r_[np.zeros(n1), np.ones(n2)]
+    M = np.column_stack([a, b])
+
+    def objective(w):
+        r = np.abs(M @ w - t)
+        return np.mean([r[g == k].mean() for k in (0, 1)])
+
+    pooled, grouped = fit_weights(M, t), fit_weights(M, t, g)
+    assert pooled[0] > 0.9  # the large group decides
+    assert grouped[1] > 0.9
+    assert objective(grouped) < min(objective(pooled), objective(np.array([0.5, 0.5])))
+
+
 def test_fit_weights_ignores_incomplete_rows_and_falls_back_to_equal_weights():
     M = np.column_stack([np.arange(20.0), np.full(20, np.nan)])
     assert fit_weights(M, np.arange(20.0)).tolist() == [0.5, 0.5]  # no complete row

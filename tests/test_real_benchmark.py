@@ -23,7 +23,7 @@ from benchmarks.real import PARAMETERS, run
 KNOWN_NO_MODEL_MISSES: dict[str, float] = {
     "chl_a/Australia": 1.045, "chl_a/Japan": 1.256, "chl_a/New Zealand": 1.076,
     "chl_a/South Africa": 1.316, "chl_a/Spain": 1.069, "tss/Japan": 1.011, "tss/New Zealand": 1.175,
-    "tss/Viet Nam": 1.124, "cdom/Canada": 1.008, "cdom/Estonia": 2.153, "cdom/Japan": 1.198,
+    "tss/Viet Nam": 1.124, "cdom/Estonia": 2.219, "cdom/Japan": 1.028,
     "secchi/Canada": 1.058, "secchi/Switzerland": 1.115}
 #: Calibrated: cells above the better of PLS and GB today, with the ratio measured.
 KNOWN_CALIBRATED_MISSES: dict[str, float] = {

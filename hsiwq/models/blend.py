@@ -2,11 +2,15 @@
 
 Stacked generalisation (Wolpert 1992; Breiman 1996) restricted to a weighted mean: the
 weights are non-negative and sum to one (a softmax of free parameters), and they minimise
-the mean absolute ln error of the blend on predictions made for data the blended models did
-not see (for the global model: leave-one-country-out). Least absolute error, because the
-figure judged is the median symmetric accuracy; a convex blend, because with a few hundred
-rows per held-out group an unconstrained stack gives a poor column a negative weight that
-does not transfer to the next water body.
+the error of the blend on predictions made for data the blended models did not see (for the
+global model: leave-one-country-out). The error is the absolute ln error — the figure
+judged is the median symmetric accuracy (Morley et al. 2018) — averaged, when the rows come
+in groups (water bodies, countries), within each group first: every water body counts the
+same, however many samples it has. The loss stays convex in the weights (a mean of absolute
+errors of a linear blend), unlike a mean of each group's log median error, which a column
+exact in a single group can drive to minus infinity. A convex blend,
+because with a few hundred rows per held-out group an unconstrained stack gives a poor
+column a negative weight that does not transfer to the next water body.
 
 A column missing for a row (a published algorithm with no valid value for that spectrum)
 drops out of that row's blend; the other weights are renormalised.
@@ -15,6 +19,8 @@ References
 ----------
 .. [1] Wolpert, D. H. (1992). Stacked generalization. Neural Networks 5(2), 241–259.
 .. [2] Breiman, L. (1996). Stacked regressions. Machine Learning 24(1), 49–64.
+.. [3] Morley, S. K., Brito, T. V., Welling, D. T. (2018). Measures of model performance
+   based on the log accuracy ratio. Space Weather 16(1), 69–88.
 """
 
 from __future__ import annotations
@@ -23,9 +29,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 
-def fit_weights(estimates: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Weights (k,) of the convex blend of ``estimates`` closest to ``target`` in mean
-    absolute error.
+def fit_weights(estimates: np.ndarray, target: np.ndarray, groups=None) -> np.ndarray:
+    """Weights (k,) of the convex blend of ``estimates`` closest to ``target``.
 
     Parameters
     ----------
@@ -33,6 +38,9 @@ def fit_weights(estimates: np.ndarray, target: np.ndarray) -> np.ndarray:
         (n, k) held-out ln estimates of k models; rows with a missing value are not used.
     target : ndarray
         (n,) true ln values.
+    groups : ndarray, optional
+        (n,) group of each row: minimise the mean over groups of each group's mean absolute
+        error (every group counts the same); without groups, the mean absolute error.
 
     Returns
     -------
@@ -48,13 +56,19 @@ def fit_weights(estimates: np.ndarray, target: np.ndarray) -> np.ndarray:
     if k == 1 or ok.sum() < 10:
         return np.full(k, 1.0 / k)
     M, t = M[ok], t[ok]
+    row_weight = np.full(t.size, 1.0 / t.size)
+    if groups is not None:  # each group's rows share 1 / n_groups
+        _, index, counts = np.unique(np.asarray(groups)[ok], return_inverse=True, return_counts=True)
+        row_weight = 1.0 / (counts.size * counts[index])
 
     def softmax(z: np.ndarray) -> np.ndarray:
         e = np.exp(z - z.max())
         return e / e.sum()
 
-    res = minimize(lambda z: float(np.mean(np.abs(M @ softmax(z) - t))), np.zeros(k), method="Nelder-Mead",
-                   options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-7})
+    def loss(z: np.ndarray) -> float:
+        return float(np.sum(row_weight * np.abs(M @ softmax(z) - t)))
+
+    res = minimize(loss, np.zeros(k), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-7})
     return softmax(res.x)
 
 

@@ -405,7 +405,7 @@ class GlobalModel(BaseEstimator):
         def weights(rows: np.ndarray) -> tuple[list[int], np.ndarray]:
             cols = [i for i in range(pub.shape[1]) if np.mean(np.isfinite(pub[rows, i])) >= MIN_PUBLISHED_SHARE]
             M = np.hstack([members, pub[:, cols]])
-            return cols, fit_weights(M[rows], truth[rows])
+            return cols, fit_weights(M[rows], truth[rows], group[rows])
 
         estimate = np.empty(truth.size)
         for name in np.unique(group):

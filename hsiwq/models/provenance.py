@@ -135,8 +135,9 @@ TUNED: tuple[TunedConstant, ...] = (
                   "published algorithms blended with the learners, per parameter: a nested "
                   "leave-one-country-out comparison on GLORIA preferred the blend for CDOM for every "
                   "held-out country and perceptron seed (0, 1, 2), and for no other parameter consistently",
-                  "chosen on it: cells 17, 18, 15 → 18, 19, 15/31, geometric-mean ratio 0.991, 1.007, "
-                  "1.063 → 0.965, 0.976, 1.023 with seeds 0, 1, 2 (docs/real_water.md)",
+                  "chosen on it: cells 17, 18, 15 → 19, 19, 16/31, geometric-mean ratio 0.991, 1.007, "
+                  "1.063 → 0.959, 0.987, 1.009 with seeds 0, 1, 2 (weights with every country counted "
+                  "the same; docs/real_water.md)",
                   "not applicable: the second simulator tests regional calibration, not the global model"),
     TunedConstant("hsiwq.models.global_model:MIN_PUBLISHED_SHARE", 0.8, "convention",
                   "a published algorithm joins a blend only if it gives values for ≥ 80 % of the "
