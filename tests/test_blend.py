@@ -79,6 +79,13 @@ def test_fit_weights_ignores_incomplete_rows_and_falls_back_to_equal_weights():
     assert fit_weights(M, np.arange(20.0)).tolist() == [0.5, 0.5]  # no complete row
 
 
+def test_an_unknown_published_algorithm_is_named():
+    from hsiwq.models.global_model import published_estimates
+
+    with pytest.raises(ValueError, match="unknown published algorithms \\['ficek2012'\\]"):
+        published_estimates(np.full((2, 19), 0.01), ["ficek2012"])
+
+
 def test_the_bundled_global_model_blends_cdom_with_the_published_algorithms():
     """Its CDOM estimate is the weighted mean, in ln, of its two learners and Ficek et al.
     (2011) / the QAA, recomputed here by hand from each part; the other parameters are the

@@ -153,11 +153,27 @@ MEMBER_VIEWS = {"hgb": "all", "mlp": "set"}
 
 
 def published_estimates(olci: np.ndarray, names) -> np.ndarray:
-    """ln estimates (n, len(names)) of published algorithms on OLCI-band spectra (n, 19)
-    [sr-1]; NaN where an algorithm gives no positive value."""
+    """ln estimates of published calibration-free algorithms on OLCI-band spectra.
+
+    Parameters
+    ----------
+    olci : ndarray
+        Spectra on the OLCI bands of :data:`~.gloria.OLCI_BANDS` (n, 19) [sr-1].
+    names : sequence of str
+        :mod:`hsiwq.retrieval.algorithms` names, each estimating one parameter.
+
+    Returns
+    -------
+    ndarray
+        (n, len(names)) ln estimates [ln of the catalogue unit]; NaN where an algorithm gives
+        no positive value.
+    """
     from ..retrieval.algorithms import RetrievalContext, load_algorithms, run_algorithm
 
     algs, ctx = load_algorithms(), RetrievalContext()
+    unknown = [n for n in names if n not in algs]
+    if unknown:
+        raise ValueError(f"unknown published algorithms {unknown}; known: {', '.join(sorted(algs))}")
     cols = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
