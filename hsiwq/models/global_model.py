@@ -65,6 +65,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import HsiwqError
+from ..retrieval.cdom import cdom_ficek2011, cdom_qaa
 from .blend import blend, fit_weights
 from .domain import DomainModel
 from .gloria import GLORIA_PARAMETERS, OLCI_BANDS, band_average
@@ -81,8 +82,13 @@ NIR_RATIOS = ((708.0, 665.0), (753.0, 665.0), (708.0, 681.0), (778.0, 560.0), (8
 #: Floor of Rrs before the logarithm [sr-1] (a few NIR bands of clear water are ≤ 0).
 RRS_FLOOR = 1e-5
 BAND_SETS = ("full", "vis")
-#: Published algorithms (hsiwq.retrieval names) blended with the learners, per parameter.
+#: Published algorithms blended with the learners, per parameter, by their
+#: :mod:`hsiwq.retrieval.algorithms` names (the functions of :data:`PUBLISHED_FUNCTIONS`).
 PUBLISHED_MEMBERS = (("cdom", ("ficek2011", "qaa-cdom")),)
+#: The published algorithms a blend may use: name → ``f(rrs [sr-1], wavelength_nm [nm])``
+#: (the science functions themselves; the plugin catalogue of :mod:`hsiwq.retrieval.algorithms`
+#: serves the global model and so cannot be imported here).
+PUBLISHED_FUNCTIONS = {"ficek2011": cdom_ficek2011, "qaa-cdom": cdom_qaa}
 #: Least share of the held-out rows a published algorithm must give a value for to be blended.
 MIN_PUBLISHED_SHARE = 0.8
 _CENTRES = np.array([c for c, _ in OLCI_BANDS])
@@ -160,7 +166,7 @@ def published_estimates(olci: np.ndarray, names) -> np.ndarray:
     olci : ndarray
         Spectra on the OLCI bands of :data:`~.gloria.OLCI_BANDS` (n, 19) [sr-1].
     names : sequence of str
-        :mod:`hsiwq.retrieval.algorithms` names, each estimating one parameter.
+        Names of :data:`PUBLISHED_FUNCTIONS`.
 
     Returns
     -------
@@ -168,18 +174,14 @@ def published_estimates(olci: np.ndarray, names) -> np.ndarray:
         (n, len(names)) ln estimates [ln of the catalogue unit]; NaN where an algorithm gives
         no positive value.
     """
-    from ..retrieval.algorithms import RetrievalContext, load_algorithms, run_algorithm
-
-    algs, ctx = load_algorithms(), RetrievalContext()
-    unknown = [n for n in names if n not in algs]
+    unknown = [n for n in names if n not in PUBLISHED_FUNCTIONS]
     if unknown:
-        raise ValueError(f"unknown published algorithms {unknown}; known: {', '.join(sorted(algs))}")
+        raise ValueError(f"unknown published algorithms {unknown}; known: {', '.join(PUBLISHED_FUNCTIONS)}")
+    x = np.atleast_2d(np.asarray(olci, dtype=float))
     cols = []
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
+    with np.errstate(all="ignore"):
         for name in names:
-            alg = algs[name]
-            v = np.asarray(run_algorithm(alg, olci, _CENTRES, ctx)[alg.parameters[0]], dtype=float)
+            v = np.asarray(PUBLISHED_FUNCTIONS[name](x, _CENTRES), dtype=float).reshape(x.shape[0])
             cols.append(np.where(np.isfinite(v) & (v > 0), np.log(np.where(v > 0, v, 1.0)), np.nan))
     return np.column_stack(cols) if cols else np.zeros((olci.shape[0], 0))
 
