@@ -86,6 +86,17 @@ def test_an_unknown_published_algorithm_is_named():
         published_estimates(np.full((2, 19), 0.01), ["ficek2012"])
 
 
+def test_a_published_member_of_another_parameter_is_refused():
+    from hsiwq.models.global_model import GlobalModel
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.001, 0.02, (40, 19))
+    values = {"chl_a": rng.uniform(1, 50, 40)}
+    with pytest.raises(ValueError, match="\\['ficek2011'\\] do not estimate 'chl_a'"):
+        GlobalModel(parameters=("chl_a",), published=(("chl_a", ("ficek2011",)),)).fit(
+            X, values, np.repeat(["a", "b", "c", "d"], 10))
+
+
 def test_the_bundled_global_model_blends_cdom_with_the_published_algorithms():
     """Its CDOM estimate is the weighted mean, in ln, of its two learners and Ficek et al.
     (2011) / the QAA, recomputed here by hand from each part; the other parameters are the

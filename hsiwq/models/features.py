@@ -26,7 +26,8 @@ from scipy.signal import savgol_filter
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..retrieval import cdom, chlorophyll, phycocyanin, qaa, sediment
+from ..retrieval import cdom, qaa
+from ..retrieval.published import BAND_FUNCTIONS
 
 #: Classic band pairs (nm) whose log ratios are features: red edge, phycocyanin trough,
 #: blue/green, green/red, NIR/red.
@@ -34,18 +35,15 @@ RATIO_PAIRS: tuple[tuple[float, float], ...] = (
     (708, 665), (753, 665), (620, 665), (620, 709), (560, 665), (490, 560), (443, 560),
     (412, 443), (779, 560), (865, 665), (681, 665), (709, 681), (645, 560))
 
-#: Calibration-free algorithms used as features: name → (function, needed range [nm]).
-ALGORITHM_FEATURES = {
-    "ndci_chl": (chlorophyll.chl_ndci_mishra2012, (660, 715)),
-    "gilerson2": (chlorophyll.chl_gilerson2010, (660, 715)),
-    "gilerson3": (chlorophyll.chl_gilerson2010_3band, (660, 760)),
-    "gons": (chlorophyll.chl_gons2005, (660, 785)),
-    "oc4": (chlorophyll.chl_oc4_oreilly2000, (440, 560)),
-    "simis2005": (phycocyanin.pc_simis2005, (615, 785)),
-    "nechad": (sediment.tss_nechad2010, (660, 875)),
-    "dogliotti": (sediment.turbidity_dogliotti2015, (640, 870)),
-    "ficek": (cdom.cdom_ficek2011, (565, 660)),
-}
+#: Calibration-free algorithms used as features: feature name (``alg_<name>``, kept stable for
+#: saved models) → name in :data:`~hsiwq.retrieval.published.BAND_FUNCTIONS`.
+FEATURE_ALGORITHMS = {"ndci_chl": "ndci-mishra2012", "gilerson2": "gilerson2010-2band",
+                      "gilerson3": "gilerson2010-3band", "gons": "gons2005", "oc4": "oc4-oreilly2000",
+                      "simis2005": "simis2005", "nechad": "nechad2010", "dogliotti": "dogliotti2015",
+                      "ficek": "ficek2011"}
+#: The same as feature name → (function, the range of bands it reads [nm]).
+ALGORITHM_FEATURES = {k: (BAND_FUNCTIONS[n].function, BAND_FUNCTIONS[n].needs_nm)
+                      for k, n in FEATURE_ALGORITHMS.items()}
 _CLIP = (1e-3, 1e4)
 
 

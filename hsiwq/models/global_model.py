@@ -65,7 +65,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import HsiwqError
-from ..retrieval.cdom import cdom_ficek2011, cdom_qaa
+from ..retrieval.published import BAND_FUNCTIONS
 from .blend import blend, fit_weights
 from .domain import DomainModel
 from .gloria import GLORIA_PARAMETERS, OLCI_BANDS, band_average
@@ -82,13 +82,9 @@ NIR_RATIOS = ((708.0, 665.0), (753.0, 665.0), (708.0, 681.0), (778.0, 560.0), (8
 #: Floor of Rrs before the logarithm [sr-1] (a few NIR bands of clear water are ≤ 0).
 RRS_FLOOR = 1e-5
 BAND_SETS = ("full", "vis")
-#: Published algorithms blended with the learners, per parameter, by their
-#: :mod:`hsiwq.retrieval.algorithms` names (the functions of :data:`PUBLISHED_FUNCTIONS`).
+#: Published algorithms blended with the learners, per parameter, by their names in
+#: :data:`~hsiwq.retrieval.published.BAND_FUNCTIONS`.
 PUBLISHED_MEMBERS = (("cdom", ("ficek2011", "qaa-cdom")),)
-#: The published algorithms a blend may use: name → ``f(rrs [sr-1], wavelength_nm [nm])``
-#: (the science functions themselves; the plugin catalogue of :mod:`hsiwq.retrieval.algorithms`
-#: serves the global model and so cannot be imported here).
-PUBLISHED_FUNCTIONS = {"ficek2011": cdom_ficek2011, "qaa-cdom": cdom_qaa}
 #: Least share of the held-out rows a published algorithm must give a value for to be blended.
 MIN_PUBLISHED_SHARE = 0.8
 _CENTRES = np.array([c for c, _ in OLCI_BANDS])
@@ -166,7 +162,7 @@ def published_estimates(olci: np.ndarray, names) -> np.ndarray:
     olci : ndarray
         Spectra on the OLCI bands of :data:`~.gloria.OLCI_BANDS` (n, 19) [sr-1].
     names : sequence of str
-        Names of :data:`PUBLISHED_FUNCTIONS`.
+        Names in :data:`~hsiwq.retrieval.published.BAND_FUNCTIONS`.
 
     Returns
     -------
@@ -174,14 +170,14 @@ def published_estimates(olci: np.ndarray, names) -> np.ndarray:
         (n, len(names)) ln estimates [ln of the catalogue unit]; NaN where an algorithm gives
         no positive value.
     """
-    unknown = [n for n in names if n not in PUBLISHED_FUNCTIONS]
+    unknown = [n for n in names if n not in BAND_FUNCTIONS]
     if unknown:
-        raise ValueError(f"unknown published algorithms {unknown}; known: {', '.join(PUBLISHED_FUNCTIONS)}")
+        raise ValueError(f"unknown published algorithms {unknown}; known: {', '.join(BAND_FUNCTIONS)}")
     x = np.atleast_2d(np.asarray(olci, dtype=float))
     cols = []
     with np.errstate(all="ignore"):
         for name in names:
-            v = np.asarray(PUBLISHED_FUNCTIONS[name](x, _CENTRES), dtype=float).reshape(x.shape[0])
+            v = np.asarray(BAND_FUNCTIONS[name].function(x, _CENTRES), dtype=float).reshape(x.shape[0])
             cols.append(np.where(np.isfinite(v) & (v > 0), np.log(np.where(v > 0, v, 1.0)), np.nan))
     return np.column_stack(cols) if cols else np.zeros((olci.shape[0], 0))
 
@@ -342,6 +338,11 @@ class GlobalModel(BaseEstimator):
         self.models_, self.intervals_, self.domains_, self.log_range_, self.cv_ = {}, {}, {}, {}, {}
         self.folds_, self.weights_ = {}, {}
         published = dict(self.published)
+        for pid, names in published.items():
+            wrong = [n for n in names if n in BAND_FUNCTIONS and BAND_FUNCTIONS[n].parameter != pid]
+            if wrong:
+                raise ValueError(f"published={self.published!r}: {wrong} do not estimate {pid!r}; "
+                                 f"list each algorithm under its own parameter")
         A = all_band_features(X)
         sets = {b: global_features(X, b) for b in BAND_SETS}
         has = {b: np.all(np.isfinite(sets[b]), axis=1) for b in BAND_SETS}

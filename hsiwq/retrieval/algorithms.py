@@ -38,8 +38,9 @@ import numpy as np
 
 from ..bio_optics.iops import IOPModel
 from ..params import PARAMETERS
-from . import cdom, chlorophyll, phycocyanin, qaa, sediment
+from . import qaa
 from .inversion import GENERIC_INLAND, invert_spectra
+from .published import BAND_FUNCTIONS
 
 #: The entry-point group of retrieval algorithms.
 ENTRY_POINT_GROUP = "hsiwq.algorithms"
@@ -127,37 +128,27 @@ SAA = Algorithm("saa-lee1999", ("chl_a", "phycocyanin", "tss", "cdom", "secchi")
                 "Lee et al. (1999) Appl. Opt. 38, 3831; Brando et al. (2012) Appl. Opt. 51, 2808; "
                 "Secchi depth after Lee et al. (2015) Remote Sens. Environ. 169, 139",
                 label=_saa_label)
-CHL_NDCI = band_algorithm("ndci-mishra2012", "chl_a", chlorophyll.chl_ndci_mishra2012,
-                          "Mishra & Mishra (2012) Remote Sens. Environ. 117, 394")
-CHL_GILERSON2 = band_algorithm("gilerson2010-2band", "chl_a", chlorophyll.chl_gilerson2010,
-                               "Gilerson et al. (2010) Opt. Express 18, 24109")
-CHL_GILERSON3 = band_algorithm("gilerson2010-3band", "chl_a", chlorophyll.chl_gilerson2010_3band,
-                               "Gilerson et al. (2010) Opt. Express 18, 24109")
-CHL_GONS = band_algorithm("gons2005", "chl_a", chlorophyll.chl_gons2005,
-                          "Gons et al. (2002) J. Plankton Res. 24, 947; (2005) 27, 125")
-CHL_OC4 = band_algorithm("oc4-oreilly2000", "chl_a", chlorophyll.chl_oc4_oreilly2000,
-                         "O'Reilly et al. (2000) NASA/TM-2000-206892 vol. 11 (OC4v6)")
-CHL_BLEND = band_algorithm("chl-owt-blend", "chl_a", chlorophyll.chl_blended,
-                           "OC4 / Gilerson (2010) 2-band / Gons (2005) weighted by water type "
-                           "(Mishra & Mishra 2012 NDCI, Dogliotti et al. 2015 switch)")
-PC_SIMIS2005 = band_algorithm("simis2005", "phycocyanin", phycocyanin.pc_simis2005,
-                              "Simis et al. (2005) Limnol. Oceanogr. 50, 237")
-PC_SIMIS2007 = band_algorithm("simis2007", "phycocyanin", phycocyanin.pc_simis2007,
-                              "Simis et al. (2005) Limnol. Oceanogr. 50, 237; (2007) Remote Sens. "
-                              "Environ. 106, 414")
-TSS_NECHAD = band_algorithm("nechad2010", "tss", sediment.tss_nechad2010,
-                            "Nechad et al. (2010) Remote Sens. Environ. 114, 854")
-TURBIDITY_DOGLIOTTI = band_algorithm("dogliotti2015", "turbidity", sediment.turbidity_dogliotti2015,
-                                     "Dogliotti et al. (2015) Remote Sens. Environ. 156, 157")
-TURBIDITY_DOGLIOTTI_NIR = band_algorithm(
-    "dogliotti2015-nir", "turbidity", sediment.turbidity_dogliotti2015_nir,
-    "Dogliotti et al. (2015) Remote Sens. Environ. 156, 157: the 859-nm branch alone, for "
-    "pigment-rich (bloom) water")
-CDOM_FICEK = band_algorithm("ficek2011", "cdom", cdom.cdom_ficek2011,
-                            "Ficek et al. (2011) Oceanologia 53, 959")
-CDOM_QAA = band_algorithm("qaa-cdom", "cdom", cdom.cdom_qaa,
-                          "Lee et al. (2002) Appl. Opt. 41, 5755; Zhu et al. (2011) J. Geophys. "
-                          "Res. 116, C02011")
+
+
+def _published(name: str) -> Algorithm:
+    """The catalogue entry of a band algorithm of :data:`~.published.BAND_FUNCTIONS`."""
+    f = BAND_FUNCTIONS[name]
+    return band_algorithm(f.name, f.parameter, f.function, f.reference)
+
+
+CHL_BLEND = _published("chl-owt-blend")
+CHL_NDCI = _published("ndci-mishra2012")
+CHL_GILERSON2 = _published("gilerson2010-2band")
+CHL_GILERSON3 = _published("gilerson2010-3band")
+CHL_GONS = _published("gons2005")
+CHL_OC4 = _published("oc4-oreilly2000")
+PC_SIMIS2005 = _published("simis2005")
+PC_SIMIS2007 = _published("simis2007")
+TSS_NECHAD = _published("nechad2010")
+TURBIDITY_DOGLIOTTI = _published("dogliotti2015")
+TURBIDITY_DOGLIOTTI_NIR = _published("dogliotti2015-nir")
+CDOM_FICEK = _published("ficek2011")
+CDOM_QAA = _published("qaa-cdom")
 SECCHI_QAA = Algorithm("qaa-lee2015", ("secchi",), _secchi_qaa,
                        "Lee et al. (2015) Remote Sens. Environ. 169, 139 with QAA v6 IOPs")
 
@@ -186,7 +177,7 @@ GLOBAL = Algorithm("global-gloria", ("chl_a", "tss", "cdom", "secchi"), _global,
 #: The built-in algorithms (also registered as entry points of the ``hsiwq`` distribution).
 BUILTIN: dict[str, Algorithm] = {a.name: a for a in (
     SAA, CHL_BLEND, CHL_NDCI, CHL_GILERSON2, CHL_GILERSON3, CHL_GONS, CHL_OC4, PC_SIMIS2005,
-    PC_SIMIS2007, TSS_NECHAD, TURBIDITY_DOGLIOTTI, CDOM_FICEK, CDOM_QAA, SECCHI_QAA, GLOBAL)}
+    PC_SIMIS2007, TSS_NECHAD, TURBIDITY_DOGLIOTTI, TURBIDITY_DOGLIOTTI_NIR, CDOM_FICEK, CDOM_QAA, SECCHI_QAA, GLOBAL)}
 
 
 def _check(obj: object, ep_name: str) -> Algorithm | object:
