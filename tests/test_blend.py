@@ -126,3 +126,23 @@ def test_the_bundled_global_model_blends_cdom_with_the_published_algorithms():
         else:
             expected = members.mean(axis=1)
         np.testing.assert_allclose(np.log(out[pid]["value"][rows]), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_a_fold_predicts_its_held_out_rows_as_the_cross_validation_did():
+    """``fold(g)`` is the model that never saw group ``g``: its learners *and* the blend
+    weights learnt without ``g``. On ``g``'s held-out rows it reproduces the cross-validated
+    CDOM estimate (``cv_``), which the interval was calibrated on — and differs from the
+    weights learnt with every group."""
+    from hsiwq.models.gloria import load_gloria
+    from hsiwq.models.global_model import GlobalModel
+
+    data = load_gloria()
+    gm = GlobalModel(parameters=("cdom",), members=("mlp",), keep_folds=True,
+                     holdout=("Estonia", "Germany", "Japan")).fit(data.rrs, data.values, data.country)
+    cv = gm.cv_["cdom/full"]
+    for group in ("Estonia", "Germany"):
+        rows = cv["rows"][cv["group"] == group]
+        fold = gm.fold(group)
+        assert fold.weights_["cdom/full"][1] != pytest.approx(gm.weights_["cdom/full"][1])
+        got = fold.predict_olci(data.rrs[rows])["cdom"]["value"]
+        np.testing.assert_allclose(np.log(got), cv["estimate"][cv["group"] == group], rtol=1e-9, atol=1e-9)

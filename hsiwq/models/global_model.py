@@ -258,6 +258,9 @@ class GlobalModel(BaseEstimator):
     folds_ : dict
         ``<parameter>/<band set>/<group>`` → the ensemble fitted without that group (with
         ``keep_folds``).
+    fold_weights_ : dict
+        ``<parameter>/<band set>/<group>`` → the blend weights learnt without that group, as
+        in ``weights_`` (with ``keep_folds``).
     """
 
     # what a model saved before the parameter existed behaves as (get_params, clone)
@@ -336,7 +339,7 @@ class GlobalModel(BaseEstimator):
         if unknown:
             raise ValueError(f"no lab values for {sorted(unknown)}")
         self.models_, self.intervals_, self.domains_, self.log_range_, self.cv_ = {}, {}, {}, {}, {}
-        self.folds_, self.weights_ = {}, {}
+        self.folds_, self.weights_, self.fold_weights_ = {}, {}, {}
         published = dict(self.published)
         for pid, names in published.items():
             wrong = [n for n in names if n in BAND_FUNCTIONS and BAND_FUNCTIONS[n].parameter != pid]
@@ -431,6 +434,8 @@ class GlobalModel(BaseEstimator):
             mine = group == name
             cols, w = weights(~mine)
             estimate[mine] = blend(np.hstack([members[mine], pub[mine][:, cols]]), w)
+            if self.keep_folds:
+                self.fold_weights_[_key(key, name)] = (tuple(names[i] for i in cols), w)
         cols, w = weights(np.ones(truth.size, dtype=bool))
         self.weights_[key] = (tuple(names[i] for i in cols), w)
         return estimate
@@ -466,7 +471,8 @@ class GlobalModel(BaseEstimator):
         return self.predict_olci(olci)
 
     def fold(self, group: str) -> "GlobalModel":
-        """The model fitted without ``group`` (point estimates only; needs ``keep_folds``)."""
+        """The model fitted without ``group``: its learners and blend weights (point estimates
+        only; needs ``keep_folds``)."""
         check_is_fitted(self, "folds_")
         out = clone(self)
         out.models_ = {k: self.folds_.get(_key(k, group), m) for k, m in self.models_.items()}
@@ -474,7 +480,10 @@ class GlobalModel(BaseEstimator):
         if missing:
             raise ValueError(f"no fold without {group!r} for {missing} (fit with keep_folds=True "
                              "and the group among the held-out ones)")
-        out.intervals_, out.domains_, out.cv_, out.folds_, out.weights_ = {}, {}, {}, {}, {}
+        out.intervals_, out.domains_, out.cv_, out.folds_, out.fold_weights_ = {}, {}, {}, {}, {}
+        # a group without lab values of a parameter was never in its blend's training rows
+        fold_weights = getattr(self, "fold_weights_", {})
+        out.weights_ = {k: fold_weights.get(_key(k, group), w) for k, w in self.weights_.items()}
         out.log_range_ = dict(self.log_range_)
         out.n_features_in_ = self.n_features_in_
         return out
