@@ -129,16 +129,18 @@ def test_the_bundled_global_model_blends_cdom_with_the_published_algorithms():
 
 
 def test_a_fold_predicts_its_held_out_rows_as_the_cross_validation_did():
-    """``fold(g)`` is the model that never saw group ``g``: its learners *and* the blend
-    weights learnt without ``g``. On ``g``'s held-out rows it reproduces the cross-validated
-    CDOM estimate (``cv_``), which the interval was calibrated on — and differs from the
-    weights learnt with every group."""
+    """``fold(g)`` is the model fitted without group ``g``'s lab values: its learners *and*
+    the blend weights learnt on the other groups' held-out predictions. On ``g``'s rows it
+    reproduces the cross-validated CDOM estimate (``cv_``), which the interval was calibrated
+    on — and its weights differ from those learnt with every group. A group without CDOM
+    lab values keeps the full weights (they never saw it); a model saved before fold
+    weights were kept says so."""
     from hsiwq.models.gloria import load_gloria
     from hsiwq.models.global_model import GlobalModel
 
     data = load_gloria()
     gm = GlobalModel(parameters=("cdom",), members=("mlp",), keep_folds=True,
-                     holdout=("Estonia", "Germany", "Japan")).fit(data.rrs, data.values, data.country)
+                     holdout=("Estonia", "Germany", "Japan", "Viet Nam")).fit(data.rrs, data.values, data.country)
     cv = gm.cv_["cdom/full"]
     for group in ("Estonia", "Germany"):
         rows = cv["rows"][cv["group"] == group]
@@ -146,3 +148,10 @@ def test_a_fold_predicts_its_held_out_rows_as_the_cross_validation_did():
         assert fold.weights_["cdom/full"][1] != pytest.approx(gm.weights_["cdom/full"][1])
         got = fold.predict_olci(data.rrs[rows])["cdom"]["value"]
         np.testing.assert_allclose(np.log(got), cv["estimate"][cv["group"] == group], rtol=1e-9, atol=1e-9)
+    assert not np.isfinite(data.values["cdom"][data.country == "Viet Nam"]).any()
+    no_lab = gm.fold("Viet Nam").weights_["cdom/full"]
+    assert no_lab[0] == gm.weights_["cdom/full"][0]
+    np.testing.assert_array_equal(no_lab[1], gm.weights_["cdom/full"][1])
+    del gm.fold_weights_
+    with pytest.warns(UserWarning, match="saved before fold blend weights were kept"):
+        gm.fold("Estonia")

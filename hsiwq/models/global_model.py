@@ -342,7 +342,11 @@ class GlobalModel(BaseEstimator):
         self.folds_, self.weights_, self.fold_weights_ = {}, {}, {}
         published = dict(self.published)
         for pid, names in published.items():
-            wrong = [n for n in names if n in BAND_FUNCTIONS and BAND_FUNCTIONS[n].parameter != pid]
+            unknown = [n for n in names if n not in BAND_FUNCTIONS]
+            if unknown:
+                raise ValueError(f"published={self.published!r}: unknown published algorithms "
+                                 f"{unknown}; known: {', '.join(BAND_FUNCTIONS)}")
+            wrong = [n for n in names if BAND_FUNCTIONS[n].parameter != pid]
             if wrong:
                 raise ValueError(f"published={self.published!r}: {wrong} do not estimate {pid!r}; "
                                  f"list each algorithm under its own parameter")
@@ -471,8 +475,9 @@ class GlobalModel(BaseEstimator):
         return self.predict_olci(olci)
 
     def fold(self, group: str) -> "GlobalModel":
-        """The model fitted without ``group``: its learners and blend weights (point estimates
-        only; needs ``keep_folds``)."""
+        """The model fitted without ``group``: its learners, and its blend weights learnt
+        without ``group``'s lab values (on the other groups' held-out predictions, as in
+        ``cv_``); point estimates only; needs ``keep_folds``."""
         check_is_fitted(self, "folds_")
         out = clone(self)
         out.models_ = {k: self.folds_.get(_key(k, group), m) for k, m in self.models_.items()}
@@ -481,9 +486,14 @@ class GlobalModel(BaseEstimator):
             raise ValueError(f"no fold without {group!r} for {missing} (fit with keep_folds=True "
                              "and the group among the held-out ones)")
         out.intervals_, out.domains_, out.cv_, out.folds_, out.fold_weights_ = {}, {}, {}, {}, {}
+        weights = getattr(self, "weights_", {})  # models saved before blending: none
+        if weights and not hasattr(self, "fold_weights_"):
+            warnings.warn("this model was saved before fold blend weights were kept: the fold "
+                          f"without {group!r} blends with weights learnt with it; refit with "
+                          "keep_folds=True", UserWarning, stacklevel=2)
         # a group without lab values of a parameter was never in its blend's training rows
         fold_weights = getattr(self, "fold_weights_", {})
-        out.weights_ = {k: fold_weights.get(_key(k, group), w) for k, w in self.weights_.items()}
+        out.weights_ = {k: fold_weights.get(_key(k, group), w) for k, w in weights.items()}
         out.log_range_ = dict(self.log_range_)
         out.n_features_in_ = self.n_features_in_
         return out

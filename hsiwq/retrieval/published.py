@@ -41,7 +41,10 @@ class BandFunction:
         it does not apply. ``rrs`` (n, n_wavelength) [sr-1] on increasing band centres
         ``wavelength_nm`` [nm].
     needs_nm : tuple of float
-        The shortest and longest wavelength it reads [nm].
+        The range its bands lie in [nm]: the centres it reads, rounded outward to whole
+        5 nm. It reads nothing beyond this range widened by 5 nm (half a 10-nm band of
+        :func:`~hsiwq.retrieval.bands.band`); on a coarse grid a band it reads may be
+        interpolated from the grid's nearest neighbours.
     reference : str
         The publication.
     """
@@ -83,8 +86,7 @@ BAND_FUNCTIONS: dict[str, BandFunction] = {f.name: f for f in (
                  "alone, for pigment-rich (bloom) water"),
     BandFunction("ficek2011", "cdom", cdom.cdom_ficek2011, (565.0, 660.0),
                  "Ficek et al. (2011) Oceanologia 53, 959"),
-    BandFunction("qaa-cdom", "cdom", cdom.cdom_qaa, (410.0, 710.0),
+    BandFunction("qaa-cdom", "cdom", cdom.cdom_qaa, (400.0, 700.0),
                  "Lee et al. (2002) Appl. Opt. 41, 5755; Zhu et al. (2011) J. Geophys. "
                  "Res. 116, C02011"),
 )}
-
