@@ -140,7 +140,8 @@ def test_a_fold_predicts_its_held_out_rows_as_the_cross_validation_did():
 
     data = load_gloria()
     gm = GlobalModel(parameters=("cdom",), members=("mlp",), keep_folds=True,
-                     holdout=("Estonia", "Germany", "Japan", "Viet Nam")).fit(data.rrs, data.values, data.country)
+                     holdout=("Estonia", "Germany", "Japan", "Viet Nam"))
+    gm.fit(data.rrs, data.values, data.country)
     cv = gm.cv_["cdom/full"]
     for group in ("Estonia", "Germany"):
         rows = cv["rows"][cv["group"] == group]

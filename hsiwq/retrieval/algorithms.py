@@ -177,7 +177,8 @@ GLOBAL = Algorithm("global-gloria", ("chl_a", "tss", "cdom", "secchi"), _global,
 #: The built-in algorithms (also registered as entry points of the ``hsiwq`` distribution).
 BUILTIN: dict[str, Algorithm] = {a.name: a for a in (
     SAA, CHL_BLEND, CHL_NDCI, CHL_GILERSON2, CHL_GILERSON3, CHL_GONS, CHL_OC4, PC_SIMIS2005,
-    PC_SIMIS2007, TSS_NECHAD, TURBIDITY_DOGLIOTTI, TURBIDITY_DOGLIOTTI_NIR, CDOM_FICEK, CDOM_QAA, SECCHI_QAA, GLOBAL)}
+    PC_SIMIS2007, TSS_NECHAD, TURBIDITY_DOGLIOTTI, TURBIDITY_DOGLIOTTI_NIR, CDOM_FICEK, CDOM_QAA,
+    SECCHI_QAA, GLOBAL)}
 
 
 def _check(obj: object, ep_name: str) -> Algorithm | object:
