@@ -87,11 +87,12 @@ def test_intervals_cover_held_out_truths_and_flags_other_water():
     r2, w2 = spectra_from_table(clear)
     p2 = predict_models(models, r2, w2, "t")
     assert min(p2.ood[pid].mean() for pid in PARAMETER_IDS) >= 0.95
-    if over:  # known gap (issue 4): intervals of values the physics retrieves to a few per cent
+    if over:  # known limit (docs/models.md §7): intervals of values the physics retrieves to a few per cent
         # are too wide after a small calibration (160 matchups, 3 folds: each fold's physics
         # stage is fitted on two thirds of them, so held-out residuals overstate the error)
         assert all(o.startswith("tss ") for o in over) and float(over[0].split()[-1]) < 0.86, over
-        pytest.xfail("issue 4 open, 68 % interval too wide: " + "; ".join(over))
+        pytest.xfail("known limit (docs/models.md §7), 68 % interval too wide after a 3-fold "
+                     "calibration: " + "; ".join(over))
 
 
 def test_unusable_spectra_give_nan_and_ood():

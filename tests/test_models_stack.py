@@ -4,6 +4,7 @@ into one product, the baselines' PLS family as a candidate, and their safe seria
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.compose import ColumnTransformer
@@ -147,3 +148,63 @@ def test_non_optical_parameters_keep_their_log_linear_relation_with_the_constitu
     plain = RegionCalibrator(parameters=ids, candidates=cands, constituent_margin=0.0).fit(
         rrs, train[ids].to_numpy(float), wavelength_nm=wl, groups=groups)
     assert sum(plain.result_.reports[p].chosen == "ridge-conc" for p in nonoptical) < 4
+
+
+def test_stable_scaler_centres_a_column_constant_up_to_round_off():
+    """A water-type membership that no training row has (≈ 1e-10, from a Gaussian mixture's
+    posterior) must not put a held-out spectrum of that type 1e10 standard deviations out:
+    StableScaler gives it scale 1 (centred only), keeps every other column as StandardScaler
+    does, and a ridge on it predicts within the training range of ln y."""
+    from hsiwq.models.candidates import StableScaler
+
+    rng = np.random.default_rng(0)
+    n = 80
+    spectral = rng.normal(size=(n, 3)) * [1.0, 0.01, 7e-4]  # as small as a derivative feature
+    membership = np.zeros(n)
+    membership[5] = 1e-9  # one training row barely touches the type
+    X = np.column_stack([spectral, membership])
+    ly = spectral @ [0.5, 30.0, 100.0] + 0.1 * rng.normal(size=n)
+    s = StableScaler().fit(X)
+    ref = StandardScaler().fit(X)
+    np.testing.assert_allclose(s.scale_[:3], ref.scale_[:3])  # ordinary columns untouched
+    assert s.scale_[3] == 1.0 and ref.scale_[3] < 1e-9
+    held_out = np.array([[0.0, 0.0, 0.0, 1.0]])  # a spectrum of the unseen type
+    assert s.transform(held_out)[0, 3] == pytest.approx(1.0, abs=1e-9)
+    stable = make_pipeline(StableScaler(), RidgeCV()).fit(X, ly).predict(held_out)[0]
+    plain = make_pipeline(StandardScaler(), RidgeCV()).fit(X, ly).predict(held_out)[0]
+    assert ly.min() - 1 < stable < ly.max() + 1
+    assert abs(plain) > 1e3  # what the plain scaler did (1e7 in the calibrator's folds)
+    data = sio.dumps(make_pipeline(StableScaler(), RidgeCV()).fit(X, ly))
+    assert set(sio.get_untrusted_types(data=data)) <= TRUSTED_TYPES
+
+
+def test_no_candidate_explodes_on_a_fold_whose_water_type_is_unseen():
+    """Calibrating on two water types where one cross-validation fold holds all of one type:
+    every linear candidate's held-out ln predictions stay within 3 of the lab values' ln
+    range (before StableScaler, ridge and PLS reached 1e7 on such folds)."""
+    import hsiwq.models.calibrator as calibrator
+
+    lake = simulate_matchups("eutrophic_lake", 90, seed=21)
+    river = simulate_matchups("sediment_river", 30, seed=22)
+    table = pd.concat([lake, river], ignore_index=True)
+    rrs, wl = spectra_from_table(table)
+    groups = np.r_[np.repeat(["l1", "l2", "l3"], 30), np.repeat(["river"], 30)]
+    seen = []
+    original = calibrator._oof_predictions
+
+    def spy(template, Z, ly, folds):
+        out = original(template, Z, ly, folds)
+        seen.append((type(template[-1]).__name__ if hasattr(template, "steps") else type(template).__name__,
+                     float(np.nanmin(out) - ly.min()), float(np.nanmax(out) - ly.max())))
+        return out
+
+    calibrator._oof_predictions = spy
+    try:
+        RegionCalibrator(parameters=("chl_a", "tss"), candidates=("ridge-physics", "ridge", "pls"),
+                         n_splits=4, n_jobs=1).fit(rrs, table[["chl_a", "tss"]].to_numpy(float),
+                                                   wavelength_nm=wl, groups=groups)
+    finally:
+        calibrator._oof_predictions = original
+    assert len(seen) == 6
+    for name, below, above in seen:
+        assert below > -3 and above < 3, (name, below, above)

@@ -13,6 +13,8 @@ leading principal components of the spectral features plus the other blocks).
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog, minimize
@@ -27,6 +29,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .gp import GaussianProcess
@@ -47,6 +50,47 @@ _ALPHAS = tuple(np.logspace(-3, 4, 15))
 HGB_LEVELS = 25
 #: Most L-BFGS-B iterations of the Gaussian-process marginal-likelihood fit.
 GP_MAX_ITER = 50
+
+
+#: A column whose training standard deviation is below this share of its magnitude
+#: (1 + max |x|) is constant for the scalers of the candidates (:class:`StableScaler`).
+CONSTANT_TOLERANCE = 1e-4
+
+
+class StableScaler(StandardScaler):
+    """Standardisation that treats a nearly constant column as constant.
+
+    :class:`~sklearn.preprocessing.StandardScaler` divides by the training standard
+    deviation. A column constant up to round-off in the training rows — the membership of
+    an optical water type that no training spectrum belongs to (≈ 1e-10), as in a
+    cross-validation fold whose held-out campaign is the only water of its type — is then
+    divided by ≈ 1e-10, a held-out spectrum of that type lies 1e10 standard deviations out,
+    and a linear model's ln prediction reaches 1e7. Here a column whose standard deviation
+    is below ``tolerance`` · (1 + max |x|) keeps the scale 1 (it is centred only), as
+    StandardScaler does with exactly constant columns. The transform stays affine.
+
+    Parameters
+    ----------
+    tolerance : float
+        Relative spread below which a column is constant [-].
+    copy, with_mean, with_std : bool
+        As for StandardScaler.
+    """
+
+    _parameter_constraints: dict = {**StandardScaler._parameter_constraints,
+                                    "tolerance": [Interval(Real, 0, None, closed="left")]}
+
+    def __init__(self, *, tolerance: float = CONSTANT_TOLERANCE, copy: bool = True,
+                 with_mean: bool = True, with_std: bool = True):
+        super().__init__(copy=copy, with_mean=with_mean, with_std=with_std)
+        self.tolerance = tolerance
+
+    def fit(self, X, y=None, sample_weight=None):
+        super().fit(X, y, sample_weight=sample_weight)
+        if self.scale_ is not None:
+            magnitude = 1.0 + np.nanmax(np.abs(np.asarray(X, dtype=float)), axis=0)
+            self.scale_ = np.where(np.sqrt(self.var_) < self.tolerance * magnitude, 1.0, self.scale_)
+        return self
 
 
 def bounded_lbfgs(obj_func, initial_theta, bounds):
@@ -353,7 +397,7 @@ class ComponentSelectedPLS(RegressorMixin, BaseEstimator):
         self.n_splits = n_splits
 
     def _pipeline(self, k: int):
-        return make_pipeline(StandardScaler(), PLSRegression(n_components=k))
+        return make_pipeline(StableScaler(), PLSRegression(n_components=k, scale=False))
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y, y_numeric=True)
@@ -424,8 +468,8 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
     base = list(range(n_base))
     extra = list(range(n_base, n_base + n_extra))
     out: dict[str, BaseEstimator] = {
-        "ridge": make_pipeline(StandardScaler(), RidgeCV(alphas=_ALPHAS)),
-        "pls": make_pipeline(StandardScaler(), PLSRegression(n_components=min(pls_components, n_base + n_extra))),
+        "ridge": make_pipeline(StableScaler(), RidgeCV(alphas=_ALPHAS)),
+        "pls": make_pipeline(StableScaler(), PLSRegression(n_components=min(pls_components, n_base + n_extra), scale=False)),
     }
     out["pls-logd"] = ComponentSelectedPLS(columns=list(range(n_base if n_spectral is None else n_spectral)))
     if n_level:
@@ -433,23 +477,23 @@ def make_candidates(n_base: int, n_extra: int, *, n_physics: int | None = None, 
     n_pca = min(6, n_base)
     if n_extra:
         out["ridge-physics"] = make_pipeline(
-            ColumnTransformer([("extra", StandardScaler(), extra)]), RidgeCV(alphas=_ALPHAS))
+            ColumnTransformer([("extra", StableScaler(), extra)]), RidgeCV(alphas=_ALPHAS))
     if n_physics and n_physics >= N_CONCENTRATIONS:
         # the log-linear relation of a parameter with the constituents, few coefficients
         out["ridge-conc"] = make_pipeline(
-            ColumnTransformer([("conc", StandardScaler(), extra[:N_CONCENTRATIONS])]), RidgeCV(alphas=_ALPHAS))
+            ColumnTransformer([("conc", StableScaler(), extra[:N_CONCENTRATIONS])]), RidgeCV(alphas=_ALPHAS))
     gp_extra = extra if n_physics is None else extra[:n_physics]
     kernel = (ConstantKernel(1.0) * RBF(length_scale=np.full(n_pca + len(gp_extra), 3.0))
               + ConstantKernel(0.1) * DotProduct(sigma_0=1.0) + WhiteKernel(0.01))
-    blocks = [("base", make_pipeline(StandardScaler(), PCA(n_pca, whiten=True, random_state=random_state)), base)]
+    blocks = [("base", make_pipeline(StableScaler(), PCA(n_pca, whiten=True, random_state=random_state)), base)]
     if gp_extra:
-        blocks.append(("extra", StandardScaler(), gp_extra))
+        blocks.append(("extra", StableScaler(), gp_extra))
     out["gp"] = SubsampledRegressor(
         make_pipeline(ColumnTransformer(blocks),
                       GaussianProcess(kernel, optimizer=bounded_lbfgs, normalize_y=True,
                                       random_state=random_state)),
         max_rows=gp_max_rows, random_state=random_state)
-    hgb_blocks = [("base", make_pipeline(StandardScaler(), PCA(min(hgb_components, n_base), random_state=random_state)), base)]
+    hgb_blocks = [("base", make_pipeline(StableScaler(), PCA(min(hgb_components, n_base), random_state=random_state)), base)]
     if n_extra:
         hgb_blocks.append(("extra", "passthrough", extra))
     out["hgb"] = make_pipeline(

@@ -22,6 +22,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "hsiwq.models.candidates.ComponentSelectedPLS",
     "hsiwq.models.candidates.MeanRegressor",
     "hsiwq.models.candidates.PhysicsColumn",
+    "hsiwq.models.candidates.StableScaler",
     "hsiwq.models.candidates.SubsampledRegressor",
     "hsiwq.models.candidates.bounded_lbfgs",
     "hsiwq.models.domain.DomainModel",
