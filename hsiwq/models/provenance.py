@@ -88,10 +88,11 @@ TUNED: tuple[TunedConstant, ...] = (
                   "GLORIA has 19 bands: hgb-l sees all of them"),
     TunedConstant("hsiwq.models.candidates:CONSTANT_TOLERANCE", 1e-4, "convention",
                   "a feature column whose training spread is below 1e-4 of its magnitude is "
-                  "constant for the candidates' scalers (StableScaler); the smallest spread of a "
-                  "real feature column, a reflectance derivative, is ~7.5e-4",
+                  "constant for the candidates' scalers (StableScaler); on simulated matchups the smallest "
+                  "spread of a feature column (a reflectance derivative) is ~7.5e-4",
                   "ridge held-out ln predictions beyond 3 of the lab range 37 → 10 of 531 "
-                  "fits; cells 24/31 unchanged, geometric mean 0.937 → 0.935"),
+                  "fits; cells 24/31 unchanged, geometric mean 0.937 → 0.935",
+                  "every cell unchanged (16/33; 2026-12-07)"),
     TunedConstant("hsiwq.models.candidates:COSTLY_MIN_WEIGHT", 0.2, "convention",
                   "bound on prediction cost (100,000 spectra within 5 s)", "applies as is"),
     TunedConstant("hsiwq.models.candidates:MAX_COSTLY", 1, "convention",
