@@ -13,8 +13,6 @@ leading principal components of the spectral features plus the other blocks).
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog, minimize
@@ -29,7 +27,6 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .gp import GaussianProcess
@@ -77,15 +74,14 @@ class StableScaler(StandardScaler):
         As for StandardScaler.
     """
 
-    _parameter_constraints: dict = {**StandardScaler._parameter_constraints,
-                                    "tolerance": [Interval(Real, 0, None, closed="left")]}
-
     def __init__(self, *, tolerance: float = CONSTANT_TOLERANCE, copy: bool = True,
                  with_mean: bool = True, with_std: bool = True):
         super().__init__(copy=copy, with_mean=with_mean, with_std=with_std)
         self.tolerance = tolerance
 
     def fit(self, X, y=None, sample_weight=None):
+        if not self.tolerance >= 0:  # scikit-learn's own checks cover the other parameters
+            raise ValueError(f"StableScaler(tolerance={self.tolerance!r}): use a share >= 0")
         super().fit(X, y, sample_weight=sample_weight)
         if self.scale_ is not None:
             magnitude = 1.0 + np.nanmax(np.abs(np.asarray(X, dtype=float)), axis=0)
