@@ -66,7 +66,7 @@ def _mdsa(y, p) -> float:
 
 def baseline_features(rrs: np.ndarray, wl: np.ndarray) -> np.ndarray:
     """log10 Rrs of every band (NaN kept) and the global model's band ratios."""
-    from hsiwq.models.global_model import NIR_RATIOS, VIS_RATIOS
+    from hsiwq.models.global_features import NIR_RATIOS, VIS_RATIOS
 
     with np.errstate(invalid="ignore", divide="ignore"):
         L = np.where(np.isfinite(rrs), np.log10(np.maximum(rrs, 1e-5)), np.nan)

@@ -80,7 +80,7 @@ def test_fit_weights_ignores_incomplete_rows_and_falls_back_to_equal_weights():
 
 
 def test_an_unknown_published_algorithm_is_named():
-    from hsiwq.models.global_model import published_estimates
+    from hsiwq.models.global_features import published_estimates
 
     with pytest.raises(ValueError, match="unknown published algorithms \\['ficek2012'\\]"):
         published_estimates(np.full((2, 19), 0.01), ["ficek2012"])
@@ -102,8 +102,8 @@ def test_the_bundled_global_model_blends_cdom_with_the_published_algorithms():
     (2011) / the QAA, recomputed here by hand from each part; the other parameters are the
     learners' plain mean."""
     from hsiwq.models.gloria import load_gloria
-    from hsiwq.models.global_model import (BAND_SETS, all_band_features, bundled_global_model,
-                                           global_features, published_estimates)
+    from hsiwq.models.global_bundle import bundled_global_model
+    from hsiwq.models.global_features import BAND_SETS, all_band_features, global_features, published_estimates
 
     gm = bundled_global_model()
     data = load_gloria()

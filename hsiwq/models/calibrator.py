@@ -330,7 +330,7 @@ class RegionCalibrator(BaseEstimator):
         if isinstance(prior, str):
             if prior != "global":
                 raise ValueError(f"prior must be 'global', a GlobalModel or None, not {prior!r}")
-            from .global_model import bundled_global_model
+            from .global_bundle import bundled_global_model
 
             prior = bundled_global_model()
             ref = f"global/{prior.version_}"  # referenced, not copied into every model file

@@ -31,7 +31,9 @@ Pahlevan et al. (2020) and Smith et al. (2021):
 - an out-of-domain flag from a principal-component domain of the features with thresholds
   set on held-out countries (:class:`.domain.DomainModel`).
 
-Every value it produces is labelled ``global/<version>`` in the store.
+Every value it produces is labelled ``global/<version>`` in the store. The learners' inputs
+are computed in :mod:`.global_features`; the fitted model bundled with hsiwq is built,
+checked and loaded by :mod:`.global_bundle`.
 
 References
 ----------
@@ -48,12 +50,7 @@ References
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
 import warnings
-import zipfile
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -64,30 +61,18 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import HsiwqError
 from ..retrieval.published import BAND_FUNCTIONS
 from .blend import blend, fit_weights
 from .domain import DomainModel
+from .global_features import BAND_SETS, all_band_features, global_features, published_estimates
 from .gloria import GLORIA_PARAMETERS, OLCI_BANDS, band_average
 from .uncertainty import ConformalInterval
 
-#: OLCI band centres [nm] of the two band sets (the O2 A-band 761–767 nm and the noisy
-#: 885/900 nm bands are left out).
-VIS_BANDS = (400.0, 412.0, 442.0, 490.0, 510.0, 560.0, 620.0, 665.0, 673.0, 681.0)
-NIR_BANDS = (708.0, 753.0, 778.0, 865.0)
-#: Band ratios (numerator, denominator) [nm] of each band set.
-VIS_RATIOS = ((560.0, 665.0), (490.0, 560.0), (442.0, 560.0), (620.0, 665.0), (681.0, 665.0),
-              (412.0, 442.0), (510.0, 560.0), (442.0, 490.0))
-NIR_RATIOS = ((708.0, 665.0), (753.0, 665.0), (708.0, 681.0), (778.0, 560.0), (865.0, 665.0))
-#: Floor of Rrs before the logarithm [sr-1] (a few NIR bands of clear water are ≤ 0).
-RRS_FLOOR = 1e-5
-BAND_SETS = ("full", "vis")
 #: Published algorithms blended with the learners, per parameter, by their names in
 #: :data:`~hsiwq.retrieval.published.BAND_FUNCTIONS`.
 PUBLISHED_MEMBERS = (("cdom", ("ficek2011", "qaa-cdom")),)
 #: Least share of the held-out rows a published algorithm must give a value for to be blended.
 MIN_PUBLISHED_SHARE = 0.8
-_CENTRES = np.array([c for c, _ in OLCI_BANDS])
 
 
 def _key(*parts) -> str:
@@ -95,91 +80,10 @@ def _key(*parts) -> str:
     return "/".join(map(str, parts))
 
 
-def _col(c: float) -> int:
-    return int(np.argmin(np.abs(_CENTRES - c)))
-
-
-def global_features(rrs_olci: np.ndarray, band_set: str) -> np.ndarray:
-    """Features of OLCI-band spectra for one band set.
-
-    Parameters
-    ----------
-    rrs_olci : ndarray
-        Spectra on the OLCI bands of :data:`~.gloria.OLCI_BANDS` (n, 19) [sr-1].
-    band_set : {"full", "vis"}
-        ``full`` adds the red-edge and NIR bands to the visible ones.
-
-    Returns
-    -------
-    ndarray
-        (n, k) features: log10 Rrs, spectral shape (log10 Rrs minus its visible mean) and
-        log10 band ratios; NaN rows where a band of the set is missing.
-    """
-    x = np.atleast_2d(np.asarray(rrs_olci, dtype=float))
-    bands = VIS_BANDS + (NIR_BANDS if band_set == "full" else ())
-    ratios = VIS_RATIOS + (NIR_RATIOS if band_set == "full" else ())
-    with np.errstate(invalid="ignore"):
-        L = np.log10(np.maximum(x, RRS_FLOOR))
-    L = np.where(np.isfinite(x), L, np.nan)
-    sel = L[:, [_col(b) for b in bands]]
-    mean_vis = np.mean(L[:, [_col(b) for b in VIS_BANDS]], axis=1, keepdims=True)
-    shape = sel - mean_vis
-    rat = np.column_stack([L[:, _col(a)] - L[:, _col(b)] for a, b in ratios])
-    return np.hstack([sel, shape, rat])
-
-
-def all_band_features(rrs_olci: np.ndarray) -> np.ndarray:
-    """log10 Rrs of all 19 OLCI bands and every band ratio of :data:`VIS_RATIOS` and
-    :data:`NIR_RATIOS`, NaN where a band is missing (for learners that handle gaps).
-
-    Parameters
-    ----------
-    rrs_olci : ndarray
-        Spectra on the OLCI bands (n, 19) [sr-1].
-
-    Returns
-    -------
-    ndarray
-        (n, 19 + 13) features.
-    """
-    x = np.atleast_2d(np.asarray(rrs_olci, dtype=float))
-    with np.errstate(invalid="ignore"):
-        L = np.where(np.isfinite(x), np.log10(np.maximum(x, RRS_FLOOR)), np.nan)
-    rat = np.column_stack([L[:, _col(a)] - L[:, _col(b)] for a, b in VIS_RATIOS + NIR_RATIOS])
-    return np.hstack([L, rat])
-
 
 #: Which features each learner sees: ``all`` (every band, gaps allowed) or ``set`` (the
 #: band set's complete features).
 MEMBER_VIEWS = {"hgb": "all", "mlp": "set"}
-
-
-def published_estimates(olci: np.ndarray, names) -> np.ndarray:
-    """ln estimates of published calibration-free algorithms on OLCI-band spectra.
-
-    Parameters
-    ----------
-    olci : ndarray
-        Spectra on the OLCI bands of :data:`~.gloria.OLCI_BANDS` (n, 19) [sr-1].
-    names : sequence of str
-        Names in :data:`~hsiwq.retrieval.published.BAND_FUNCTIONS`.
-
-    Returns
-    -------
-    ndarray
-        (n, len(names)) ln estimates [ln of the catalogue unit]; NaN where an algorithm gives
-        no positive value.
-    """
-    unknown = [n for n in names if n not in BAND_FUNCTIONS]
-    if unknown:
-        raise ValueError(f"unknown published algorithms {unknown}; known: {', '.join(BAND_FUNCTIONS)}")
-    x = np.atleast_2d(np.asarray(olci, dtype=float))
-    cols = []
-    with np.errstate(all="ignore"):
-        for name in names:
-            v = np.asarray(BAND_FUNCTIONS[name].function(x, _CENTRES), dtype=float).reshape(x.shape[0])
-            cols.append(np.where(np.isfinite(v) & (v > 0), np.log(np.where(v > 0, v, 1.0)), np.nan))
-    return np.column_stack(cols) if cols else np.zeros((olci.shape[0], 0))
 
 
 def _members(random_state: int) -> dict[str, BaseEstimator]:
@@ -567,105 +471,3 @@ class GlobalModel(BaseEstimator):
                 res["band_set"][rows] = code
             out[pid] = res
         return out
-
-
-# -- the bundled model ----------------------------------------------------------------------
-#: The model shipped with hsiwq, fitted on every bundled GLORIA matchup, and its record.
-BUNDLED_FILE = Path(__file__).resolve().parent.parent / "data" / "global_gloria.skops"
-BUNDLED_RECORD = BUNDLED_FILE.with_suffix(".json")
-_LOCK = threading.Lock()
-_LOADED: dict[str, GlobalModel] = {}
-
-
-class GlobalModelError(HsiwqError):
-    """The bundled global model cannot be loaded."""
-
-
-def build_global_model(out: str | Path = BUNDLED_FILE, random_state: int = 0) -> dict:
-    """Fit the global model on every bundled GLORIA matchup and save it (skops + record).
-
-    Returns
-    -------
-    dict
-        The record written beside the model: version, data hash, library versions,
-        leave-one-country-out MdSA and interval coverage per parameter.
-    """
-    import sklearn
-    import skops.io as sio
-
-    from .gloria import CITATION, GLORIA_FILE, load_gloria
-    from .metrics import mdsa
-
-    data = load_gloria()
-    model = GlobalModel(random_state=random_state).fit(data.rrs, data.values, data.country)
-    out = Path(out)
-    cv, model.cv_ = model.cv_, {}  # the record keeps the figures; the file stays small
-    sio.dump(model, out, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    record = {"version": f"gloria-{digest[:8]}", "sha256": digest, "trained_on": CITATION,
-              "data_sha256": hashlib.sha256(GLORIA_FILE.read_bytes()).hexdigest(),
-              "n_samples": len(data), "sklearn": sklearn.__version__, "cv": {}}
-    for key, cv in cv.items():
-        est = cv["estimate"]
-        half = model.intervals_[key].half_width(model._difficulty(cv["members"], est))
-        record["cv"][key] = {
-            "n": int(est.size), "mdsa_loco": round(mdsa(np.exp(cv["truth"]), np.exp(est)), 2),
-            "coverage_68": round(float(np.mean(np.abs(cv["truth"] - est) <= half)), 3)}
-    out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    return record
-
-
-def bundled_global_model() -> GlobalModel:
-    """The bundled global model (loaded once per process, checked against its record).
-
-    Raises
-    ------
-    GlobalModelError
-        When the file is missing, altered, or holds types outside the trusted list.
-    """
-    with _LOCK:
-        hit = _LOADED.get("bundled")
-        if hit is not None:
-            return hit
-        import skops.io as sio
-
-        from .trust import RegistryError, check_trusted
-
-        if not BUNDLED_FILE.is_file() or not BUNDLED_RECORD.is_file():
-            raise GlobalModelError(BUNDLED_FILE, "the bundled global model is missing; rebuild it with "
-                                                 "'python -m hsiwq.models.global_model'")
-        record = json.loads(BUNDLED_RECORD.read_text(encoding="utf-8"))
-        if hashlib.sha256(BUNDLED_FILE.read_bytes()).hexdigest() != record.get("sha256"):
-            raise GlobalModelError(BUNDLED_FILE, "does not match its recorded SHA-256 (altered file); "
-                                                 "reinstall hsiwq or rebuild the model")
-        try:
-            model = sio.load(BUNDLED_FILE, trusted=check_trusted(BUNDLED_FILE))
-        except RegistryError as exc:
-            raise GlobalModelError(BUNDLED_FILE, str(exc)) from None
-        model.version_ = str(record["version"])
-        _LOADED["bundled"] = model
-        return model
-
-
-def resolve_global(label: str) -> GlobalModel:
-    """The bundled global model named by ``label`` (``global/<version>``).
-
-    Raises
-    ------
-    GlobalModelError
-        When the bundled model is another version (hsiwq was upgraded since the regional
-        model that refers to it was calibrated: recalibrate the region).
-    """
-    model = bundled_global_model()
-    if label != f"global/{model.version_}":
-        raise GlobalModelError(label, f"this regional model was calibrated with {label}, but this hsiwq "
-                                      f"bundles global/{model.version_}: recalibrate the region "
-                                      "('hsiwq calibrate')")
-    return model
-
-
-if __name__ == "__main__":  # python -m hsiwq.models.global_model: rebuild the bundled model
-    # through the package's module, so the file names hsiwq.models.global_model's classes
-    from hsiwq.models import global_model as _module
-
-    print(json.dumps(_module.build_global_model(), indent=2))

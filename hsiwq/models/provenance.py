@@ -124,7 +124,7 @@ TUNED: tuple[TunedConstant, ...] = (
     TunedConstant("hsiwq.models.posterior:PosteriorCorrection.n_components", 20, "simulator",
                   "principal components of asinh(Rrs) fed to the correction", _NO_PHYSICS_ON_REAL),
     # the global model
-    TunedConstant("hsiwq.models.global_model:RRS_FLOOR", 1e-5, "convention",
+    TunedConstant("hsiwq.models.global_features:RRS_FLOOR", 1e-5, "convention",
                   "floor before log10 [sr-1], below the noise of above-water radiometry",
                   "34 GLORIA spectra have negative Rrs at 900 nm (not a band the model uses)"),
     TunedConstant("hsiwq.models.gloria:EDGE_NM", 2.5, "convention",

@@ -101,7 +101,7 @@ class RegionStages:
         """The prior as a fitted model (the bundled one when referenced by label)."""
         if self.prior is None or not isinstance(self.prior, str):
             return self.prior
-        from .global_model import resolve_global
+        from .global_bundle import resolve_global
 
         return resolve_global(self.prior)
 

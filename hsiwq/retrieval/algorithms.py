@@ -154,7 +154,7 @@ SECCHI_QAA = Algorithm("qaa-lee2015", ("secchi",), _secchi_qaa,
 
 
 def _global(rrs: np.ndarray, wl: np.ndarray, ctx: RetrievalContext) -> dict[str, np.ndarray]:
-    from ..models.global_model import bundled_global_model
+    from ..models.global_bundle import bundled_global_model
 
     out: dict[str, np.ndarray] = {}
     for pid, res in bundled_global_model().predict(rrs, wl).items():
@@ -164,7 +164,7 @@ def _global(rrs: np.ndarray, wl: np.ndarray, ctx: RetrievalContext) -> dict[str,
 
 
 def _global_label(ctx: RetrievalContext, pid: str) -> str:
-    from ..models.global_model import bundled_global_model
+    from ..models.global_bundle import bundled_global_model
 
     return f"global/{bundled_global_model().version_}"
 
