@@ -42,7 +42,9 @@ from .domain import DomainModel
 from .features import SpectralFeatures
 from .metrics import mdsa, summary
 from .owt import OpticalWaterTypes
+from .gloria import GLORIA_PARAMETERS
 from .physics import CONSTITUENTS, RegionalPhysics
+from .pooled import PooledBoosting
 from .regional import ParameterModel, RegionStages, prior_columns
 from .spectra import common_grid, resample
 from .uncertainty import ConformalInterval
@@ -284,6 +286,12 @@ class RegionCalibrator(BaseEstimator):
         lakes teach is often worth more than what a regression learns from the region
         alone; cross-validation decides. Used, like the ``pls-l`` and ``hgb-l`` candidates,
         when the region has no physics stage.
+    pool : bool
+        With a prior, add the ``hgb-pool`` candidate for chlorophyll-a, TSS, CDOM and Secchi
+        depth: gradient boosting on the region's matchups pooled with the bundled real
+        matchups (GLORIA) of other water bodies, both sets weighted alike, with a column
+        marking the region's own (:mod:`hsiwq.models.pooled`). A prior fitted without some
+        countries (``GlobalModel.fold``) leaves them out of the pool too.
     n_jobs : int
         Parameters fitted in parallel (processes).
     random_state : int
@@ -305,7 +313,8 @@ class RegionCalibrator(BaseEstimator):
                  interval_level: float = 0.68, physics: bool = True, owt: bool = True,
                  grid_step_nm: float = 5.0, min_samples: int = 20, siop: IOPModel | None = None,
                  stack_margin: float = STACK_MARGIN, constituent_margin: float = 0.0,
-                 posterior_samples: int = 20000, prior="global", n_jobs: int = 1, random_state: int = 0):
+                 posterior_samples: int = 20000, prior="global", pool: bool = True, n_jobs: int = 1,
+                 random_state: int = 0):
         self.parameters = parameters
         self.candidates = candidates
         self.n_splits = n_splits
@@ -319,6 +328,7 @@ class RegionCalibrator(BaseEstimator):
         self.constituent_margin = constituent_margin
         self.posterior_samples = posterior_samples
         self.prior = prior
+        self.pool = pool
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -444,11 +454,20 @@ class RegionCalibrator(BaseEstimator):
                 todo.append((pid, Y[:, j]))
         n_jobs = max(1, min(int(self.n_jobs), len(todo) or 1))
         threads = 1  # two cores: one thread per worker beats oversubscribed BLAS/OpenMP
+        # real water elsewhere, pooled with the region's matchups (what the prior learnt from,
+        # less the groups it was fitted without)
+        pooled = bool(self.pool) and prior is not None
+        excluded = tuple(map(str, getattr(self.prior, "held_out_", ())))
+
         def own(pid: str) -> tuple[dict, tuple[str, ...]]:
             cands = dict(candidates)
             for name in ("physics", "posterior", "global"):
                 if (name, pid) in direct and name in self.candidates:
                     cands[name] = PhysicsColumn(column=direct[name, pid])
+            if pooled and pid in GLORIA_PARAMETERS:
+                cands["hgb-pool"] = PooledBoosting(parameter=pid, grid=tuple(map(float, grid)),
+                                                   log_scale=features.log_scale, exclude=excluded,
+                                                   random_state=self.random_state)
             return cands, tuple(c for c in CANDIDATES if c in self.candidates and c in cands)
 
         def preferred(pid: str) -> str | None:

@@ -33,7 +33,7 @@ from .gp import GaussianProcess
 
 #: Names of the candidates, in the order they are tried (and preferred on ties).
 CANDIDATES = ("physics", "posterior", "global", "ridge-conc", "ridge-physics", "ridge", "pls", "pls-logd", "pls-l",
-              "gp", "hgb", "hgb-l",
+              "gp", "hgb", "hgb-l", "hgb-pool",
               "ensemble", "stack")
 #: How many physics columns (the first ones) are ln concentrations (Chl-a, PC, TSS, CDOM),
 #: the inputs of ``ridge-conc``.

@@ -381,7 +381,8 @@ class GlobalModel(BaseEstimator):
     def fold(self, group: str) -> "GlobalModel":
         """The model fitted without ``group``: its learners, and its blend weights learnt
         without ``group``'s lab values (on the other groups' held-out predictions, as in
-        ``cv_``); point estimates only; needs ``keep_folds``."""
+        ``cv_``); point estimates only; needs ``keep_folds``. Its ``held_out_`` names the
+        group (a regional calibration with it as prior leaves that group out of its pool)."""
         check_is_fitted(self, "folds_")
         out = clone(self)
         out.models_ = {k: self.folds_.get(_key(k, group), m) for k, m in self.models_.items()}
@@ -400,6 +401,7 @@ class GlobalModel(BaseEstimator):
         out.weights_ = {k: fold_weights.get(_key(k, group), w) for k, w in weights.items()}
         out.log_range_ = dict(self.log_range_)
         out.n_features_in_ = self.n_features_in_
+        out.held_out_ = (str(group),)
         return out
 
     def estimate(self, rrs, wavelength_nm, views=("set",)) -> dict[str, np.ndarray]:

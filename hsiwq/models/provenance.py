@@ -123,6 +123,14 @@ TUNED: tuple[TunedConstant, ...] = (
                   _NO_PHYSICS_ON_REAL),
     TunedConstant("hsiwq.models.posterior:PosteriorCorrection.n_components", 20, "simulator",
                   "principal components of asinh(Rrs) fed to the correction", _NO_PHYSICS_ON_REAL),
+    TunedConstant("hsiwq.models.pooled:POOL_WEIGHT", 1.0, "convention",
+                  "the region's own matchups and the pooled real matchups of other water bodies "
+                  "weigh the same in total (neither set chosen to dominate); not tuned",
+                  "with it, calibrated cells 24/31 as without the candidate, geometric mean of "
+                  "hsiwq ÷ better baseline 0.935 → 0.900 (docs/real_water.md); a stand-alone check of "
+                  "total weights 0.25, 1 and 4 moved single cells both ways",
+                  "not applicable: used only without a physics stage, and the second simulator's "
+                  "regions have one"),
     # the global model
     TunedConstant("hsiwq.models.global_features:RRS_FLOOR", 1e-5, "convention",
                   "floor before log10 [sr-1], below the noise of above-water radiometry",

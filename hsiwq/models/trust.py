@@ -33,6 +33,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "hsiwq.models.owt.OpticalWaterTypes",
     "hsiwq.models.physics.NoiseModel",
     "hsiwq.models.physics.RegionalPhysics",
+    "hsiwq.models.pooled.PooledBoosting",
     "hsiwq.models.posterior.PosteriorCorrection",
     "hsiwq.models.regional.ParameterModel",
     "hsiwq.models.regional.RegionStages",
