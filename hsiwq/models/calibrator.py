@@ -40,9 +40,9 @@ from .candidates import (CANDIDATES, COMBINED, COSTLY, COSTLY_MIN_WEIGHT, ENSEMB
                          PhysicsColumn, make_candidates, stack_weights)
 from .domain import DomainModel
 from .features import SpectralFeatures
+from .gloria import GLORIA_PARAMETERS
 from .metrics import mdsa, summary
 from .owt import OpticalWaterTypes
-from .gloria import GLORIA_PARAMETERS
 from .physics import CONSTITUENTS, RegionalPhysics
 from .pooled import PooledBoosting
 from .regional import ParameterModel, RegionStages, prior_columns
