@@ -36,6 +36,10 @@ RRS_FLOOR = 1e-5
 #: The band sets, the fuller first (a spectrum uses the first it covers).
 BAND_SETS = ("full", "vis")
 _CENTRES = np.array([c for c, _ in OLCI_BANDS])
+#: Settings of the boosted trees that learn from these inputs (the global model's ``hgb``
+#: member and the pooled regional candidate): the real-data benchmark's gradient-boosting
+#: baseline's, so that both are that baseline's learner on more or other rows.
+REAL_BOOSTING = {"max_iter": 200, "learning_rate": 0.08, "min_samples_leaf": 10, "l2_regularization": 1.0}
 
 
 def _col(c: float) -> int:

@@ -64,7 +64,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..retrieval.published import BAND_FUNCTIONS
 from .blend import blend, fit_weights
 from .domain import DomainModel
-from .global_features import BAND_SETS, all_band_features, global_features, published_estimates
+from .global_features import BAND_SETS, REAL_BOOSTING, all_band_features, global_features, published_estimates
 from .gloria import GLORIA_PARAMETERS, OLCI_BANDS, band_average
 from .uncertainty import ConformalInterval
 
@@ -89,8 +89,7 @@ MEMBER_VIEWS = {"hgb": "all", "mlp": "set"}
 def _members(random_state: int) -> dict[str, BaseEstimator]:
     """The ensemble's learners (templates)."""
     return {
-        "hgb": HistGradientBoostingRegressor(max_iter=200, learning_rate=0.08, min_samples_leaf=10,
-                                             l2_regularization=1.0, random_state=random_state),
+        "hgb": HistGradientBoostingRegressor(**REAL_BOOSTING, random_state=random_state),
         "mlp": make_pipeline(StandardScaler(), MLPRegressor(
             hidden_layer_sizes=(64, 64), alpha=1e-2, learning_rate_init=1e-3, max_iter=2000,
             early_stopping=True, n_iter_no_change=30, random_state=random_state)),

@@ -32,7 +32,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .global_features import all_band_features
+from .global_features import REAL_BOOSTING, all_band_features
 from .gloria import GLORIA_PARAMETERS, band_average, load_gloria
 
 #: Total weight of the pooled rows of other water bodies relative to the region's own [-].
@@ -147,9 +147,8 @@ class PooledBoosting(RegressorMixin, BaseEstimator):
         target = np.concatenate([y, ln[self.parameter][rows]])
         w = np.concatenate([np.ones(y.size),
                             np.full(self.n_pooled_, self.pool_weight * y.size / max(self.n_pooled_, 1))])
-        self.booster_ = HistGradientBoostingRegressor(
-            max_iter=200, learning_rate=0.08, min_samples_leaf=10, l2_regularization=1.0,
-            random_state=self.random_state).fit(_coarsen(A, w), target, sample_weight=w)
+        self.booster_ = HistGradientBoostingRegressor(**REAL_BOOSTING, random_state=self.random_state).fit(
+            _coarsen(A, w), target, sample_weight=w)
         return self
 
     def predict(self, X):
