@@ -18,6 +18,8 @@ References
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from ..retrieval.published import BAND_FUNCTIONS
@@ -39,7 +41,8 @@ _CENTRES = np.array([c for c, _ in OLCI_BANDS])
 #: Settings of the boosted trees that learn from these inputs (the global model's ``hgb``
 #: member and the pooled regional candidate): the real-data benchmark's gradient-boosting
 #: baseline's, so that both are that baseline's learner on more or other rows.
-REAL_BOOSTING = {"max_iter": 200, "learning_rate": 0.08, "min_samples_leaf": 10, "l2_regularization": 1.0}
+REAL_BOOSTING = MappingProxyType({"max_iter": 200, "learning_rate": 0.08, "min_samples_leaf": 10,
+                                  "l2_regularization": 1.0})
 
 
 def _col(c: float) -> int:
