@@ -116,6 +116,32 @@ def test_choice_prefers_the_named_candidate_within_its_margin_then_the_stack():
         RegionCalibrator(constituent_margin=-0.1).fit(np.ones((10, 3)), np.ones((10, 11)), wavelength_nm=[500, 600, 700])
 
 
+def test_every_campaign_counts_alike_in_the_choice_score():
+    """Hand case: candidate A fits one big campaign (8 rows, residual 0.1) and misses two small
+    ones (2 rows each, residual 1.0); B is 0.3 off everywhere. Pooled over the 12 rows A's
+    median is 0.1 and it would win; per campaign A scores (0.1 + 1 + 1) / 3 = 0.7, B 0.3."""
+    from hsiwq.models.calibrator import ChoiceRule, _campaign_score, _selection_aware
+    ly = np.zeros(12)
+    folds = [(np.arange(8, 12), np.arange(8)), (np.r_[0:8, 10:12], np.arange(8, 10)),
+             (np.arange(10), np.arange(10, 12))]
+    a = np.r_[np.full(8, 0.1), np.full(4, -1.0)]
+    b = np.full(12, 0.3)
+    assert np.median(np.abs(a - ly)) == pytest.approx(0.1)       # the pooled score would pick A
+    assert _campaign_score(a, ly, folds) == pytest.approx(0.7)
+    assert _campaign_score(b, ly, folds) == pytest.approx(0.3)
+    assert ChoiceRule().choose({"a": _campaign_score(a, ly, folds), "b": _campaign_score(b, ly, folds)},
+                               ("a", "b")) == "b"
+    # a fold without any finite held-out prediction is skipped; none at all scores inf
+    a_nan = a.copy()
+    a_nan[8:10] = np.nan
+    assert _campaign_score(a_nan, ly, folds) == pytest.approx((0.1 + 1.0) / 2)
+    assert _campaign_score(np.full(12, np.nan), ly, folds) == np.inf
+    # the selection-aware predictions choose on the *other* folds only: leaving out the big
+    # campaign, A scores 1.0 and B 0.3 (B); leaving out a small one, A 0.55 and B 0.3 (B)
+    honest = _selection_aware({"a": a, "b": b}, ly, folds, ("a", "b"), ChoiceRule())
+    np.testing.assert_allclose(honest, b)
+
+
 def test_non_optical_parameters_keep_their_log_linear_relation_with_the_constituents():
     """COD, TN, … have no spectral signature: with ``constituent_margin=0.10`` the calibration
     keeps ridge on the retrieved constituents, and it recovers the simulator's relation on

@@ -10,7 +10,8 @@ and the sampling groups (days), and
 3. cross-fits the physics stage (regional SIOPs + MAP inversion; each fold's physics
    features come from a stage fitted without that fold) and learns the optical water types;
 4. for each parameter with enough lab values, scores every candidate regressor
-   (:mod:`.candidates`) by its cross-validated MdSA in log space, and a stack of them
+   (:mod:`.candidates`) by its cross-validated MdSA in log space (the mean over the
+   folds, so that every campaign counts alike), and a stack of them
    (non-negative weights learnt on their held-out predictions; kept unless a single
    candidate is clearly better; for a parameter that is not optically active, its
    log-linear relation with the retrieved constituents unless another is clearly better),
@@ -135,7 +136,8 @@ class ChoiceRule:
     prefer_margin: float = 0.0
 
     def choose(self, score: dict[str, float], names: tuple[str, ...]) -> str:
-        """The chosen name among ``score`` (median absolute ln residual by candidate)."""
+        """The chosen name among ``score`` (by candidate: :func:`_campaign_score`, the mean
+        over CV folds of the median absolute ln residual)."""
         best = min(score, key=lambda k: (score[k], names.index(k)))
         for name, margin in ((self.prefer, self.prefer_margin), ("stack", self.stack_margin)):
             if name in score and np.isfinite(score[name]) and score[name] <= (1.0 + margin) * score[best]:
@@ -169,8 +171,10 @@ def _fit_parameter(pid: str, Z: np.ndarray, y: np.ndarray,
         if "stack" in names and len(members) > 1:
             oofs["stack"] = _stacked_oof(np.column_stack([oofs[k] for k in members]), ly, sub_folds, floor, dear)
         truth = np.exp(ly)
-        metrics = {k: summary(truth, np.exp(v)) for k, v in oofs.items()}
-        chosen = rule.choose({k: _median_abs(v, ly) for k, v in oofs.items()}, names)
+        score = {k: _campaign_score(v, ly, sub_folds) for k, v in oofs.items()}
+        metrics = {k: summary(truth, np.exp(v)) | {"campaign_mdsa": 100.0 * float(np.expm1(score[k]))}
+                   for k, v in oofs.items()}
+        chosen = rule.choose(score, names)
         if chosen == "stack":
             P = np.column_stack([oofs[k] for k in members])
             ok = np.all(np.isfinite(P), axis=1)
@@ -207,10 +211,19 @@ def _stacked_oof(P: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np
     return out
 
 
-def _median_abs(pred: np.ndarray, ly: np.ndarray) -> float:
-    """Median absolute ln residual of held-out predictions (MdSA = 100·(e^this − 1)) [-]."""
+def _campaign_score(pred: np.ndarray, ly: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean over CV folds of each fold's median absolute ln residual [-].
+
+    The folds hold whole sampling days, so every fold counts alike whatever its size: the
+    score estimates the error on the *next campaign*, not on the next matchup, as
+    scikit-learn's ``GridSearchCV`` ranks by the unweighted mean of its fold scores. Pooling
+    the residuals instead lets one large, well-fitted campaign hide a candidate's failure on
+    the others (docs/real_water.md, "Every campaign counts alike"). Folds without a finite
+    held-out prediction are skipped; none at all gives ``inf``.
+    """
     r = np.abs(pred - ly)
-    return float(np.nanmedian(r)) if np.isfinite(r).any() else np.inf
+    per = [np.nanmedian(r[test]) for _, test in folds if np.isfinite(r[test]).any()]
+    return float(np.mean(per)) if per else np.inf
 
 
 def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
@@ -223,10 +236,9 @@ def _selection_aware(oofs: dict[str, np.ndarray], ly: np.ndarray,
     interval would make it too narrow (selection optimism).
     """
     out = np.full(ly.size, np.nan)
-    for _, test in folds:
-        mask = np.ones(ly.size, bool)
-        mask[test] = False
-        best = rule.choose({k: _median_abs(v[mask], ly[mask]) for k, v in oofs.items()}, names)
+    for i, (_, test) in enumerate(folds):
+        others = folds[:i] + folds[i + 1:]
+        best = rule.choose({k: _campaign_score(v, ly, others) for k, v in oofs.items()}, names)
         out[test] = oofs[best][test]
     return out
 

@@ -102,7 +102,8 @@ def write_report(directory: str | Path, run) -> Path:
     cand_rows = []
     for pid, rep in run.outcome.reports.items():
         cand_rows.append("<tr><td>" + pid + "</td>" + "".join(
-            f"<td>{_fmt(rep.metrics.get(c, {}).get('mdsa'))}</td>" for c in run.candidate_names) + "</tr>")
+            f"<td>{_fmt(rep.metrics.get(c, {}).get('mdsa'))} / {_fmt(rep.metrics.get(c, {}).get('campaign_mdsa'))}</td>"
+            for c in run.candidate_names) + "</tr>")
     cands = ("<table><tr><th>parameter</th>" + "".join(f"<th>{c}</th>" for c in run.candidate_names)
              + "</tr>" + "".join(cand_rows) + "</table>")
     physics = _physics_section(run.outcome)
@@ -121,7 +122,7 @@ cross-validation grouped by {html.escape(run.group_by)}; fitted in {run.outcome.
 <p>“in service” is the model serving before this calibration, evaluated on these matchups
 (which it may have been trained on). Not optically active, estimated through regional
 covariance only (lower confidence): {', '.join(nonopt) or 'none'}.</p>
-<h2>Candidates (CV MdSA %)</h2>{cands}
+<h2>Candidates (CV MdSA %: over all held-out matchups / mean over the folds, the score the choice uses)</h2>{cands}
 {physics}
 {'<h2>Skipped</h2><ul>' + skipped + '</ul>' if skipped else ''}
 <h2>Held-out predictions against lab values</h2>
