@@ -60,8 +60,9 @@ class ParameterReport:
     parameter : str
     n : int — matchups with a lab value
     chosen : str — the candidate kept
-    metrics : dict — candidate name → {mdsa, sspb, r2, rmse, n} of its held-out predictions,
-        and ``selected`` for the whole procedure including the choice of candidate
+    metrics : dict — candidate name → {mdsa, sspb, r2, rmse, n} of its held-out predictions
+        and ``campaign_mdsa`` (the choice's score as MdSA [%]: :func:`_campaign_score`), and
+        ``selected`` for the whole procedure including the choice of candidate
     y, oof : ndarray — lab values and the held-out predictions of the whole procedure
     seconds : float — time spent on this parameter
     """
